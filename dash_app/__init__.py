@@ -1,0 +1,1 @@
+"""The planners' what-if app (Plotly Dash). Imports twin, never the reverse."""

@@ -1,0 +1,251 @@
+"""Build a :class:`~twin.network.road_network.RoadNetwork` from any source.
+
+The pipeline is the same for every source::
+
+    raw graph ─► crop to a polygon (optional) ─► largest strongly connected component
+              ─► speeds and travel times ─► RoadNetwork ─► city layers
+
+The embedded default is the bundled OpenStreetMap network of central Hangzhou cropped
+to Gongshu district (:func:`default_network`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import osmnx as ox
+import shapely
+from shapely.geometry import shape
+from shapely.geometry.base import BaseGeometry
+
+from twin.errors import DisconnectedNetworkError, EmptyNetworkError, InputFileNotFoundError
+from twin.network import io
+from twin.network.congestion import CongestionProfile
+from twin.network.road_network import RoadNetwork
+from twin.network.snapping import Projector, utm_crs
+from twin.network.speeds import add_speeds_and_travel_times
+
+__all__ = [
+    "DEFAULT_BOUNDARY",
+    "DEFAULT_GRAPHML",
+    "build_network",
+    "data_dir",
+    "default_network",
+    "load_boundary",
+    "load_network",
+    "save_network",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Fewest nodes a usable network may have after cropping and keeping its largest part.
+MIN_NODES = 10
+
+
+def data_dir() -> Path:
+    """The embedded data folder: ``$TWIN_DATA_DIR``, else ``data/`` beside ``twin/``."""
+    root = os.environ.get("TWIN_DATA_DIR")
+    return Path(root) if root else Path(__file__).resolve().parents[2] / "data"
+
+
+DEFAULT_GRAPHML = Path("roads") / "hangzhou_drive.graphml.gz"
+DEFAULT_BOUNDARY = Path("boundaries") / "gongshu.geojson"
+
+
+def load_boundary(path: str | Path) -> BaseGeometry:
+    """Read a (Multi)Polygon in WGS84 from a GeoJSON Feature, FeatureCollection or geometry."""
+    path = Path(path)
+    if not path.exists():
+        raise InputFileNotFoundError(f"{path}: no such boundary file (GeoJSON polygon expected).")
+    try:
+        obj = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise EmptyNetworkError(f"{path}: not valid GeoJSON ({exc}).") from exc
+    geoms: list[Any] = []
+    if obj.get("type") == "FeatureCollection":
+        geoms = [f.get("geometry") for f in obj.get("features", [])]
+    elif obj.get("type") == "Feature":
+        geoms = [obj.get("geometry")]
+    else:
+        geoms = [obj]
+    polys = [shape(g) for g in geoms if g and g.get("type") in ("Polygon", "MultiPolygon")]
+    if not polys:
+        raise EmptyNetworkError(f"{path}: holds no Polygon or MultiPolygon to crop to.")
+    return shapely.union_all(polys)
+
+
+def crop_graph(G: nx.MultiDiGraph, polygon: BaseGeometry, *, buffer_m: float = 0.0) -> nx.MultiDiGraph:
+    """Keep the nodes inside ``polygon`` (WGS84) grown by ``buffer_m`` [m]."""
+    nodes = np.array(list(G.nodes), dtype=np.int64)
+    lon = np.array([G.nodes[n]["x"] for n in nodes], dtype=float)
+    lat = np.array([G.nodes[n]["y"] for n in nodes], dtype=float)
+    c = polygon.centroid
+    proj = Projector(utm_crs(c.x, c.y))
+    poly_xy = proj.geometries(np.array([polygon], dtype=object))[0]
+    if buffer_m:
+        poly_xy = poly_xy.buffer(buffer_m)
+    x, y = proj.forward(lon, lat)
+    inside = shapely.contains_xy(poly_xy, x, y)
+    return G.subgraph(nodes[inside].tolist()).copy()
+
+
+def largest_component(G: nx.MultiDiGraph, *, min_fraction: float, where: str) -> nx.MultiDiGraph:
+    """The largest strongly connected component, checked for size."""
+    if G.number_of_nodes() == 0 or G.number_of_edges() == 0:
+        raise EmptyNetworkError(
+            f"{where}: no road lies in the area. Check the area (or crop polygon) and that "
+            "coordinates are WGS84 lon/lat."
+        )
+    comps = sorted(nx.strongly_connected_components(G), key=len, reverse=True)
+    keep = comps[0]
+    frac = len(keep) / G.number_of_nodes()
+    if len(keep) < MIN_NODES:
+        raise EmptyNetworkError(
+            f"{where}: the largest connected part has only {len(keep)} node(s) "
+            f"(at least {MIN_NODES} are needed to route). Choose a larger area."
+        )
+    if frac < min_fraction:
+        raise DisconnectedNetworkError(
+            f"{where}: the network falls apart into {len(comps)} strongly connected parts; "
+            f"the largest holds only {frac:.0%} of {G.number_of_nodes()} nodes (at least "
+            f"{min_fraction:.0%} required). Check one-way tags or the crop area, or lower "
+            "min_component_fraction."
+        )
+    return G.subgraph(keep).copy()
+
+
+def build_network(
+    source: nx.MultiDiGraph | str | Path,
+    *,
+    boundary: BaseGeometry | str | Path | None = None,
+    buffer_m: float = 250.0,
+    min_component_fraction: float = 0.5,
+    congestion: CongestionProfile | None = None,
+    name: str = "",
+    source_label: str | None = None,
+    layers: str | Path | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> RoadNetwork:
+    """Build a routable network from a graph or a file.
+
+    Parameters
+    ----------
+    source
+        A raw graph (osmnx convention) or the path of a GraphML / OSM XML / PBF file.
+    boundary
+        Crop to this WGS84 polygon (or the GeoJSON file holding it); ``None`` keeps all.
+    buffer_m
+        Grow the crop polygon by this much, so boundary roads stay whole [m].
+    min_component_fraction
+        Smallest share of the (cropped) nodes the largest strongly connected component
+        may hold before the network counts as disconnected [-].
+    congestion
+        Hour-of-day congestion profile; the default profile when ``None``.
+    name
+        A label for the network.
+    source_label
+        Provenance text stored in ``meta['source']`` (defaults to the file path).
+    layers
+        A folder of city-layer GeoJSON files to attach (see :mod:`twin.network.layers`).
+    progress
+        Called with a short description before each step (for progress displays).
+
+    Raises
+    ------
+    InputFileNotFoundError, NotOSMError, EmptyNetworkError, DisconnectedNetworkError
+    """
+    step = progress or (lambda _msg: None)
+    where = str(source) if not isinstance(source, nx.MultiDiGraph) else (name or "graph")
+    if isinstance(source, nx.MultiDiGraph):
+        G = source.copy()
+    else:
+        step("reading")
+        G = io.graph_from_file(source)
+    n_raw = G.number_of_nodes()
+    poly: BaseGeometry | None = None
+    if boundary is not None:
+        step("cropping")
+        poly = boundary if isinstance(boundary, BaseGeometry) else load_boundary(boundary)
+        G = crop_graph(G, poly, buffer_m=buffer_m)
+    n_cropped = G.number_of_nodes()
+    step("keeping the largest strongly connected component")
+    G = largest_component(G, min_fraction=min_component_fraction, where=where)
+    step("computing speeds and travel times")
+    add_speeds_and_travel_times(G)
+    meta = {
+        "name": name,
+        "source": source_label or where,
+        "nodes_read": n_raw,
+        "nodes_after_crop": n_cropped,
+        "kept_fraction_of_nodes": round(G.number_of_nodes() / max(n_cropped, 1), 4),
+        "crop_buffer_m": buffer_m if poly is not None else None,
+        "boundary_wkt": poly.wkt if poly is not None else None,
+    }
+    net = RoadNetwork.from_graph(G, congestion=congestion, meta=meta)
+    if layers is not None:
+        step("loading city layers")
+        from twin.network.layers import attach_layers
+
+        attach_layers(net, layers)
+    return net
+
+
+def default_network(*, layers: bool = True, progress: Callable[[str], None] | None = None) -> RoadNetwork:
+    """The embedded default: the bundled OSM network of Hangzhou cropped to Gongshu district.
+
+    Road data © OpenStreetMap contributors (ODbL 1.0); boundary from Amap district data
+    (see ``data/README.md`` for provenance and accuracy).
+    """
+    root = data_dir()
+    return build_network(
+        root / DEFAULT_GRAPHML,
+        boundary=root / DEFAULT_BOUNDARY,
+        name="Gongshu, Hangzhou",
+        source_label="bundled OSM car network of central Hangzhou (© OpenStreetMap "
+        "contributors, ODbL) cropped to Gongshu district",
+        layers=(root / "layers") if layers else None,
+        progress=progress,
+    )
+
+
+def save_network(net: RoadNetwork, folder: str | Path) -> Path:
+    """Write a network to a folder: ``network.graphml`` (osmnx) and ``network.json``."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    ox.save_graphml(net.G, folder / "network.graphml")
+    meta = dict(net.meta)
+    meta["congestion"] = net.congestion.model_dump(mode="json")
+    (folder / "network.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False))
+    for layer_name, gdf in net.layers.items():
+        (folder / "layers").mkdir(exist_ok=True)
+        gdf.to_file(folder / "layers" / f"{layer_name}.geojson", driver="GeoJSON")
+    return folder
+
+
+def load_network(folder: str | Path) -> RoadNetwork:
+    """Read a network written by :func:`save_network` (no recomputation)."""
+    folder = Path(folder)
+    graphml = folder / "network.graphml"
+    if not graphml.exists():
+        raise InputFileNotFoundError(
+            f"{folder}: no saved network here (network.graphml missing). Build one with "
+            "`twin network build --out FOLDER`."
+        )
+    G = io.graph_from_graphml(graphml)
+    meta: dict[str, Any] = {}
+    if (folder / "network.json").exists():
+        meta = json.loads((folder / "network.json").read_text())
+    congestion = CongestionProfile(**meta.pop("congestion", {}))
+    net = RoadNetwork.from_graph(G, congestion=congestion, meta=meta)
+    if (folder / "layers").is_dir():
+        from twin.network.layers import attach_layers
+
+        attach_layers(net, folder / "layers")
+    return net
