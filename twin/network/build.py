@@ -81,7 +81,9 @@ def load_boundary(path: str | Path) -> BaseGeometry:
     return shapely.union_all(polys)
 
 
-def crop_graph(G: nx.MultiDiGraph, polygon: BaseGeometry, *, buffer_m: float = 0.0) -> nx.MultiDiGraph:
+def crop_graph(
+    G: nx.MultiDiGraph, polygon: BaseGeometry, *, buffer_m: float = 0.0
+) -> nx.MultiDiGraph:
     """Keep the nodes inside ``polygon`` (WGS84) grown by ``buffer_m`` [m]."""
     nodes = np.array(list(G.nodes), dtype=np.int64)
     lon = np.array([G.nodes[n]["x"] for n in nodes], dtype=float)
@@ -197,7 +199,9 @@ def build_network(
     return net
 
 
-def default_network(*, layers: bool = True, progress: Callable[[str], None] | None = None) -> RoadNetwork:
+def default_network(
+    *, layers: bool = True, progress: Callable[[str], None] | None = None
+) -> RoadNetwork:
     """The embedded default: the bundled OSM network of Hangzhou cropped to Gongshu district.
 
     Road data © OpenStreetMap contributors (ODbL 1.0); boundary from Amap district data

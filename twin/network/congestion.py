@@ -1,14 +1,14 @@
-"""Hour-of-day congestion: travel-time multipliers on top of free-flow travel times.
+r"""Hour-of-day congestion: travel-time multipliers on top of free-flow travel times.
 
 Model (a simplification, stated as such): the travel time of edge ``e`` at hour ``h`` is
 
 .. math::
 
-    t_e(h) = t_e^{0} \\left(1 + s_{c(e)} \\, (m(h) - 1)\\right)
+    t_e(h) = t_e^{0} \left(1 + s_{c(e)} \, (m(h) - 1)\right)
 
-where :math:`t_e^0` is the free-flow travel time [s], :math:`m(h) \\ge 1` the city-wide
+where :math:`t_e^0` is the free-flow travel time [s], :math:`m(h) \ge 1` the city-wide
 congestion index at hour ``h`` (travel time over free-flow travel time on main roads),
-and :math:`s_c \\in [0, 1]` the sensitivity of road class ``c``: arterials carry the
+and :math:`s_c \in [0, 1]` the sensitivity of road class ``c``: arterials carry the
 peaks, local streets much less. Because the multiplier differs by class, the fastest
 route can change with the hour.
 

@@ -206,7 +206,7 @@ def path_from_predecessors(pred_row: IntArray, source: int, target: int) -> IntA
     return np.array(nodes[::-1], dtype=np.int64)
 
 
-@numba.njit(cache=True)  # type: ignore[untyped-decorator]
+@numba.njit(cache=True)
 def _heap_push(keys: FloatArray, vals: IntArray, size: int, key: float, val: int) -> int:
     i = size
     keys[i] = key
@@ -221,7 +221,7 @@ def _heap_push(keys: FloatArray, vals: IntArray, size: int, key: float, val: int
     return size + 1
 
 
-@numba.njit(cache=True)  # type: ignore[untyped-decorator]
+@numba.njit(cache=True)
 def _heap_pop(keys: FloatArray, vals: IntArray, size: int) -> tuple[float, int, int]:
     key = keys[0]
     val = vals[0]
@@ -244,7 +244,7 @@ def _heap_pop(keys: FloatArray, vals: IntArray, size: int) -> tuple[float, int, 
     return key, val, size
 
 
-@numba.njit(cache=True)  # type: ignore[untyped-decorator]
+@numba.njit(cache=True)
 def _bidirectional(
     indptr: IntArray,
     indices: IntArray,
@@ -325,7 +325,7 @@ def _bidirectional(
     return best, meet, n_touched
 
 
-@numba.njit(cache=True)  # type: ignore[untyped-decorator]
+@numba.njit(cache=True)
 def _assemble(pred_f: IntArray, pred_b: IntArray, meet: int, source: int, target: int) -> IntArray:
     n_head = 1
     node = meet
@@ -398,6 +398,8 @@ class BidirectionalSearch:
         return float(best), path
 
 
-def bidirectional_dijkstra(matrix: sp.csr_matrix, source: int, target: int) -> tuple[float, IntArray]:
+def bidirectional_dijkstra(
+    matrix: sp.csr_matrix, source: int, target: int
+) -> tuple[float, IntArray]:
     """One point-to-point query (see :class:`BidirectionalSearch` to reuse scratch space)."""
     return BidirectionalSearch(matrix).query(source, target)

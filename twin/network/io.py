@@ -38,9 +38,9 @@ __all__ = [
     "cache_dir",
     "graph_from_bbox",
     "graph_from_file",
+    "graph_from_pbf",
     "graph_from_place",
     "graph_from_xml",
-    "graph_from_pbf",
     "is_drivable",
 ]
 
@@ -54,7 +54,9 @@ DRIVABLE_HIGHWAYS = frozenset(
         "residential", "living_street", "service", "road",
     }
 )  # fmt: skip
-_EXCLUDED_SERVICE = frozenset({"parking", "parking_aisle", "driveway", "private", "emergency_access"})
+_EXCLUDED_SERVICE = frozenset(
+    {"parking", "parking_aisle", "driveway", "private", "emergency_access"}
+)
 _EXCLUDED_ACCESS = frozenset({"private", "no"})
 
 SUFFIXES = (".graphml", ".graphml.gz", ".osm", ".osm.xml", ".xml", ".osm.bz2", ".osm.pbf", ".pbf")
@@ -133,11 +135,17 @@ def graph_from_graphml(path: str | Path) -> nx.MultiDiGraph:
     _check_exists(path)
     head = _head(path)
     if b"<graphml" not in head:
-        raise NotOSMError(f"{path}: not a GraphML file (no <graphml> element at its start).")
+        raise NotOSMError(
+            f"{path}: not a GraphML file (no <graphml> element at its start). Give a GraphML "
+            "file saved by osmnx (or `twin network build --out`), or an .osm/.osm.pbf file."
+        )
     try:
         return ox.load_graphml(path, edge_dtypes={"tunnel": _to_bool, "restricted": _to_bool})
     except Exception as exc:  # osmnx/networkx raise many kinds on bad files
-        raise NotOSMError(f"{path}: could not read it as osmnx GraphML ({exc}).") from exc
+        raise NotOSMError(
+            f"{path}: could not read it as osmnx GraphML ({exc}). Re-export it with "
+            "osmnx.save_graphml, or give an .osm/.osm.pbf file."
+        ) from exc
 
 
 def _to_bool(value: str) -> bool:
@@ -177,7 +185,9 @@ def graph_from_xml(path: str | Path) -> nx.MultiDiGraph:
         try:
             G = ox.graph_from_xml(plain, bidirectional=False, simplify=False, retain_all=True)
         except ValueError as exc:
-            raise EmptyNetworkError(f"{path}: holds no road network ({exc}).") from exc
+            raise EmptyNetworkError(
+                f"{path}: holds no road network ({exc}). Check that the file covers streets."
+            ) from exc
         except Exception as exc:
             raise NotOSMError(f"{path}: could not parse it as OSM XML ({exc}).") from exc
     return _keep_drivable(G, path)
@@ -223,6 +233,7 @@ def graph_from_pbf(path: str | Path) -> nx.MultiDiGraph:
     with tempfile.TemporaryDirectory(prefix="twin-pbf-") as tmp:
         way_nodes: set[int] = set()
         try:
+            way: Any
             for way in osmium.FileProcessor(str(path), osmium.osm.WAY):
                 if is_drivable(dict(way.tags)):
                     way_nodes.update(n.ref for n in way.nodes)
@@ -231,10 +242,14 @@ def graph_from_pbf(path: str | Path) -> nx.MultiDiGraph:
                 f"{path}: could not read it as OSM PBF ({exc}). Give a valid .osm.pbf file."
             ) from exc
         if not way_nodes:
-            raise EmptyNetworkError(f"{path}: holds no drivable road.")
+            raise EmptyNetworkError(
+                f"{path}: holds no drivable road (no way tagged highway=primary, residential, "
+                "…). Check that the file covers streets, not just buildings or paths."
+            )
         out = Path(tmp) / "roads.osm"
         writer = osmium.SimpleWriter(str(out))
         try:
+            obj: Any
             for obj in osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY):
                 if obj.is_node():
                     if obj.id in way_nodes:
@@ -280,7 +295,11 @@ def _from_overpass(kind: str, query: Any, fetch: Any) -> nx.MultiDiGraph:
         ) from exc
     except Exception as exc:
         name = type(exc).__name__
-        if "Insufficient" in name or "Nominatim" in name or isinstance(exc, (ValueError, TypeError)):
+        if (
+            "Insufficient" in name
+            or "Nominatim" in name
+            or isinstance(exc, (ValueError, TypeError))
+        ):
             raise EmptyNetworkError(
                 f"Overpass returned no drivable road for {kind} {query!r} ({exc}). Check the "
                 "spelling of the place, or give a larger bounding box."

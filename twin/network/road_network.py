@@ -33,7 +33,7 @@ from twin.network import csr
 from twin.network.congestion import CongestionProfile, hour_of
 from twin.network.snapping import EdgeSnap, NodeSnap, Projector, Snapper, utm_crs
 
-__all__ = ["Route", "RoadNetwork"]
+__all__ = ["RoadNetwork", "Route"]
 
 logger = logging.getLogger(__name__)
 
@@ -248,7 +248,9 @@ class RoadNetwork:
         if self._edge_lookup is None:
             self._edge_lookup = {
                 (int(self.node_ids[a]), int(self.node_ids[b]), int(k)): i
-                for i, (a, b, k) in enumerate(zip(self.edge_u, self.edge_v, self.edge_key, strict=True))
+                for i, (a, b, k) in enumerate(
+                    zip(self.edge_u, self.edge_v, self.edge_key, strict=True)
+                )
             }
         try:
             return self._edge_lookup[(int(u), int(v), int(key))]
@@ -263,7 +265,8 @@ class RoadNetwork:
         bad = (pos < 0) | (pos >= self.n_edges)
         if bad.any():
             raise UnknownEdgeError(
-                f"edge position(s) {pos[bad][:5].tolist()} are outside 0..{self.n_edges - 1}."
+                f"edge position(s) {pos[bad][:5].tolist()} are outside 0..{self.n_edges - 1}; "
+                "get positions from edge_position() or nearest_edges()."
             )
         return pos
 
@@ -292,7 +295,7 @@ class RoadNetwork:
             self._set_factor(edges, 1.0)
 
     def _set_factor(self, edges: int | Iterable[int] | npt.ArrayLike, factor: float) -> None:
-        pos = self._edge_positions(edges if not isinstance(edges, Iterable) else list(edges))
+        pos = self._edge_positions(edges)
         self.edge_factor[pos] = factor
         self._cache.clear()
 
@@ -441,7 +444,7 @@ class RoadNetwork:
     def edge_geometries(self) -> npt.NDArray[np.object_]:
         """Lon/lat LineString of every edge (straight where the graph stores none)."""
         geoms = np.empty(self.n_edges, dtype=object)
-        for i, (u, v, k, data) in enumerate(self._edge_rows()):
+        for i, (u, v, _k, data) in enumerate(self._edge_rows()):
             g = data.get("geometry")
             if g is None:
                 g = shapely.LineString(

@@ -97,7 +97,12 @@ class EdgeSnap:
 def _check_outside(distance: FloatArray, max_distance: float, what: str) -> None:
     bad = np.flatnonzero(~(distance <= max_distance))
     if bad.size:
-        shown = ", ".join(f"#{i} ({distance[i]:.0f} m)" for i in bad[:5])
+        shown = ", ".join(
+            f"#{i} ({distance[i]:.0f} m)"
+            if np.isfinite(distance[i])
+            else f"#{i} (more than {max_distance:.0f} m, or not a valid lon/lat)"
+            for i in bad[:5]
+        )
         more = f" and {bad.size - 5} more" if bad.size > 5 else ""
         raise OutsideNetworkError(
             f"{bad.size} of {distance.size} point(s) lie farther than {max_distance:.0f} m "
@@ -138,10 +143,17 @@ class Snapper:
     ) -> NodeSnap:
         """Nearest node of every point; raise if any lies beyond ``max_distance`` [m]."""
         x, y = self.projector.forward(np.atleast_1d(lon), np.atleast_1d(lat))
-        dist, idx = self._tree.query(np.column_stack([x, y]))
-        dist = np.asarray(dist, float)
+        xy = np.column_stack([x, y])
+        # A latitude beyond ±90° (lat/lon swapped) projects to inf, which the k-d tree
+        # rejects; such points get an infinite distance and are reported below.
+        finite = np.isfinite(xy).all(axis=1)
+        dist = np.full(xy.shape[0], np.inf)
+        idx = np.zeros(xy.shape[0], dtype=np.int64)
+        if finite.any():
+            d, i = self._tree.query(xy[finite])
+            dist[finite], idx[finite] = d, i
         _check_outside(dist, max_distance, "node")
-        return NodeSnap(np.asarray(idx, np.int64), dist)
+        return NodeSnap(idx, dist)
 
     def edges(
         self, lon: npt.ArrayLike, lat: npt.ArrayLike, *, max_distance: float = 250.0
@@ -152,7 +164,7 @@ class Snapper:
         with the lower position.
         """
         x, y = self.projector.forward(np.atleast_1d(lon), np.atleast_1d(lat))
-        points = shapely.points(x, y)
+        points: npt.NDArray[np.object_] = np.asarray(shapely.points(x, y), dtype=object)
         pairs, dist = self._edge_tree.query_nearest(
             points, max_distance=max_distance, return_distance=True, all_matches=True
         )

@@ -1,0 +1,282 @@
+"""The ``twin`` command line.
+
+Only this module (and the app) configures logging and writes to the terminal. Every
+:class:`~twin.errors.TwinError` becomes a one-line message and exit status 1, with no
+traceback; ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from twin import __version__
+from twin.errors import TwinError
+
+__all__ = ["app", "main"]
+
+console = Console(stderr=False)
+err_console = Console(stderr=True)
+
+app = typer.Typer(
+    name="twin",
+    help=(
+        "A city-operations digital twin on a real OpenStreetMap road network "
+        "(default: Gongshu district, Hangzhou).\n\n"
+        "Start with `twin demo`, which builds the Gongshu twin and writes its maps."
+    ),
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+network_app = typer.Typer(
+    help="Build, inspect and draw road networks (bundled Gongshu, OSM files, Overpass).",
+    no_args_is_help=True,
+)
+app.add_typer(network_app, name="network")
+
+_STATE: dict[str, bool] = {"debug": False}
+
+DEFAULT_OUT = Path("twin-out")
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"twin {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    _STATE["debug"] = debug
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING,
+        format="%(message)s",
+        handlers=[RichHandler(console=err_console, show_path=False)],
+        force=True,
+    )
+
+
+@contextmanager
+def _steps(total: int, description: str) -> Iterator[Callable[[str], None]]:
+    """A progress bar advanced by a callback that names the step starting now."""
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task(description, total=total)
+        started = [False]
+
+        def advance(message: str) -> None:
+            if started[0]:
+                progress.advance(task)
+            started[0] = True
+            progress.update(task, description=f"{description}: {message}")
+
+        yield advance
+        progress.update(task, completed=total)
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    table = Table(title=f"Road network — {summary.get('name') or 'unnamed'}", show_header=False)
+    table.add_column("field", style="bold")
+    table.add_column("value")
+    for key, value in summary.items():
+        if key == "name":
+            continue
+        if isinstance(value, dict):
+            value = ", ".join(
+                f"{k}: {v:,}" if isinstance(v, int) else f"{k}: {v}" for k, v in value.items()
+            )
+        elif isinstance(value, int):
+            value = f"{value:,}"
+        table.add_row(key.replace("_", " "), str(value))
+    console.print(table)
+
+
+def _load_or_default(folder: Path | None, progress: Callable[[str], None] | None = None) -> Any:
+    from twin.network import default_network, load_network
+
+    if folder is None:
+        return default_network(progress=progress)
+    return load_network(folder)
+
+
+@network_app.command("build")
+def network_build(
+    osm: Annotated[
+        Path | None,
+        typer.Option(help="OSM file: .osm, .osm.xml, .osm.bz2, .osm.pbf, or osmnx GraphML."),
+    ] = None,
+    place: Annotated[
+        str | None,
+        typer.Option(help="Place name to fetch from Overpass (cached after the first run)."),
+    ] = None,
+    bbox: Annotated[
+        tuple[float, float, float, float] | None,
+        typer.Option(help="Bounding box W S E N in WGS84 degrees, fetched from Overpass (cached)."),
+    ] = None,
+    boundary: Annotated[
+        Path | None, typer.Option(help="Crop to this GeoJSON polygon (WGS84).")
+    ] = None,
+    buffer: Annotated[
+        float, typer.Option(help="Grow the crop polygon by this many metres.")
+    ] = 250.0,
+    out: Annotated[Path, typer.Option(help="Folder to write the network to.")] = DEFAULT_OUT
+    / "network",
+) -> None:
+    """Build a routable network and save it.
+
+    With no source option, builds the embedded default: the bundled OSM network of
+    Hangzhou cropped to Gongshu district, with its city layers.
+    """
+    from twin.network import build_network, default_network, save_network
+    from twin.network import io as net_io
+
+    chosen = [x is not None for x in (osm, place, bbox)]
+    if sum(chosen) > 1:
+        raise typer.BadParameter("give only one of --osm, --place, --bbox")
+    with _steps(5, "Building network") as step:
+        if osm is not None:
+            net = build_network(
+                osm, boundary=boundary, buffer_m=buffer, name=osm.stem, progress=step
+            )
+        elif place is not None:
+            step("querying Overpass")
+            G = net_io.graph_from_place(place)
+            label = f"Overpass: place {place!r}"
+            net = build_network(
+                G, boundary=boundary, buffer_m=buffer, name=place, source_label=label, progress=step
+            )
+        elif bbox is not None:
+            step("querying Overpass")
+            G = net_io.graph_from_bbox(*bbox)
+            label = f"Overpass: bbox {list(bbox)}"
+            net = build_network(
+                G,
+                boundary=boundary,
+                buffer_m=buffer,
+                name="bbox",
+                source_label=label,
+                progress=step,
+            )
+        else:
+            net = default_network(progress=step)
+        step("saving")
+        save_network(net, out)
+    _print_summary(net.summary())
+    console.print(f"Saved network to [bold]{out}[/] (network.graphml, network.json).")
+
+
+@network_app.command("info")
+def network_info(
+    folder: Annotated[
+        Path | None,
+        typer.Argument(help="A folder written by `twin network build` (default: Gongshu)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Print a network's summary: size, length, classes, tunnels, layers."""
+    with _steps(5, "Loading network") as step:
+        net = _load_or_default(folder, step)
+    summary = net.summary()
+    if as_json:
+        console.print_json(json.dumps(summary, ensure_ascii=False))
+    else:
+        _print_summary(summary)
+
+
+@network_app.command("plot")
+def network_plot(
+    folder: Annotated[
+        Path | None,
+        typer.Argument(help="A folder written by `twin network build` (default: Gongshu)."),
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Folder for map.png and map.html.")] = DEFAULT_OUT,
+) -> None:
+    """Draw the network and its layers: a PNG and an interactive HTML map (offline)."""
+    from twin.network.plot import plot_network_html, plot_network_png
+
+    with _steps(7, "Drawing network") as step:
+        net = _load_or_default(folder, step)
+        step("drawing PNG")
+        png = plot_network_png(net, out / "map.png")
+        step("drawing HTML")
+        html = plot_network_html(net, out / "map.html")
+    console.print(f"Map: [bold]{png}[/]\nInteractive map: [bold]{html}[/]")
+
+
+@app.command("demo")
+def demo(
+    out: Annotated[Path, typer.Option(help="Folder for the report, maps and data.")] = DEFAULT_OUT,
+) -> None:
+    """Run the main job on the embedded Gongshu default and say where its outputs are.
+
+    Builds the twin of Gongshu from the bundled OpenStreetMap data, prints its summary,
+    saves the network and writes a static and an interactive map.
+    """
+    from twin.network import save_network
+    from twin.network.plot import plot_network_html, plot_network_png
+
+    t0 = time.perf_counter()
+    with _steps(8, "Gongshu twin") as step:
+        net = _load_or_default(None, step)
+        step("saving network")
+        save_network(net, out / "network")
+        step("drawing PNG map")
+        png = plot_network_png(net, out / "map.png")
+        step("drawing HTML map")
+        html = plot_network_html(net, out / "map.html")
+    summary = net.summary()
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False))
+    _print_summary(summary)
+    console.print(f"\nDone in {time.perf_counter() - t0:.0f} s. Outputs in [bold]{out}/[/]:")
+    for label, path in (
+        ("map (PNG)", png),
+        ("interactive map (HTML)", html),
+        ("summary (JSON)", out / "summary.json"),
+        ("network (GraphML + layers)", out / "network"),
+    ):
+        console.print(f"  {label:<28} {path}")
+
+
+def main() -> None:
+    """Entry point: run the app, turning twin errors into one-line messages."""
+    try:
+        app()
+    except TwinError as exc:
+        if _STATE["debug"]:
+            raise
+        err_console.print(
+            f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
+        )
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
