@@ -105,7 +105,8 @@ def largest_component(G: nx.MultiDiGraph, *, min_fraction: float, where: str) ->
             f"{where}: no road lies in the area. Check the area (or crop polygon) and that "
             "coordinates are WGS84 lon/lat."
         )
-    comps = sorted(nx.strongly_connected_components(G), key=len, reverse=True)
+    # Largest first; equal sizes ordered by their smallest node id, so the pick is stable.
+    comps = sorted(nx.strongly_connected_components(G), key=lambda c: (-len(c), min(c)))
     keep = comps[0]
     frac = len(keep) / G.number_of_nodes()
     if len(keep) < MIN_NODES:
@@ -128,7 +129,7 @@ def build_network(
     *,
     boundary: BaseGeometry | str | Path | None = None,
     buffer_m: float = 250.0,
-    min_component_fraction: float = 0.5,
+    min_component_fraction: float = 0.6,
     congestion: CongestionProfile | None = None,
     name: str = "",
     source_label: str | None = None,

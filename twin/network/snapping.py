@@ -22,6 +22,9 @@ __all__ = ["EdgeSnap", "NodeSnap", "Projector", "Snapper", "utm_crs"]
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
+#: Edges whose distances to a point differ by less than this are tied [m].
+_TIE_M = 1e-6
+
 
 def utm_crs(lon: float, lat: float) -> CRS:
     """The WGS84 UTM zone that contains a point."""
@@ -169,16 +172,17 @@ class Snapper:
             points, max_distance=max_distance, return_distance=True, all_matches=True
         )
         n = points.shape[0]
-        best = np.full(n, -1, dtype=np.int64)
+        # pairs[0] = point index, pairs[1] = edge index.
         best_d = np.full(n, np.inf)
-        # pairs[0] = point index, pairs[1] = edge index; keep the lowest edge per point.
-        order = np.lexsort((pairs[1], pairs[0]))
-        p_sorted, e_sorted, d_sorted = pairs[0][order], pairs[1][order], dist[order]
-        first = np.ones(p_sorted.shape[0], dtype=bool)
-        first[1:] = p_sorted[1:] != p_sorted[:-1]
-        best[p_sorted[first]] = e_sorted[first]
-        best_d[p_sorted[first]] = d_sorted[first]
+        np.minimum.at(best_d, pairs[0], dist)
         _check_outside(best_d, max_distance, "edge")
+        # The two directions of a two-way street share a geometry, reversed, so their
+        # distances to a point differ only by rounding (~1e-15 m): count every edge
+        # within _TIE_M of the nearest as a tie and keep the lowest position.
+        near = self._edge_tree.query(points, predicate="dwithin", distance=best_d + _TIE_M)
+        best = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(best, near[0], near[1].astype(np.int64))
         geoms = self._edge_geom[best]
+        best_d = np.asarray(shapely.distance(geoms, points), dtype=float)
         along = shapely.line_locate_point(geoms, points, normalized=True)
         return EdgeSnap(best, best_d, np.nan_to_num(np.asarray(along, float)))
