@@ -17,6 +17,7 @@ BUILTIN = {
     "UnknownEdgeError": KeyError,
     "NoRouteError": ValueError,
     "LayerError": ValueError,
+    "ScenarioError": ValueError,
 }
 
 

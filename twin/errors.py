@@ -17,6 +17,7 @@ __all__ = [
     "NotOSMError",
     "OutsideNetworkError",
     "OverpassError",
+    "ScenarioError",
     "TwinError",
     "UnknownEdgeError",
     "UnknownNodeError",
@@ -72,3 +73,7 @@ class NoRouteError(TwinError, ValueError):
 
 class LayerError(TwinError, ValueError):
     """A city layer (GeoJSON) is missing, malformed, or does not follow its schema."""
+
+
+class ScenarioError(TwinError, ValueError):
+    """A scenario file or value does not follow the schema (file, line, field, allowed)."""

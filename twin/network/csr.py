@@ -28,6 +28,7 @@ __all__ = [
     "bidirectional_dijkstra",
     "build_structure",
     "multi_source_dijkstra",
+    "nearest_marked",
     "path_from_predecessors",
     "slot_best_edge",
     "slot_of",
@@ -359,15 +360,18 @@ class BidirectionalSearch:
         Slot weights as a CSR matrix [s]; its transpose is taken once here.
     """
 
+    forward: tuple[IntArray, IntArray, FloatArray]
+    reverse: tuple[IntArray, IntArray, FloatArray]
+
     def __init__(self, matrix: sp.csr_matrix) -> None:
         n = matrix.shape[0]
-        self._fwd = (
+        self.forward = (
             matrix.indptr.astype(np.int64),
             matrix.indices.astype(np.int64),
             matrix.data.astype(np.float64),
         )
         rev = matrix.T.tocsr()
-        self._rev = (
+        self.reverse = (
             rev.indptr.astype(np.int64),
             rev.indices.astype(np.int64),
             rev.data.astype(np.float64),
@@ -384,7 +388,7 @@ class BidirectionalSearch:
         Returns ``(inf, empty)`` when ``target`` is unreachable.
         """
         best, meet, n_touched = _bidirectional(
-            *self._fwd, *self._rev, source, target,
+            *self.forward, *self.reverse, source, target,
             self._dist_f, self._dist_b, self._pred_f, self._pred_b, self._touched,
         )  # fmt: skip
         path = np.empty(0, dtype=np.int64)
@@ -403,3 +407,70 @@ def bidirectional_dijkstra(
 ) -> tuple[float, IntArray]:
     """One point-to-point query (see :class:`BidirectionalSearch` to reuse scratch space)."""
     return BidirectionalSearch(matrix).query(source, target)
+
+
+@numba.njit(cache=True)
+def _nearest_marked(
+    indptr: IntArray,
+    indices: IntArray,
+    data: FloatArray,
+    source: int,
+    marked: npt.NDArray[np.bool_],
+    k: int,
+    max_time: float,
+    out_nodes: IntArray,
+    out_time: FloatArray,
+) -> int:
+    n = indptr.shape[0] - 1
+    dist = np.full(n, np.inf)
+    done = np.zeros(n, dtype=np.bool_)
+    hk = np.empty(indices.shape[0] + 1, dtype=np.float64)
+    hv = np.empty(indices.shape[0] + 1, dtype=np.int64)
+    size = _heap_push(hk, hv, 0, 0.0, source)
+    dist[source] = 0.0
+    found = 0
+    while size > 0 and found < k:
+        d, x, size = _heap_pop(hk, hv, size)
+        if done[x]:
+            continue
+        if d > max_time:
+            break
+        done[x] = True
+        if marked[x]:
+            out_nodes[found] = x
+            out_time[found] = d
+            found += 1
+        for j in range(indptr[x], indptr[x + 1]):
+            y = indices[j]
+            nd = d + data[j]
+            if nd < dist[y]:
+                dist[y] = nd
+                size = _heap_push(hk, hv, size, nd, y)
+    return found
+
+
+def nearest_marked(
+    indptr: IntArray,
+    indices: IntArray,
+    data: FloatArray,
+    source: int,
+    marked: npt.NDArray[np.bool_],
+    *,
+    k: int = 1,
+    max_time: float = np.inf,
+) -> tuple[IntArray, FloatArray]:
+    """The ``k`` marked nodes nearest to ``source``, by a Dijkstra that stops early.
+
+    Run it on the transposed graph to find the marked nodes from which ``source`` is
+    quickest to reach (for example the idle crews nearest to a case).
+
+    Returns
+    -------
+    nodes, time
+        Node positions and their travel times [s], nearest first; fewer than ``k`` when
+        fewer marked nodes lie within ``max_time``.
+    """
+    out_nodes = np.empty(k, dtype=np.int64)
+    out_time = np.empty(k, dtype=np.float64)
+    found = _nearest_marked(indptr, indices, data, source, marked, k, max_time, out_nodes, out_time)
+    return out_nodes[:found], out_time[:found]

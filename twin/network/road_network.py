@@ -331,6 +331,16 @@ class RoadNetwork:
         """
         return self._weights(when).edge_time.copy()
 
+    def travel_times(self, when: When = None) -> FloatArray:
+        """Read-only view of every edge's travel time at ``when`` [s] (no copy)."""
+        view = self._weights(when).edge_time.view()
+        view.flags.writeable = False
+        return view
+
+    def hour_key(self, when: When) -> int | None:
+        """The hour of day (0–23) whose weights serve ``when``; ``None`` for free flow."""
+        return self._hour_key(when)
+
     # ------------------------------------------------------------------ routing
     def travel_time_tree(
         self, source: int, *, when: When = None, by_position: bool = False
@@ -387,15 +397,56 @@ class RoadNetwork:
         else:
             o, d = (int(p) for p in self.node_position([origin, destination]))
         w = self._weights(when)
-        if w.search is None:
-            w.search = csr.BidirectionalSearch(w.matrix)
-        total, path = w.search.query(o, d)
+        total, path = self._search(when).query(o, d)
         if path.size == 0:
             raise NoRouteError(
                 f"no route from node {self.node_ids[o]} to node {self.node_ids[d]}: closed "
                 f"edges ({int(self.closed.sum())} now) cut every path. Reopen some edges."
             )
         return self._route(path, w, total)
+
+    def _search(self, when: When) -> csr.BidirectionalSearch:
+        w = self._weights(when)
+        if w.search is None:
+            w.search = csr.BidirectionalSearch(w.matrix)
+        return w.search
+
+    def nearest_marked(
+        self,
+        node: int,
+        marked: npt.NDArray[np.bool_],
+        *,
+        k: int = 1,
+        when: When = None,
+        max_time: float = np.inf,
+        towards: bool = True,
+    ) -> tuple[IntArray, FloatArray]:
+        """The ``k`` marked nodes nearest to ``node`` by travel time (positions in, out).
+
+        Parameters
+        ----------
+        node
+            Node position.
+        marked
+            Boolean mask over node positions (e.g. nodes holding an idle crew).
+        k
+            How many to find.
+        when
+            Hour of day, datetime, or ``None`` for free flow.
+        max_time
+            Search radius [s].
+        towards
+            If true, times are *from* each marked node *to* ``node`` (a crew driving to a
+            case); else from ``node`` to the marked nodes.
+
+        Returns
+        -------
+        nodes, time
+            Positions and travel times [s], nearest first.
+        """
+        search = self._search(when)
+        arrays = search.reverse if towards else search.forward
+        return csr.nearest_marked(*arrays, int(node), marked, k=k, max_time=max_time)
 
     def shortest_paths(
         self,

@@ -1,0 +1,449 @@
+"""Scenarios: the validated, frozen inputs of a what-if, loaded from YAML.
+
+A scenario names the network, the start time (timezone-aware; Asia/Shanghai unless the
+file says otherwise), the horizon, the seed, and the models to enable with their
+parameters. Every model is frozen (immutable) and rejects unknown fields, so a typo in
+a YAML file is an error, not a silently ignored setting.
+
+Durations in YAML are numbers of seconds or strings with a unit: ``"45s"``, ``"5min"``,
+``"2h"``, ``"1d"``. Errors name the file, the line, the field and what is allowed::
+
+    scenarios/bad.yaml:14: cases.daily_total: Input should be greater than 0 (got -3)
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, time
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from twin.errors import ScenarioError
+from twin.network.congestion import CongestionProfile
+
+__all__ = [
+    "POLICIES",
+    "CaseSource",
+    "CasesConfig",
+    "CrewsConfig",
+    "DispatchConfig",
+    "DurationDist",
+    "EscalationConfig",
+    "NetworkConfig",
+    "OperationsConfig",
+    "Scenario",
+    "Shift",
+    "TargetsConfig",
+    "load_scenario",
+    "parse_duration",
+    "validate_scenario",
+]
+
+DEFAULT_TZ = "Asia/Shanghai"
+
+#: Dispatch policies known to the engine (see :mod:`twin.sim.dispatch`).
+POLICIES = (
+    "nearest_idle",
+    "fixed_zones",
+    "priority_preemption",
+    "workload_balancing",
+    "prepositioning",
+)
+
+_UNITS = {"s": 1.0, "sec": 1.0, "min": 60.0, "m": 60.0, "h": 3600.0, "hr": 3600.0, "d": 86400.0}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-z]+)?\s*$", re.IGNORECASE)
+
+
+def parse_duration(value: Any) -> float:
+    """Seconds from a number [s] or a string such as ``"90s"``, ``"5min"``, ``"2h"``."""
+    if isinstance(value, bool):
+        raise ValueError("a duration must be a number of seconds or a string like '5min'")
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        m = _DURATION.match(value)
+        if m:
+            unit = (m.group(2) or "s").lower()
+            if unit in _UNITS:
+                return float(m.group(1)) * _UNITS[unit]
+    raise ValueError(
+        f"{value!r} is not a duration; write seconds (e.g. 90) or a number with a unit "
+        "s, min, h or d (e.g. '5min', '2h')"
+    )
+
+
+def _non_negative(v: float) -> float:
+    if v < 0:
+        raise ValueError(f"must be ≥ 0, got {v}")
+    return v
+
+
+def _positive(v: float) -> float:
+    if v <= 0:
+        raise ValueError(f"must be > 0, got {v}")
+    return v
+
+
+#: A duration [s], written as seconds or with a unit in YAML.
+Duration = Annotated[float, BeforeValidator(parse_duration), AfterValidator(_non_negative)]
+PositiveDuration = Annotated[float, BeforeValidator(parse_duration), AfterValidator(_positive)]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class DurationDist(_Frozen):
+    """A random duration.
+
+    ``kind`` is ``fixed`` (always ``mean``), ``exponential`` (rate 1/mean), ``lognormal``
+    or ``gamma`` (both with mean ``mean`` and coefficient of variation ``cv``).
+    """
+
+    kind: Literal["fixed", "exponential", "lognormal", "gamma"] = "lognormal"
+    mean: Duration
+    cv: float = Field(default=0.5, ge=0.0, le=5.0)
+
+
+class NetworkConfig(_Frozen):
+    """Which road network to run on."""
+
+    source: str = Field(
+        default="default",
+        description="'default' (bundled Gongshu), an OSM/GraphML file, or a saved network folder",
+    )
+    boundary: str | None = None
+    buffer_m: float = Field(default=250.0, ge=0.0)
+    congestion: CongestionProfile = Field(default_factory=CongestionProfile)
+
+
+class CaseSource(_Frozen):
+    """A channel through which cases are discovered, with its detection delay."""
+
+    name: str
+    share: float = Field(gt=0.0, le=1.0)
+    delay: DurationDist
+
+
+def _default_sources() -> tuple[CaseSource, ...]:
+    # Shares and delays are illustrative assumptions, configurable per scenario.
+    def source(name: str, share: float, mean: float, cv: float) -> CaseSource:
+        return CaseSource(name=name, share=share, delay=DurationDist(mean=mean, cv=cv))
+
+    return (
+        source("patrol", 0.35, 1200, 0.8),
+        source("camera_ai", 0.25, 60, 0.5),
+        source("hotline_12345", 0.30, 900, 1.0),
+        source("iot_alarm", 0.10, 30, 0.5),
+    )
+
+
+class HotspotConfig(_Frozen):
+    """Spatial intensity: hot spots over a uniform background on the network's nodes."""
+
+    count: int = Field(default=12, ge=0)
+    share: float = Field(default=0.6, ge=0.0, le=1.0, description="share of cases in hot spots")
+    radius_m: float = Field(default=400.0, gt=0.0)
+
+
+class ReplayConfig(_Frozen):
+    """Replay cases from a CSV of historical cases (see :mod:`twin.sim.replay`)."""
+
+    path: str
+    mapping: dict[str, str] = Field(default_factory=dict)
+    category_map: dict[str, str] = Field(default_factory=dict)
+    relocate: Literal["none", "bbox", "sample"] = "none"
+    time_shift: Literal["none", "align_start"] = "align_start"
+
+
+class CasesConfig(_Frozen):
+    """Case generation (or replay)."""
+
+    enabled: bool = True
+    daily_total: float = Field(default=1500.0, gt=0.0, description="expected cases per day")
+    categories: str = Field(default="default", description="'default' or a categories CSV path")
+    hotspots: HotspotConfig = Field(default_factory=HotspotConfig)
+    sources: tuple[CaseSource, ...] = Field(default_factory=_default_sources)
+    replay: ReplayConfig | None = None
+
+    @field_validator("sources")
+    @classmethod
+    def _check_sources(cls, value: tuple[CaseSource, ...]) -> tuple[CaseSource, ...]:
+        if not value:
+            raise ValueError("needs at least one source")
+        total = sum(s.share for s in value)
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"source shares must add up to 1, they add up to {total:g}")
+        names = [s.name for s in value]
+        if len(set(names)) != len(names):
+            raise ValueError(f"source names must be unique, got {names}")
+        return value
+
+
+def _parse_clock(value: Any) -> time:
+    if isinstance(value, time):
+        return value
+    if isinstance(value, int) and 0 <= value < 24 * 60:  # YAML 1.1 reads 07:00 as 420
+        return time(value // 60, value % 60)
+    if isinstance(value, str):
+        m = re.match(r"^\s*(\d{1,2}):(\d{2})\s*$", value)
+        if m and int(m.group(1)) < 24 and int(m.group(2)) < 60:
+            return time(int(m.group(1)), int(m.group(2)))
+    raise ValueError(f"{value!r} is not a clock time; write 'HH:MM', e.g. '07:30'")
+
+
+ClockTime = Annotated[time, BeforeValidator(_parse_clock)]
+
+
+class Shift(_Frozen):
+    """A work shift: crews on duty from ``start`` for ``hours``, every day."""
+
+    name: str
+    start: ClockTime
+    hours: float = Field(gt=0.0, le=24.0)
+    share: float = Field(gt=0.0, le=1.0, description="share of crews on this shift")
+
+
+def _default_shifts() -> tuple[Shift, ...]:
+    return (
+        Shift(name="day", start=time(7, 0), hours=12, share=0.65),
+        Shift(name="night", start=time(19, 0), hours=12, share=0.35),
+    )
+
+
+class CrewsConfig(_Frozen):
+    """The crews (grid workers, officers, maintenance crews) and where they start."""
+
+    count: int = Field(default=150, ge=1)
+    skills: dict[str, float] = Field(
+        default_factory=lambda: {"enforcement": 0.4, "maintenance": 0.35, "sanitation": 0.25},
+        description="share of crews with each skill",
+    )
+    shifts: tuple[Shift, ...] = Field(default_factory=_default_shifts)
+    depots: str = Field(default="layer", description="'layer' (the depots layer) or a GeoJSON path")
+    speed_factor: float = Field(default=1.0, gt=0.0, description="crew speed / traffic speed")
+
+    @field_validator("skills")
+    @classmethod
+    def _check_skills(cls, value: dict[str, float]) -> dict[str, float]:
+        if not value:
+            raise ValueError("needs at least one skill")
+        if any(v <= 0 for v in value.values()):
+            raise ValueError("skill shares must be > 0")
+        total = sum(value.values())
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"skill shares must add up to 1, they add up to {total:g}")
+        return value
+
+    @field_validator("shifts")
+    @classmethod
+    def _check_shifts(cls, value: tuple[Shift, ...]) -> tuple[Shift, ...]:
+        if not value:
+            raise ValueError("needs at least one shift")
+        total = sum(s.share for s in value)
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"shift shares must add up to 1, they add up to {total:g}")
+        return value
+
+
+class OperationsConfig(_Frozen):
+    """The operations centre: operators file cases, inspectors verify them."""
+
+    operators: int = Field(default=8, ge=1)
+    file_time: DurationDist = DurationDist(kind="lognormal", mean=40, cv=0.5)
+    dispatch_time: DurationDist = DurationDist(kind="fixed", mean=10)
+    inspectors: int = Field(default=12, ge=1)
+    verify_time: DurationDist = DurationDist(kind="lognormal", mean=180, cv=0.5)
+    close_time: DurationDist = DurationDist(kind="fixed", mean=30)
+
+
+class DispatchConfig(_Frozen):
+    """The dispatch policy and its parameters."""
+
+    policy: str = "nearest_idle"
+    zone_size_m: float = Field(default=2000.0, gt=0.0, description="fixed_zones: grid cell side")
+    candidates: int = Field(
+        default=5, ge=1, description="workload_balancing: nearest crews compared"
+    )
+    slack_s: Duration = Field(default=120.0, description="workload_balancing: extra travel allowed")
+    reposition_every: PositiveDuration = Field(default=1800.0, description="prepositioning period")
+
+    @field_validator("policy")
+    @classmethod
+    def _check_policy(cls, value: str) -> str:
+        if value not in POLICIES:
+            raise ValueError(f"unknown policy {value!r}; choose one of {', '.join(POLICIES)}")
+        return value
+
+
+class TargetsConfig(_Frozen):
+    """Service targets; defaults are the Dongxin-street pilot's published 1 / 5 / 20 minutes."""
+
+    dispatch: PositiveDuration = 60.0
+    arrive: PositiveDuration = 300.0
+    resolve: PositiveDuration = 1200.0
+
+
+class EscalationConfig(_Frozen):
+    """Escalation of overdue cases, level by level, at multiples of the case's deadline."""
+
+    enabled: bool = True
+    levels: tuple[float, ...] = (1.0, 1.5, 2.0)
+    names: tuple[str, ...] = ("unit leader", "department head", "district leader")
+
+    @model_validator(mode="after")
+    def _check(self) -> EscalationConfig:
+        if len(self.levels) != len(self.names):
+            raise ValueError(f"{len(self.levels)} levels but {len(self.names)} names")
+        if list(self.levels) != sorted(self.levels) or any(x <= 0 for x in self.levels):
+            raise ValueError("levels must be positive and increasing")
+        return self
+
+
+class Scenario(_Frozen):
+    """A what-if: network, clock, seed and models."""
+
+    name: str
+    description: str = ""
+    network: NetworkConfig = Field(default_factory=NetworkConfig)
+    start: datetime = Field(description="start time; naive times are taken in `timezone`")
+    timezone: str = DEFAULT_TZ
+    horizon: PositiveDuration = 86400.0
+    seed: int = Field(default=0, ge=0)
+    record_interval: PositiveDuration = 300.0
+    cases: CasesConfig = Field(default_factory=CasesConfig)
+    crews: CrewsConfig = Field(default_factory=CrewsConfig)
+    operations: OperationsConfig = Field(default_factory=OperationsConfig)
+    dispatch: DispatchConfig = Field(default_factory=DispatchConfig)
+    targets: TargetsConfig = Field(default_factory=TargetsConfig)
+    escalation: EscalationConfig = Field(default_factory=EscalationConfig)
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_tz(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except Exception as exc:
+            raise ValueError(
+                f"unknown time zone {value!r}; use an IANA name such as 'Asia/Shanghai'"
+            ) from exc
+        return value
+
+    @model_validator(mode="after")
+    def _aware_start(self) -> Scenario:
+        if self.start.tzinfo is None:
+            object.__setattr__(self, "start", self.start.replace(tzinfo=ZoneInfo(self.timezone)))
+        return self
+
+    def with_updates(self, **changes: Any) -> Scenario:
+        """A validated copy with dotted-path changes.
+
+        Example: ``s.with_updates(**{"dispatch.policy": "fixed_zones"})``.
+        """
+        data = self.model_dump(mode="python")
+        for dotted, value in changes.items():
+            node = data
+            *parents, leaf = dotted.split(".")
+            for p in parents:
+                if not isinstance(node.get(p), dict):
+                    raise ScenarioError(f"{dotted}: {p!r} is not a section of the scenario")
+                node = node[p]
+            if leaf not in node:
+                raise ScenarioError(f"{dotted}: no such field; known: {', '.join(sorted(node))}")
+            node[leaf] = value
+        return validate_scenario(data, where="<updates>")
+
+
+# ---------------------------------------------------------------------------- loading
+def _line_index(node: yaml.Node, path: tuple[Any, ...], out: dict[tuple[Any, ...], int]) -> None:
+    out[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = key_node.value
+            out[(*path, key)] = key_node.start_mark.line + 1
+            _line_index(value_node, (*path, key), out)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _line_index(item, (*path, i), out)
+
+
+def _format_errors(exc: ValidationError, where: str, lines: dict[tuple[Any, ...], int]) -> str:
+    parts = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        # Walk up to the nearest located ancestor (a missing field has no line of its own).
+        line = None
+        for cut in range(len(loc), -1, -1):
+            if loc[:cut] in lines:
+                line = lines[loc[:cut]]
+                break
+        field = ".".join(str(x) for x in loc) or "(top level)"
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field (check its spelling; unknown fields are not allowed)"
+        elif err["type"] == "missing":
+            msg = "required field is missing"
+        got = err.get("input")
+        got_txt = (
+            f" (got {got!r})"
+            if err["type"] not in ("missing",) and not isinstance(got, dict)
+            else ""
+        )
+        prefix = f"{where}:{line}" if line is not None else where
+        parts.append(f"{prefix}: {field}: {msg}{got_txt}")
+    return "; ".join(parts)
+
+
+def validate_scenario(
+    data: Any, *, where: str = "<scenario>", lines: dict[tuple[Any, ...], int] | None = None
+) -> Scenario:
+    """Validate a mapping as a :class:`Scenario`, raising :class:`ScenarioError`."""
+    if not isinstance(data, dict):
+        raise ScenarioError(
+            f"{where}: a scenario must be a mapping of fields, got {type(data).__name__}"
+        )
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(_format_errors(exc, where, lines or {})) from None
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario YAML file.
+
+    Raises
+    ------
+    ScenarioError
+        The file is missing, is not YAML, or does not follow the schema; the message
+        names the file, line and field.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ScenarioError(f"{path}: no such scenario file. Scenarios live in scenarios/*.yaml.")
+    text = path.read_text(encoding="utf-8")
+    try:
+        node = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        raise ScenarioError(
+            f"{path}{line}: not valid YAML ({getattr(exc, 'problem', exc)})."
+        ) from None
+    lines: dict[tuple[Any, ...], int] = {}
+    if node is not None:
+        _line_index(node, (), lines)
+    return validate_scenario(data, where=str(path), lines=lines)
