@@ -231,21 +231,153 @@ def network_plot(
     console.print(f"Map: [bold]{png}[/]\nInteractive map: [bold]{html}[/]")
 
 
+def _kpi_table(kpis: Any, title: str) -> Table:
+    table = Table(title=title)
+    table.add_column("KPI", style="bold")
+    table.add_column("value", justify="right")
+    table.add_column("unit")
+    for kpi, value, unit in zip(kpis["kpi"], kpis["value"], kpis["unit"], strict=True):
+        shown = (
+            f"{value:.0%}"
+            if unit == "-" and 0 <= value <= 1
+            else f"{value:,.2f}".rstrip("0").rstrip(".")
+        )
+        table.add_row(kpi.replace("_", " "), shown, "" if unit == "-" else unit)
+    return table
+
+
+def _run_with_progress(scenario: Any, base_dir: Path, label: str) -> Any:
+    from twin.sim.run import run_scenario
+
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}% of horizon"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task(label, total=1.0)
+        result = run_scenario(
+            scenario, base_dir=base_dir, progress=lambda f: progress.update(task, completed=f)
+        )
+    return result
+
+
+def _print_comparison(comparison: Any, kpis: list[str]) -> None:
+    pct = round(comparison.confidence * 100)
+    n = comparison.runs["replication"].nunique()
+    table = Table(title=f"Dispatch policies: {n} replications, {pct}% intervals")
+    for col in ("KPI", "policy", "mean", f"{pct}% CI", f"Δ vs {comparison.baseline}"):
+        table.add_column(col, justify="left" if col in ("KPI", "policy") else "right")
+    s = comparison.summary
+    for kpi in kpis:
+        for _, row in s[s["kpi"] == kpi].iterrows():
+            diff = (
+                "—" if row["policy"] == comparison.baseline
+                else f"{row['diff']:+.3g} [{row['diff_low']:+.3g}, {row['diff_high']:+.3g}]"
+            )  # fmt: skip
+            table.add_row(
+                kpi.replace("_", " "), row["policy"], f"{row['mean']:.3g}",
+                f"[{row['ci_low']:.3g}, {row['ci_high']:.3g}]", diff,
+            )  # fmt: skip
+    console.print(table)
+
+
+@app.command("run")
+def run(
+    scenario_file: Annotated[Path, typer.Argument(help="Scenario YAML file (see scenarios/).")],
+    seed: Annotated[int | None, typer.Option(help="Override the scenario's seed.")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Output folder [default: twin-out/runs/NAME-seedN].")
+    ] = None,
+) -> None:
+    """Run a scenario once: NetCDF + Parquet results, KPI table and an HTML summary.
+
+    The same scenario and seed always give identical results.
+    """
+    from twin.scenario import load_scenario
+
+    scenario = load_scenario(scenario_file)
+    if seed is not None:
+        scenario = scenario.with_updates(seed=seed)
+    folder = out or DEFAULT_OUT / "runs" / f"{scenario.name}-seed{scenario.seed}"
+    result = _run_with_progress(scenario, scenario_file.parent, f"Running {scenario.name}")
+    paths = result.write(folder)
+    console.print(_kpi_table(result.kpis, f"{scenario.name} (seed {scenario.seed})"))
+    t = result.timing
+    console.print(
+        f"Simulated {scenario.horizon / 3600:g} h in {t['simulate_s']:.1f} s "
+        f"(real-time factor {t['real_time_factor']:,.0f}×, {t['events']:,.0f} events)."
+    )
+    console.print(f"Results in [bold]{folder}/[/]: " + ", ".join(p.name for p in paths.values()))
+
+
+@app.command("compare")
+def compare(
+    scenario_file: Annotated[Path, typer.Argument(help="Scenario YAML file (see scenarios/).")],
+    policies: Annotated[
+        str, typer.Option(help="Comma-separated policies; the first is the baseline.")
+    ] = "nearest_idle,fixed_zones,workload_balancing",
+    replications: Annotated[int, typer.Option(help="Common-random-number replications.")] = 5,
+    confidence: Annotated[float, typer.Option(help="Confidence level of the intervals.")] = 0.95,
+    out: Annotated[
+        Path | None, typer.Option(help="Output folder [default: twin-out/compare/NAME].")
+    ] = None,
+) -> None:
+    """Compare dispatch policies on common random numbers, with confidence intervals.
+
+    Policies: nearest_idle, fixed_zones, priority_preemption, workload_balancing,
+    prepositioning.
+    """
+    from twin.scenario import load_scenario
+    from twin.sim.compare import compare_policies
+
+    scenario = load_scenario(scenario_file)
+    names = [p.strip() for p in policies.split(",") if p.strip()]
+    total = len(set(names)) * max(replications, 0)
+    with _steps(total, "Comparing policies") as step:
+        comparison = compare_policies(
+            scenario, names, replications=replications, confidence=confidence,
+            base_dir=scenario_file.parent, progress=step,
+        )  # fmt: skip
+    folder = out or DEFAULT_OUT / "compare" / scenario.name
+    paths = comparison.write(folder)
+    headline = [
+        "share_dispatch_within_target", "share_arrive_within_target",
+        "share_resolve_within_target", "time_to_arrive_mean", "time_to_resolve_mean",
+        "crew_utilisation", "escalations", "preemptions",
+    ]  # fmt: skip
+    _print_comparison(comparison, headline)
+    console.print(f"Tables in [bold]{folder}/[/]: " + ", ".join(p.name for p in paths.values()))
+
+
 @app.command("demo")
 def demo(
     out: Annotated[Path, typer.Option(help="Folder for the report, maps and data.")] = DEFAULT_OUT,
+    replications: Annotated[
+        int, typer.Option(help="Replications of the dispatch-policy comparison.")
+    ] = 3,
 ) -> None:
     """Run the main job on the embedded Gongshu default and say where its outputs are.
 
-    Builds the twin of Gongshu from the bundled OpenStreetMap data, prints its summary,
-    saves the network and writes a static and an interactive map.
+    Builds the twin of Gongshu from the bundled OpenStreetMap data and draws its maps;
+    runs the baseline day (about 1,500 cases, 150 crew members) and writes its results
+    and HTML summary; compares dispatch policies on common random numbers.
     """
     from twin.network import save_network
     from twin.network.plot import plot_network_html, plot_network_png
+    from twin.scenario import load_scenario
+    from twin.sim.compare import compare_policies
+    from twin.sim.run import load_scenario_network
 
     t0 = time.perf_counter()
-    with _steps(8, "Gongshu twin") as step:
-        net = _load_or_default(None, step)
+    scenario_file = _scenarios_dir() / "gongshu_baseline_day.yaml"
+    scenario = load_scenario(scenario_file)
+    with _steps(4, "Gongshu twin") as step:
+        step("building the road network")
+        net = load_scenario_network(scenario.network)
         step("saving network")
         save_network(net, out / "network")
         step("drawing PNG map")
@@ -255,14 +387,41 @@ def demo(
     summary = net.summary()
     (out / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False))
     _print_summary(summary)
+
+    result = _run_with_progress(scenario, scenario_file.parent, "Baseline day")
+    day_paths = result.write(out / "baseline_day")
+    console.print(_kpi_table(result.kpis, f"{scenario.name} (seed {scenario.seed})"))
+    t = result.timing
+    console.print(
+        f"Simulated {scenario.horizon / 3600:g} h in {t['simulate_s']:.1f} s "
+        f"(real-time factor {t['real_time_factor']:,.0f}×)."
+    )
+
+    policies = ["nearest_idle", "prepositioning", "fixed_zones"]
+    with _steps(len(policies) * replications, "Comparing dispatch policies") as step:
+        comparison = compare_policies(
+            scenario, policies, replications=replications, base_dir=scenario_file.parent,
+            progress=step,
+        )  # fmt: skip
+    cmp_paths = comparison.write(out / "compare")
+    _print_comparison(comparison, ["share_arrive_within_target", "time_to_resolve_mean"])
+
     console.print(f"\nDone in {time.perf_counter() - t0:.0f} s. Outputs in [bold]{out}/[/]:")
     for label, path in (
         ("map (PNG)", png),
         ("interactive map (HTML)", html),
-        ("summary (JSON)", out / "summary.json"),
+        ("network summary (JSON)", out / "summary.json"),
         ("network (GraphML + layers)", out / "network"),
+        ("baseline day report (HTML)", day_paths["summary"]),
+        ("baseline day data", day_paths["dataset"].parent),
+        ("policy comparison (CSV)", cmp_paths["summary"]),
     ):
         console.print(f"  {label:<28} {path}")
+
+
+def _scenarios_dir() -> Path:
+    """The shipped scenarios folder (beside twin/)."""
+    return Path(__file__).resolve().parents[1] / "scenarios"
 
 
 def main() -> None:

@@ -169,6 +169,21 @@ class ReplayConfig(_Frozen):
     time_shift: Literal["none", "align_start"] = "align_start"
 
 
+def _replay_from_file(value: Any) -> Any:
+    """Let ``cases.replay`` name a YAML file holding the replay block."""
+    if not isinstance(value, str):
+        return value
+    path = Path(value)
+    if not path.is_absolute() and not path.exists():
+        path = Path(__file__).resolve().parents[1] / value
+    if not path.exists():
+        raise ValueError(f"replay file {value!r} not found (relative to here or to the repository)")
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ValueError(f"replay file {value!r} is not valid YAML ({exc})") from None
+
+
 class CasesConfig(_Frozen):
     """Case generation (or replay)."""
 
@@ -177,7 +192,9 @@ class CasesConfig(_Frozen):
     categories: str = Field(default="default", description="'default' or a categories CSV path")
     hotspots: HotspotConfig = Field(default_factory=HotspotConfig)
     sources: tuple[CaseSource, ...] = Field(default_factory=_default_sources)
-    replay: ReplayConfig | None = None
+    replay: Annotated[ReplayConfig | None, BeforeValidator(_replay_from_file)] = Field(
+        default=None, description="a replay block, or the path of a YAML file holding one"
+    )
 
     @field_validator("sources")
     @classmethod

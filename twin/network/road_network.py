@@ -299,6 +299,12 @@ class RoadNetwork:
         self.edge_factor[pos] = factor
         self._cache.clear()
 
+    def set_congestion(self, profile: CongestionProfile) -> None:
+        """Use another hour-of-day congestion profile from now on."""
+        if profile != self.congestion:
+            self.congestion = profile
+            self._cache.clear()
+
     # ------------------------------------------------------------------ weights
     def _hour_key(self, when: When) -> int | None:
         h = hour_of(when)

@@ -1,0 +1,77 @@
+"""The case stream: every case of a run, as arrays, known before the run starts.
+
+All random attributes of a case (when and where it occurs, its category and source,
+its detection delay, and the durations of filing, on-site work and verification) are
+drawn up front from one random stream. The dispatch policy never touches that stream,
+so runs of different policies with the same seed see exactly the same cases (common
+random numbers).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+__all__ = ["CaseStream"]
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class CaseStream:
+    """Cases sorted by ``report_time``; every attribute is an array of one entry per case.
+
+    Attributes
+    ----------
+    occur_time
+        When the problem appears [s since the scenario start].
+    report_time
+        When it is discovered and reported [s since start] (occur + detection delay).
+    category
+        Index into the run's :class:`~twin.sim.categories.CategoryTable`.
+    source
+        Index into the scenario's ``cases.sources`` (patrol, camera AI, hotline, IoT…).
+    node
+        Node position (index into the network's node arrays) where the case is.
+    file_time, work_time, verify_time
+        Pre-drawn durations of filing, on-site work and verification [s].
+    """
+
+    occur_time: FloatArray
+    report_time: FloatArray
+    category: IntArray
+    source: IntArray
+    node: IntArray
+    file_time: FloatArray
+    work_time: FloatArray
+    verify_time: FloatArray
+
+    def __post_init__(self) -> None:
+        n = self.report_time.shape[0]
+        for f in fields(self):
+            arr = getattr(self, f.name)
+            if arr.shape != (n,):
+                raise ValueError(f"CaseStream.{f.name} has shape {arr.shape}, expected ({n},)")
+        if n and np.any(np.diff(self.report_time) < 0):
+            raise ValueError("CaseStream must be sorted by report_time")
+
+    @classmethod
+    def empty(cls) -> CaseStream:
+        """A stream with no cases."""
+        f, i = np.empty(0, dtype=np.float64), np.empty(0, dtype=np.int64)
+        return cls(f, f, i, i, i, f, f, f)
+
+    def __len__(self) -> int:
+        return int(self.report_time.shape[0])
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per case."""
+        return pd.DataFrame({f.name: getattr(self, f.name) for f in fields(self)})
+
+    def select(self, mask: npt.NDArray[np.bool_]) -> CaseStream:
+        """The cases where ``mask`` is true (order kept)."""
+        return CaseStream(**{f.name: getattr(self, f.name)[mask] for f in fields(self)})

@@ -1,0 +1,644 @@
+"""Replay historical cases from a CSV, through a documented column mapping.
+
+A :class:`~twin.scenario.ReplayConfig` names the CSV and maps its columns:
+
+``mapping``
+    ``time`` (report time) and ``category`` are required; ``lon`` and ``lat`` (WGS84
+    degrees) are required unless ``relocate`` is ``"sample"``; ``source`` (the channel
+    the case came through) and ``id`` are optional. Keys are these six names, values are
+    CSV column names.
+``category_map``
+    Raw category value → category code of the run's
+    :class:`~twin.sim.categories.CategoryTable`. A raw value that is already a code is
+    accepted as is.
+``relocate``
+    ``"none"``: use the coordinates as they are. ``"bbox"``: map the bounding box of the
+    CSV's coordinates affinely (each axis stretched on its own) onto the network's
+    bounding box, a way to reuse another city's case mix and rough spatial pattern;
+    **the result is not geographically real**. ``"sample"``: ignore the coordinates and
+    draw the locations from the scenario's spatial intensity (hot spots over a uniform
+    background, see :mod:`twin.sim.arrivals`).
+``time_shift``
+    ``"align_start"``: shift all times so that the first usable case is reported at the
+    scenario start, gaps kept. ``"none"``: take the times as they are (naive times are
+    read in the scenario's time zone).
+
+Rows that cannot be used are never dropped silently: each is skipped with its CSV line
+number and the reason in the :class:`ImportReport`, and the good rows stay. Reasons:
+malformed row, unparseable time, unknown category, missing or invalid coordinates,
+location farther than 500 m from every node, duplicate id, reported before the start
+or at/after the horizon. Only a missing file, a mapped column absent from the CSV, a bad
+mapping, or a file without a single usable row raise :class:`~twin.errors.ScenarioError`.
+
+Replayed cases have no detection delay: the CSV time is the report time, and
+``occur_time = report_time``. Filing, on-site work and verification times are drawn as
+for generated cases (:func:`twin.sim.arrivals.draw_service_times`).
+
+The bundled example, ``data/cases/nyc_311_sample.csv`` with
+``data/cases/nyc_311_mapping.yaml``, is 1,000 real NYC 311 requests (about 3 hours of
+New York, not Hangzhou): a schema and category-mix example only.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import re
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import yaml
+from pydantic import ValidationError
+
+from twin.errors import ScenarioError
+from twin.network.build import data_dir
+from twin.network.road_network import RoadNetwork
+from twin.scenario import CasesConfig, CaseSource, OperationsConfig, ReplayConfig
+from twin.sim.arrivals import NodeIndex, draw_service_times, hotspot_centres, sample_case_nodes
+from twin.sim.cases import CaseStream
+from twin.sim.categories import CategoryTable
+
+__all__ = [
+    "MAPPING_KEYS",
+    "MAX_DISTANCE_M",
+    "ImportReport",
+    "ReplayResult",
+    "load_replay_config",
+    "replay_cases",
+    "resolve_path",
+]
+
+logger = logging.getLogger(__name__)
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+StrArray = npt.NDArray[np.str_]
+
+#: Keys of ``ReplayConfig.mapping``.
+MAPPING_KEYS = ("time", "category", "lon", "lat", "source", "id")
+#: A row whose location lies farther than this from every node is skipped [m].
+MAX_DISTANCE_M = 500.0
+
+#: Words of a raw source value that point to a configured source whose name contains
+#: the key (e.g. ``PHONE`` or ``ONLINE`` → ``hotline_12345``: in Chinese practice the
+#: 12345 platform takes calls, web and app reports alike).
+_HOTLINE_WORDS = "phone call hotline 12345 online web mobile app wechat email mail sms text"
+_SOURCE_ALIASES: dict[str, frozenset[str]] = {
+    "hotline": frozenset(_HOTLINE_WORDS.split(" ")),
+    "camera": frozenset({"camera", "video", "cctv", "ai"}),
+    "iot": frozenset({"iot", "sensor", "alarm", "device"}),
+    "patrol": frozenset({"patrol", "inspector", "inspection", "grid", "worker", "officer"}),
+}
+_AWARE = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$", re.IGNORECASE)
+_MAX_LISTED = 5
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What happened to each row of a replayed CSV.
+
+    Attributes
+    ----------
+    path
+        The CSV read.
+    rows_read
+        Data rows in the file (blank lines not counted).
+    rows_accepted
+        Rows that became cases.
+    rejected
+        ``(line, reason)`` of every skipped row, ``line`` being the CSV line number
+        (1-based, the header is line 1 in a file without comments), ``reason`` of the
+        form ``"kind: details"``.
+    notes
+        How raw source values were matched to the configured sources, and other
+        remarks that did not reject a row.
+    """
+
+    path: str
+    rows_read: int
+    rows_accepted: int
+    rejected: tuple[tuple[int, str], ...]
+    notes: tuple[str, ...] = ()
+
+    @property
+    def rows_rejected(self) -> int:
+        """Number of skipped rows."""
+        return len(self.rejected)
+
+    def reason_counts(self) -> dict[str, int]:
+        """Skipped rows per kind of reason (the text before the first colon)."""
+        return dict(Counter(r.split(":", 1)[0] for _, r in self.rejected).most_common())
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per skipped CSV row: ``line``, ``reason``."""
+        return pd.DataFrame(list(self.rejected), columns=["line", "reason"])
+
+    def summary(self) -> str:
+        """One line: rows read, accepted, and skipped by reason."""
+        skipped = ", ".join(f"{k} {v}" for k, v in self.reason_counts().items())
+        return (
+            f"{self.path}: {self.rows_read} rows read, {self.rows_accepted} accepted, "
+            f"{self.rows_rejected} skipped" + (f" ({skipped})" if skipped else "")
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class ReplayResult:
+    """The output of :func:`replay_cases`.
+
+    Attributes
+    ----------
+    stream
+        The replayed cases, sorted by report time (ties in file order).
+    report
+        Rows read, accepted and skipped (with line numbers and reasons).
+    hotspot_nodes
+        Hot-spot centres drawn for ``relocate="sample"``; empty otherwise (the replayed
+        locations are then the demand: ``np.bincount(stream.node, minlength=n_nodes)``).
+    line
+        CSV line number of each case, in stream order.
+    case_id
+        Value of the ``id`` column of each case, in stream order (``""`` without one).
+    """
+
+    stream: CaseStream
+    report: ImportReport
+    hotspot_nodes: IntArray
+    line: IntArray
+    case_id: StrArray
+
+
+# ---------------------------------------------------------------------------- config
+def resolve_path(path: str | Path, *, base_dir: str | Path | None = None) -> Path:
+    """Find a replay file.
+
+    An absolute path is taken as is; a relative one is looked for under ``base_dir``,
+    the working directory, the repository root and the data folder, in that order.
+
+    Raises
+    ------
+    ScenarioError
+        If no candidate exists; the message lists the places tried.
+    """
+    p = Path(path)
+    if p.is_absolute():
+        candidates = [p]
+    else:
+        roots = [Path(base_dir)] if base_dir is not None else []
+        roots += [Path.cwd(), data_dir().parent, data_dir()]
+        candidates = [r / p for r in roots]
+    for c in candidates:
+        if c.is_file():
+            return c
+    raise ScenarioError(
+        f"{path}: no such case file (tried {', '.join(str(c) for c in candidates)}). "
+        "Give a path relative to the scenario, the working directory or the repository."
+    )
+
+
+def load_replay_config(path: str | Path) -> ReplayConfig:
+    """Read a replay block (``path``, ``mapping``, ``category_map``, ...) from a YAML file.
+
+    A relative ``path`` inside the file that exists beside the YAML file is made
+    absolute; otherwise it is resolved later by :func:`resolve_path`.
+
+    Raises
+    ------
+    ScenarioError
+        If the file is missing, is not YAML, or does not follow
+        :class:`~twin.scenario.ReplayConfig`.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ScenarioError(f"{path}: no such replay mapping file.")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ScenarioError(f"{path}: not valid YAML ({exc}).") from None
+    if not isinstance(data, dict):
+        raise ScenarioError(f"{path}: a replay mapping must be a YAML mapping of fields.")
+    csv_path = data.get("path")
+    if isinstance(csv_path, str) and not Path(csv_path).is_absolute():
+        beside = path.parent / csv_path
+        if beside.is_file():
+            data["path"] = str(beside.resolve())
+    try:
+        return ReplayConfig.model_validate(data)
+    except ValidationError as exc:
+        msgs = "; ".join(
+            f"{'.'.join(str(x) for x in e['loc']) or '(top level)'}: {e['msg']}"
+            for e in exc.errors()
+        )
+        raise ScenarioError(f"{path}: {msgs}") from None
+
+
+def _check_config(replay: ReplayConfig, table: CategoryTable) -> None:
+    unknown = sorted(set(replay.mapping) - set(MAPPING_KEYS))
+    if unknown:
+        raise ScenarioError(
+            f"replay.mapping: unknown key(s) {', '.join(map(repr, unknown))}; allowed: "
+            f"{', '.join(MAPPING_KEYS)} (each mapped to a CSV column name)"
+        )
+    required = ["time", "category"] + (["lon", "lat"] if replay.relocate != "sample" else [])
+    missing = [k for k in required if not replay.mapping.get(k)]
+    if missing:
+        raise ScenarioError(
+            f"replay.mapping: missing key(s) {', '.join(map(repr, missing))}; map each to the "
+            f"CSV column that holds it (lon/lat are optional only with relocate: sample)"
+        )
+    bad = {raw: code for raw, code in replay.category_map.items() if not table.has_code(code)}
+    if bad:
+        listed = ", ".join(f"{r!r} → {c!r}" for r, c in list(bad.items())[:_MAX_LISTED])
+        raise ScenarioError(
+            f"replay.category_map: {len(bad)} value(s) map to no category of "
+            f"{table.source}: {listed}; known codes: {', '.join(table.codes())}"
+        )
+
+
+# ---------------------------------------------------------------------------- reading
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        logger.info("%s is not UTF-8; reading it as GB18030", path)
+        try:
+            return path.read_text(encoding="gb18030")
+        except UnicodeDecodeError as exc:
+            raise ScenarioError(
+                f"{path}: neither UTF-8 nor GB18030 text ({exc}); save the CSV as UTF-8."
+            ) from None
+
+
+def _read_columns(
+    path: Path, columns: dict[str, str]
+) -> tuple[IntArray, dict[str, list[str]], list[tuple[int, str]]]:
+    """Line numbers and the mapped columns (as strings) of every well-formed data row."""
+    reader = csv.reader(io.StringIO(_read_text(path), newline=""))
+    header: list[str] | None = None
+    lines: list[int] = []
+    values: dict[str, list[str]] = {key: [] for key in columns}
+    malformed: list[tuple[int, str]] = []
+    idx: dict[str, int] = {}
+    line = 1
+    for record in reader:
+        start, line = line, reader.line_num + 1
+        if not record or not "".join(record).strip():
+            continue
+        if header is None:
+            header = [h.strip() for h in record]
+            absent = [(k, c) for k, c in columns.items() if c not in header]
+            if absent:
+                listed = ", ".join(f"{c!r} (mapped as {k})" for k, c in absent)
+                raise ScenarioError(
+                    f"{path}:{start}: column(s) {listed} not in the CSV header; available "
+                    f"columns: {', '.join(header)}"
+                )
+            idx = {k: header.index(c) for k, c in columns.items()}
+            continue
+        while len(record) > len(header) and not record[-1].strip():
+            record.pop()  # trailing empty cells (a spreadsheet artefact)
+        if len(record) != len(header):
+            malformed.append(
+                (start, f"malformed row: {len(record)} values for {len(header)} columns")
+            )
+            continue
+        lines.append(start)
+        for k, i in idx.items():
+            values[k].append(record[i].strip())
+    if header is None:
+        raise ScenarioError(f"{path}: empty CSV (no header row).")
+    return np.array(lines, dtype=np.int64), values, malformed
+
+
+def _parse_times(raw: Sequence[str], tz: tzinfo | None) -> FloatArray:
+    """Seconds since the Unix epoch of each time string [s]; NaN where unparseable.
+
+    ISO 8601 first, any pandas-readable format second. Times with an offset (``Z``,
+    ``+08:00``) are converted; naive times are read in ``tz`` (a local time that is
+    ambiguous or does not exist there is unparseable).
+    """
+    s = pd.Series(list(raw), dtype=object)
+    out = np.full(len(s), np.nan)
+    aware = s.str.contains(_AWARE.pattern, case=False, regex=True).to_numpy(dtype=bool)
+    for group, utc in ((aware, True), (~aware, False)):
+        if group.any():
+            out[group] = _group_seconds(s[group], tz, utc=utc)
+    return out
+
+
+def _group_seconds(part: pd.Series[Any], tz: tzinfo | None, *, utc: bool) -> FloatArray:
+    """Vectorised parse of one group of time strings (all with an offset, or none)."""
+    try:
+        parsed = pd.to_datetime(part, format="ISO8601", errors="coerce", utc=utc)
+        retry = parsed.isna().to_numpy() & (part.str.len() > 0).to_numpy()
+        if retry.any():
+            parsed[retry] = pd.to_datetime(part[retry], format="mixed", errors="coerce", utc=utc)
+        if parsed.dt.tz is None:
+            parsed = parsed.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
+        seconds = (parsed - pd.Timestamp("1970-01-01", tz="UTC")).dt.total_seconds()
+        return np.asarray(seconds.to_numpy(dtype=float, na_value=np.nan), dtype=np.float64)
+    except (ValueError, TypeError):  # e.g. naive and zone-named times mixed in one group
+        return _slow_seconds(part, tz)
+
+
+def _slow_seconds(part: pd.Series[Any], tz: tzinfo | None) -> FloatArray:
+    """One parse per distinct string: the fallback when the vectorised parse fails."""
+    uniq, inverse = np.unique(part.to_numpy(dtype=str), return_inverse=True)
+    values = np.full(uniq.size, np.nan)
+    for j, text in enumerate(uniq.tolist()):
+        try:
+            ts = pd.Timestamp(text)
+            if pd.isna(ts):
+                continue
+            if ts.tzinfo is None:
+                ts = ts.tz_localize(tz)
+            values[j] = ts.timestamp()
+        except (ValueError, TypeError, OverflowError):
+            continue
+    out: FloatArray = values[inverse]
+    return out
+
+
+def _parse_floats(raw: Sequence[str]) -> FloatArray:
+    out: FloatArray = pd.to_numeric(pd.Series(list(raw), dtype=object), errors="coerce").to_numpy(
+        dtype=float, na_value=np.nan
+    )
+    return out
+
+
+def _match_source(raw: str, sources: Sequence[CaseSource]) -> int | None:
+    """Index of the configured source a raw channel value means, or None."""
+    low = raw.strip().lower()
+    names = [s.name.lower() for s in sources]
+    if low in names:
+        return names.index(low)
+    tokens = set(re.split(r"[^0-9a-z]+", low)) - {""}
+    for i, name in enumerate(names):
+        if tokens & (set(re.split(r"[^0-9a-z]+", name)) - {""}):
+            return i
+    for key, words in _SOURCE_ALIASES.items():
+        if tokens & words:
+            for i, name in enumerate(names):
+                if key in name:
+                    return i
+    return None
+
+
+def _sources(
+    raw: Sequence[str] | None, n: int, sources: Sequence[CaseSource], notes: list[str]
+) -> IntArray:
+    """Configured source index of each case; unmatched values get the largest-share one."""
+    default = int(np.argmax([s.share for s in sources]))
+    if raw is None:
+        notes.append(f"no source column: every case gets source {sources[default].name!r}")
+        return np.full(n, default, dtype=np.int64)
+    uniq, inverse = np.unique(np.asarray(raw, dtype=np.str_), return_inverse=True)
+    counts = np.bincount(inverse, minlength=uniq.size)
+    matched = np.empty(uniq.size, dtype=np.int64)
+    for j, value in enumerate(uniq.tolist()):  # one pass per distinct value
+        m = _match_source(value, sources)
+        matched[j] = default if m is None else m
+        how = "matches no configured source; used" if m is None else "→"
+        notes.append(f"source {value!r} {how} {sources[int(matched[j])].name!r} ({counts[j]} rows)")
+    out: IntArray = matched[inverse]
+    return out
+
+
+def _bbox_map(
+    lon: FloatArray, lat: FloatArray, ok: npt.NDArray[np.bool_], net: RoadNetwork
+) -> tuple[FloatArray, FloatArray]:
+    """Map the bounding box of the valid points affinely onto the network's [deg]."""
+
+    def axis(v: FloatArray, target: FloatArray) -> FloatArray:
+        lo, hi = float(v[ok].min()), float(v[ok].max())
+        t_lo, t_hi = float(target.min()), float(target.max())
+        if hi - lo <= 0.0:
+            return np.full(v.shape, (t_lo + t_hi) / 2.0)
+        out: FloatArray = t_lo + (v - lo) * (t_hi - t_lo) / (hi - lo)
+        return out
+
+    return axis(lon, net.node_lon), axis(lat, net.node_lat)
+
+
+class _Reasons:
+    """The first reason each row is skipped for ("" while the row is still good)."""
+
+    def __init__(self, n: int) -> None:
+        self.text = np.full(n, "", dtype=object)
+
+    @property
+    def good(self) -> npt.NDArray[np.bool_]:
+        return np.asarray(self.text == "", dtype=bool)
+
+    def add(self, mask: npt.NDArray[np.bool_], why: str | Callable[[IntArray], list[str]]) -> None:
+        """Skip the still-good rows of ``mask``; ``why`` is a text or makes one per row."""
+        idx = np.flatnonzero(mask & self.good)
+        if idx.size:
+            self.text[idx] = why if isinstance(why, str) else np.array(why(idx), dtype=object)
+
+
+# ---------------------------------------------------------------------------- replay
+def replay_cases(
+    net: RoadNetwork,
+    cfg: CasesConfig,
+    table: CategoryTable,
+    *,
+    start: datetime,
+    horizon: float,
+    rng: np.random.Generator,
+    operations: OperationsConfig,
+    replay: ReplayConfig | None = None,
+    base_dir: str | Path | None = None,
+) -> ReplayResult:
+    """Turn a CSV of historical cases into a case stream.
+
+    Parameters
+    ----------
+    net
+        The road network (cases are snapped to its nodes).
+    cfg
+        Case settings: ``cfg.replay`` (unless ``replay`` is given), ``cfg.sources``
+        (channel names), ``cfg.hotspots`` (for ``relocate="sample"``).
+    table
+        Case categories; ``category_map`` values must be its codes.
+    start
+        Scenario start (timezone-aware); naive CSV times are read in its time zone.
+    horizon
+        Length of the run [s]; rows reported before the start or at/after the horizon
+        are skipped and reported.
+    rng
+        Random stream (service times; locations for ``relocate="sample"``).
+    operations
+        Operations-centre settings (filing and verification times).
+    replay
+        The replay settings; defaults to ``cfg.replay``.
+    base_dir
+        Folder to resolve a relative CSV path against first (the scenario's folder).
+
+    Returns
+    -------
+    ReplayResult
+        The stream, the import report, the CSV line and id of each case.
+
+    Raises
+    ------
+    ScenarioError
+        No replay settings, the file is missing, the mapping is incomplete or names a
+        column the CSV lacks (the message lists the available columns), the category map
+        names unknown codes, or no row is usable (the message gives the reasons).
+    """
+    replay = replay or cfg.replay
+    if replay is None:
+        raise ScenarioError("cases.replay is not set; give a path and a column mapping")
+    if start.tzinfo is None or start.utcoffset() is None:
+        raise ScenarioError(f"start {start.isoformat()} has no time zone; pass an aware one")
+    if not horizon > 0:
+        raise ScenarioError(f"horizon must be > 0 s, got {horizon}")
+    _check_config(replay, table)
+    path = resolve_path(replay.path, base_dir=base_dir)
+    used = {k: c for k, c in replay.mapping.items() if c}
+    if replay.relocate == "sample":
+        used = {k: c for k, c in used.items() if k not in ("lon", "lat")}
+    lines, values, malformed = _read_columns(path, used)
+    n = int(lines.size)
+    why = _Reasons(n)
+
+    # Time.
+    raw_time = values["time"]
+    when = _parse_times(raw_time, start.tzinfo)
+    empty_time = np.array([v == "" for v in raw_time], dtype=bool)
+    why.add(~np.isfinite(when) & empty_time, "unparseable time: empty")
+    why.add(~np.isfinite(when), lambda idx: [f"unparseable time: {raw_time[i]!r}" for i in idx])
+
+    # Category: one lookup per distinct raw value.
+    uniq, inverse = np.unique(np.asarray(values["category"], dtype=np.str_), return_inverse=True)
+    code_of = np.array(
+        [_category_index(str(v), replay, table) for v in uniq.tolist()], dtype=np.int64
+    )
+    category = code_of[inverse] if n else np.zeros(0, dtype=np.int64)
+    why.add(
+        category < 0,
+        lambda idx: [
+            f"unknown category: {str(uniq[inverse[i]])!r} is not in category_map nor a "
+            "category code"
+            for i in idx
+        ],
+    )
+
+    # Location.
+    index = NodeIndex(net)
+    node = np.zeros(n, dtype=np.int64)
+    if replay.relocate != "sample":
+        lon, lat = _parse_floats(values["lon"]), _parse_floats(values["lat"])
+        missing = ~(np.isfinite(lon) & np.isfinite(lat))
+        invalid = ~missing & ((np.abs(lon) > 180.0) | (np.abs(lat) > 90.0))
+        why.add(missing, "missing coordinates: lon/lat empty or not numbers")
+        why.add(invalid, "invalid coordinates: lon/lat out of range")
+        ok = ~missing & ~invalid
+        if replay.relocate == "bbox" and ok.any():
+            lon, lat = _bbox_map(lon, lat, ok, net)
+        x, y = net.projector.forward(np.where(ok, lon, 0.0), np.where(ok, lat, 0.0))
+        xy = np.column_stack([x, y])
+        ok &= np.isfinite(xy).all(axis=1)
+        dist = np.full(n, np.inf)
+        if ok.any():
+            d, i = index.tree.query(xy[ok])
+            dist[ok], node[ok] = d, i
+        why.add(
+            ok & (dist > MAX_DISTANCE_M),
+            lambda idx: [
+                f"outside the network: {dist[i]:.0f} m from the nearest node "
+                f"(more than {MAX_DISTANCE_M:.0f} m)"
+                for i in idx
+            ],
+        )
+
+    # Duplicate ids: every repeat after the first in the file.
+    case_id = np.asarray(values["id"], dtype=np.str_) if "id" in values else np.full(n, "")
+    if "id" in values and n:
+        _, first, inv = np.unique(case_id, return_index=True, return_inverse=True)
+        dup = (np.arange(n) != first[inv]) & (case_id != "")
+        why.add(
+            dup,
+            lambda idx: [
+                f"duplicate id: {str(case_id[i])!r} (first on line {lines[first[inv[i]]]})"
+                for i in idx
+            ],
+        )
+
+    # Time frame.
+    good = why.good
+    if replay.time_shift == "align_start" and good.any():
+        t = when - float(np.min(when[good]))
+    else:
+        t = when - start.timestamp()
+    why.add(t < 0.0, lambda idx: [f"before the start: {-t[i]:.0f} s before it" for i in idx])
+    why.add(t >= horizon, lambda idx: [f"after the horizon: at {t[i]:.0f} s" for i in idx])
+
+    good = why.good
+    rejected = sorted(
+        [*malformed, *((int(lines[i]), str(why.text[i])) for i in np.flatnonzero(~good))]
+    )
+    keep = np.flatnonzero(good)
+    if keep.size == 0:
+        counts = Counter(r.split(":", 1)[0] for _, r in rejected).most_common()
+        examples = "; ".join(f"line {ln}: {r}" for ln, r in rejected[:_MAX_LISTED])
+        raise ScenarioError(
+            f"{path}: no usable row among {n + len(malformed)} "
+            f"({', '.join(f'{k}: {v}' for k, v in counts) or 'no data rows'}). "
+            f"First: {examples or '-'}. Check the mapping, category_map, relocate "
+            f"({replay.relocate}) and time_shift ({replay.time_shift})."
+        )
+
+    # Stream, in report-time order (ties keep the file order).
+    order = keep[np.argsort(t[keep], kind="stable")]
+    notes: list[str] = []
+    src_raw = [values["source"][i] for i in order.tolist()] if "source" in values else None
+    source = _sources(src_raw, order.size, cfg.sources, notes)
+    centres = np.zeros(0, dtype=np.int64)
+    if replay.relocate == "sample":
+        centres = hotspot_centres(net, cfg.hotspots, rng)
+        node[order] = sample_case_nodes(net, cfg.hotspots, centres, order.size, rng, index=index)
+    cat = category[order]
+    file_time, work_time, verify_time = draw_service_times(cat, table, operations, rng)
+    report_time = t[order]
+    stream = CaseStream(
+        occur_time=report_time.copy(),
+        report_time=report_time,
+        category=cat,
+        source=source,
+        node=node[order],
+        file_time=file_time,
+        work_time=work_time,
+        verify_time=verify_time,
+    )
+    report = ImportReport(
+        path=str(path),
+        rows_read=n + len(malformed),
+        rows_accepted=int(order.size),
+        rejected=tuple(rejected),
+        notes=tuple(notes),
+    )
+    logger.info("%s", report.summary())
+    return ReplayResult(
+        stream=stream,
+        report=report,
+        hotspot_nodes=centres,
+        line=lines[order],
+        case_id=case_id[order],
+    )
+
+
+def _category_index(raw: str, replay: ReplayConfig, table: CategoryTable) -> int:
+    """Table index of a raw category value, or -1 when it maps to nothing."""
+    if raw in replay.category_map:
+        return table.index_of(replay.category_map[raw])
+    return table.index_of(raw) if table.has_code(raw) else -1

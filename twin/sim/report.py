@@ -1,0 +1,599 @@
+"""A short, self-contained HTML summary of one run: header, KPI cards, KPI table and plots.
+
+The page embeds plotly.js once (inline, no CDN) and fetches no map tiles, so it opens
+offline from a file. Every piece of text taken from the scenario or the results is
+escaped with :func:`html.escape` before it goes into the page.
+
+Times on the plots are local wall-clock times in the scenario's time zone (the
+dataset's ``time`` is UTC; its ``local_timezone`` attribute names the zone).
+"""
+
+from __future__ import annotations
+
+import html
+import itertools
+import logging
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import shapely
+
+from twin.network.plot import ATTRIBUTION, CLASS_STYLE
+
+if TYPE_CHECKING:
+    from twin.network.road_network import RoadNetwork
+    from twin.sim.results import RunResult
+
+__all__ = ["write_summary"]
+
+logger = logging.getLogger(__name__)
+
+FloatArray = npt.NDArray[np.float64]
+
+#: Stages with a service target: (stage, duration column of the case table).
+STAGES_WITH_TARGET: tuple[tuple[str, str], ...] = (
+    ("dispatch", "time_to_dispatch_s"),
+    ("arrive", "time_to_arrive_s"),
+    ("resolve", "time_to_resolve_s"),
+)
+#: Road classes drawn under the case map (local roads are left out to keep the page small).
+MAP_ROAD_CLASSES: tuple[str, ...] = ("collector", "arterial")
+#: Colour of each crew state on the crew-state plot.
+STATE_COLOURS: dict[str, str] = {
+    "working": "#2f9e44",
+    "travelling": "#f08c00",
+    "idle": "#a5d8ff",
+}
+TARGET_COLOUR = "#e03131"
+_PLOT_CONFIG: dict[str, Any] = {"displaylogo": False, "responsive": True}
+
+_CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0;
+       color: #212529; background: #f8f9fa; }
+main { max-width: 1200px; margin: 0 auto; padding: 1rem 1.5rem 3rem; }
+h1 { margin: 0.5rem 0 0.25rem; font-size: 1.6rem; }
+h2 { margin-top: 2rem; font-size: 1.2rem; border-bottom: 1px solid #dee2e6; }
+p.description { color: #495057; max-width: 60rem; }
+dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 0.15rem 1rem;
+           font-size: 0.9rem; }
+dl.facts dt { color: #868e96; } dl.facts dd { margin: 0; }
+.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(11rem, 1fr));
+         gap: 0.75rem; }
+.card { background: #fff; border: 1px solid #dee2e6; border-radius: 6px; padding: 0.6rem 0.8rem; }
+.card .value { font-size: 1.5rem; font-weight: 600; }
+.card .label { font-size: 0.85rem; color: #495057; }
+.card .sub { font-size: 0.75rem; color: #868e96; margin-top: 0.2rem; }
+table.kpis { border-collapse: collapse; font-size: 0.85rem; background: #fff; width: 100%; }
+table.kpis th, table.kpis td { border: 1px solid #dee2e6; padding: 0.25rem 0.5rem;
+                               text-align: left; }
+table.kpis td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.figure { background: #fff; border: 1px solid #dee2e6; border-radius: 6px; margin: 0.75rem 0; }
+p.note, footer { font-size: 0.8rem; color: #868e96; }
+"""
+
+
+# ---------------------------------------------------------------------------- formatting
+def _esc(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _fmt_duration(seconds: float) -> str:
+    """A duration as text: ``45 s``, ``20 min``, ``24 h``, ``1 h 30 min``."""
+    if not math.isfinite(seconds):
+        return "–"
+    if seconds < 60:
+        return f"{seconds:g} s"
+    if seconds < 3600:
+        return f"{seconds / 60:g} min"
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours:g} h" + (f" {rest / 60:.0f} min" if rest >= 30 else "")
+
+
+def _fmt_number(value: float) -> str:
+    """A KPI value as text: integers with thousands separators, else three decimals."""
+    if not math.isfinite(value):
+        return "–"
+    if float(value).is_integer():
+        return f"{int(value):,}"
+    return f"{value:,.3f}"
+
+
+def _fmt_share(value: float) -> str:
+    return "–" if not math.isfinite(value) else f"{100 * value:.1f} %"
+
+
+def _fmt_minutes(value: float) -> str:
+    if not math.isfinite(value):
+        return "–"
+    return f"{value:.2f} min" if abs(value) < 10 else f"{value:.1f} min"
+
+
+def _kpi(kpis: pd.DataFrame, name: str) -> float:
+    """The value of a KPI, or NaN when the table has none of that name."""
+    row = kpis.loc[kpis["kpi"] == name, "value"]
+    return float(row.iloc[0]) if not row.empty else float("nan")
+
+
+# ---------------------------------------------------------------------------- time helpers
+def _local_timezone(result: RunResult) -> str:
+    return str(result.dataset.attrs.get("local_timezone") or result.scenario.timezone)
+
+
+def _dataset_local_times(result: RunResult, tz: str) -> pd.DatetimeIndex:
+    """The dataset's record times as naive local wall-clock times (plotly ignores offsets)."""
+    utc = pd.DatetimeIndex(result.dataset["time"].to_numpy())
+    if utc.tz is None:
+        utc = utc.tz_localize("UTC")
+    return utc.tz_convert(tz).tz_localize(None)
+
+
+def _local_naive(times: pd.Series, tz: str) -> pd.Series:
+    """Timezone-aware timestamps as naive local times (naive input is taken as local)."""
+    if times.dt.tz is None:
+        return times
+    local: pd.Series = times.dt.tz_convert(tz).dt.tz_localize(None)
+    return local
+
+
+# ---------------------------------------------------------------------------- array kernels
+def clipped_histogram(
+    values: FloatArray, *, upper: float, bins: int = 40
+) -> tuple[FloatArray, npt.NDArray[np.int64]]:
+    """Histogram on ``[0, upper]`` with values above ``upper`` counted in the last bin.
+
+    Parameters
+    ----------
+    values
+        Finite, non-negative values [any unit].
+    upper
+        Right edge of the last bin [same unit as ``values``].
+    bins
+        Number of equal-width bins.
+
+    Returns
+    -------
+    edges
+        Bin edges, ``bins + 1`` of them [same unit as ``values``].
+    counts
+        Values in each bin.
+    """
+    edges = np.linspace(0.0, upper, bins + 1)
+    counts, _ = np.histogram(np.minimum(values, upper), bins=edges)
+    return edges, counts.astype(np.int64)
+
+
+def _network_lines(
+    net: RoadNetwork, road_class: str, decimals: int = 5
+) -> tuple[list[float | None], list[float | None]]:
+    """Lon/lat of a road class's edges as one line trace, ``None`` between edges [deg].
+
+    The two directions of a two-way street are drawn once, and coordinates are rounded
+    to ``decimals`` (about 1 m at five) to keep the page small.
+    """
+    sel = np.flatnonzero(net.road_class == road_class)
+    pairs = np.sort(np.column_stack([net.edge_u[sel], net.edge_v[sel]]), axis=1)
+    _, first = np.unique(pairs, axis=0, return_index=True)
+    sel = sel[np.sort(first)]
+    geoms = net.edge_geometries()[sel]
+    xs: list[float | None] = []
+    ys: list[float | None] = []
+    for g in geoms:
+        c = np.round(np.asarray(shapely.get_coordinates(g)), decimals)
+        xs.extend(c[:, 0].tolist())
+        ys.extend(c[:, 1].tolist())
+        xs.append(None)
+        ys.append(None)
+    return xs, ys
+
+
+# ---------------------------------------------------------------------------- figures
+def _series_figure(result: RunResult, tz: str) -> Any:
+    """Backlog and crew states over time (local time on the x axis)."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    ds = result.dataset
+    x = _dataset_local_times(result, tz)
+    fig = make_subplots(
+        rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08,
+        subplot_titles=("open cases [cases]", "crews [crews]"),
+    )  # fmt: skip
+    for name, label, colour in (
+        ("backlog", "open cases (backlog)", "#1971c2"),
+        ("waiting_dispatch", "waiting for dispatch", "#e8590c"),
+        ("in_verification", "in verification", "#7048e8"),
+    ):
+        if name in ds:
+            fig.add_trace(
+                go.Scatter(x=x, y=ds[name].to_numpy(), name=label, mode="lines",
+                           line={"color": colour, "width": 1.5}, legendgroup="cases"),
+                row=1, col=1,
+            )  # fmt: skip
+    for name, label in (("working", "working"), ("travelling", "travelling"),
+                        ("idle", "idle / repositioning")):  # fmt: skip
+        if name in ds:
+            fig.add_trace(
+                go.Scatter(x=x, y=ds[name].to_numpy(), name=label, mode="lines",
+                           stackgroup="crews", line={"width": 0.5, "color": STATE_COLOURS[name]},
+                           legendgroup="crews"),
+                row=2, col=1,
+            )  # fmt: skip
+    if "on_duty" in ds:
+        fig.add_trace(
+            go.Scatter(x=x, y=ds["on_duty"].to_numpy(), name="on duty", mode="lines",
+                       line={"color": "#212529", "width": 1, "dash": "dot"}, legendgroup="crews"),
+            row=2, col=1,
+        )  # fmt: skip
+    fig.update_xaxes(title_text=f"local time ({tz})", row=2, col=1)
+    fig.update_layout(height=560, margin={"t": 40, "b": 50, "l": 60, "r": 20},
+                      hovermode="x unified", template="plotly_white")  # fmt: skip
+    return fig
+
+
+def _histogram_figure(result: RunResult) -> Any:
+    """Histograms of time to dispatch / arrive / resolve, each with its target line."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    cases = result.cases
+    tg = result.scenario.targets
+    targets = {"dispatch": tg.dispatch, "arrive": tg.arrive, "resolve": tg.resolve}
+    titles = []
+    panels: list[tuple[str, FloatArray, float]] = []
+    for stage, col in STAGES_WITH_TARGET:
+        v = cases[col].to_numpy(dtype=float) / 60.0
+        done = v[np.isfinite(v)]
+        target = targets[stage] / 60.0
+        panels.append((stage, done, target))
+        titles.append(f"time to {stage} [min] ({len(v) - done.size:,} never got there)")
+    fig = make_subplots(rows=1, cols=3, subplot_titles=titles, horizontal_spacing=0.07)
+    for i, (stage, done, target) in enumerate(panels, start=1):
+        p99 = float(np.percentile(done, 99)) if done.size else 0.0
+        upper = max(p99, 1.5 * target)
+        edges, counts = clipped_histogram(done, upper=upper)
+        labels = [f"{a:.1f}–{b:.1f} min" for a, b in itertools.pairwise(edges)]
+        labels[-1] = f"≥ {edges[-2]:.1f} min"
+        fig.add_trace(
+            go.Bar(x=0.5 * (edges[:-1] + edges[1:]), y=counts, width=float(np.diff(edges)[0]),
+                   marker={"color": "#4dabf7", "line": {"width": 0}}, name=stage,
+                   customdata=labels, hovertemplate="%{customdata}: %{y} cases<extra></extra>",
+                   showlegend=False),
+            row=1, col=i,
+        )  # fmt: skip
+        fig.add_vline(
+            x=target, line={"color": TARGET_COLOUR, "width": 2, "dash": "dash"},
+            annotation_text=f"target {target:g} min", annotation_font_color=TARGET_COLOUR,
+            row=1, col=i,
+        )  # fmt: skip
+        fig.update_xaxes(title_text="minutes after report", range=[0, upper], row=1, col=i)
+    fig.update_yaxes(title_text="cases", row=1, col=1)
+    fig.update_layout(height=360, bargap=0.0, template="plotly_white",
+                      margin={"t": 50, "b": 50, "l": 60, "r": 20})  # fmt: skip
+    return fig
+
+
+def _hourly_figure(result: RunResult, tz: str) -> Any:
+    """Cases reported per hour, stacked by discovery source."""
+    import plotly.graph_objects as go
+
+    cases = result.cases
+    start = pd.Timestamp(result.scenario.start).tz_convert(tz).tz_localize(None)
+    end = start + pd.Timedelta(seconds=result.scenario.horizon)
+    hours = pd.date_range(start.floor("h"), end, freq="h", inclusive="left")
+    reported = _local_naive(cases["reported"], tz).dt.floor("h")
+    counts = pd.crosstab(reported, cases["source"]).reindex(hours, fill_value=0)
+    fig = go.Figure()
+    for source in counts.columns:
+        fig.add_trace(
+            go.Bar(x=hours, y=counts[source].to_numpy(), name=str(source), offset=0,
+                   width=3.6e6 * 0.92,
+                   hovertemplate="%{x|%H:00}: %{y} cases<extra>" + _esc(source) + "</extra>")
+        )  # fmt: skip
+    fig.update_layout(
+        barmode="stack", height=360, template="plotly_white",
+        xaxis={"title": f"local time ({tz}), hour of report"},
+        yaxis={"title": "cases reported [cases/h]"},
+        margin={"t": 20, "b": 50, "l": 60, "r": 20}, legend={"title": "source"},
+    )  # fmt: skip
+    return fig
+
+
+def _category_figure(result: RunResult) -> Any:
+    """Cases per category and their mean time to resolve."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    cases = result.cases
+    by = (
+        cases.assign(resolve_min=cases["time_to_resolve_s"] / 60.0)
+        .groupby("category")
+        .agg(cases=("case", "size"), resolve_min=("resolve_min", "mean"), kind=("kind", "first"))
+        .sort_values("cases")
+    )
+    fig = make_subplots(
+        rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.04,
+        subplot_titles=("cases [cases]", "mean time to resolve [min]"),
+    )  # fmt: skip
+    palette = ("#1971c2", "#f08c00", "#2f9e44", "#ae3ec9", "#868e96")
+    for j, kind in enumerate(sorted(by["kind"].astype(str).unique())):
+        part = by[by["kind"].astype(str) == kind]
+        colour = palette[j % len(palette)]
+        fig.add_trace(
+            go.Bar(y=part.index.astype(str), x=part["cases"].to_numpy(), orientation="h",
+                   name=kind, legendgroup=kind, marker={"color": colour},
+                   hovertemplate="%{y}: %{x} cases<extra></extra>"),
+            row=1, col=1,
+        )  # fmt: skip
+        fig.add_trace(
+            go.Bar(y=part.index.astype(str), x=part["resolve_min"].to_numpy(), orientation="h",
+                   name=kind, legendgroup=kind, showlegend=False, marker={"color": colour},
+                   hovertemplate="%{y}: %{x:.1f} min<extra></extra>"),
+            row=1, col=2,
+        )  # fmt: skip
+    fig.add_vline(
+        x=result.scenario.targets.resolve / 60.0, row=1, col=2,
+        line={"color": TARGET_COLOUR, "width": 2, "dash": "dash"},
+    )  # fmt: skip
+    fig.update_yaxes(categoryorder="array", categoryarray=by.index.astype(str).tolist())
+    fig.update_layout(height=max(300, 22 * len(by) + 120), template="plotly_white",
+                      margin={"t": 40, "b": 40, "l": 180, "r": 20},
+                      legend={"title": "kind"})  # fmt: skip
+    return fig
+
+
+def _map_figure(result: RunResult, network: RoadNetwork | None) -> Any:
+    """Cases on a lon/lat map, coloured by time to resolve, over the main roads if known."""
+    import plotly.graph_objects as go
+
+    cases = result.cases
+    fig = go.Figure()
+    if network is not None:
+        for cls_name in MAP_ROAD_CLASSES:
+            colour, width = CLASS_STYLE[cls_name]
+            xs, ys = _network_lines(network, cls_name)
+            fig.add_trace(
+                go.Scattergl(x=xs, y=ys, mode="lines", name=f"{cls_name} roads",
+                             line={"color": colour, "width": max(width * 1.2, 0.8)},
+                             hoverinfo="skip")
+            )  # fmt: skip
+    resolve = cases["time_to_resolve_s"].to_numpy(dtype=float) / 60.0
+    text = np.array(
+        [f"{_esc(c)}<br>{_esc(s)} · priority {p}"
+         for c, s, p in zip(cases["category"], cases["source"], cases["priority"], strict=True)],
+        dtype=object,
+    )  # fmt: skip
+    done = np.isfinite(resolve)
+    cmax = max(float(np.percentile(resolve[done], 95)) if done.any() else 0.0,
+               2.0 * result.scenario.targets.resolve / 60.0)  # fmt: skip
+    lon = cases["lon"].to_numpy(dtype=float)
+    lat = cases["lat"].to_numpy(dtype=float)
+    fig.add_trace(
+        go.Scattergl(
+            x=lon[done], y=lat[done], mode="markers", name=f"resolved ({int(done.sum()):,})",
+            marker={"size": 6, "color": resolve[done], "colorscale": "Viridis", "cmin": 0.0,
+                    "cmax": cmax, "opacity": 0.85,
+                    "colorbar": {"title": {"text": "time to<br>resolve [min]"}}},
+            text=text[done], customdata=resolve[done],
+            hovertemplate="%{text}<br>resolved after %{customdata:.1f} min<extra></extra>",
+        )
+    )  # fmt: skip
+    if (~done).any():
+        fig.add_trace(
+            go.Scattergl(
+                x=lon[~done], y=lat[~done], mode="markers",
+                name=f"not resolved ({int((~done).sum()):,})",
+                marker={"size": 8, "color": TARGET_COLOUR, "symbol": "x"},
+                text=text[~done], hovertemplate="%{text}<br>not resolved<extra></extra>",
+            )
+        )  # fmt: skip
+    lats = network.node_lat if network is not None else lat
+    lat0 = float(np.mean(lats)) if len(lats) else 30.0
+    annotations = []
+    if network is not None:
+        annotations.append({"text": ATTRIBUTION, "xref": "paper", "yref": "paper", "x": 0,
+                            "y": -0.08, "showarrow": False,
+                            "font": {"size": 10, "color": "#495057"}})  # fmt: skip
+    fig.update_layout(
+        height=720, template="plotly_white", margin={"t": 20, "b": 60, "l": 60, "r": 20},
+        xaxis={"title": "longitude [deg]", "showgrid": False},
+        yaxis={"title": "latitude [deg]", "showgrid": False, "scaleanchor": "x",
+               "scaleratio": 1.0 / math.cos(math.radians(lat0))},
+        legend={"itemsizing": "constant", "x": 0, "y": 1, "bgcolor": "rgba(255,255,255,0.8)"},
+        annotations=annotations,
+    )  # fmt: skip
+    return fig
+
+
+# ---------------------------------------------------------------------------- HTML pieces
+def _header_html(result: RunResult, tz: str) -> str:
+    sc = result.scenario
+    start = pd.Timestamp(sc.start).tz_convert(tz)
+    end = start + pd.Timedelta(seconds=sc.horizon)
+    tg = sc.targets
+    facts: list[tuple[str, str]] = [
+        ("start", f"{start:%Y-%m-%d %H:%M} ({tz}, UTC{start.isoformat()[-6:]})"),
+        ("end", f"{end:%Y-%m-%d %H:%M}"),
+        ("horizon", _fmt_duration(sc.horizon)),
+        ("seed", str(sc.seed)),
+        ("dispatch policy", sc.dispatch.policy),
+        ("crews", f"{sc.crews.count:,} on {len(sc.crews.shifts)} shift(s)"),
+        ("targets", f"dispatch {_fmt_duration(tg.dispatch)} · arrive {_fmt_duration(tg.arrive)}"
+                    f" · resolve {_fmt_duration(tg.resolve)} (from report)"),
+        ("network", sc.network.source),
+    ]  # fmt: skip
+    timing = result.timing
+    if timing:
+        wall = sum(float(timing.get(k, 0.0)) for k in ("prepare_s", "simulate_s", "collect_s"))
+        sim_s = float(timing.get("simulate_s", math.nan))
+        facts.append(("wall time", f"{wall:.1f} s (simulation {sim_s:.2f} s)"))
+        for key, label, unit in (("real_time_factor", "real-time factor", "×"),
+                                 ("events", "events processed", "")):  # fmt: skip
+            if key in timing:
+                facts.append((label, f"{float(timing[key]):,.0f}{unit}"))
+    rows = "\n".join(f"<dt>{_esc(k)}</dt><dd>{_esc(v)}</dd>" for k, v in facts)
+    description = (
+        f'<p class="description">{_esc(sc.description.strip())}</p>' if sc.description else ""
+    )
+    return f'<h1>{_esc(sc.name)}</h1>\n{description}\n<dl class="facts">\n{rows}\n</dl>'
+
+
+def _card(value: str, label: str, sub: str = "") -> str:
+    sub_html = f'<div class="sub">{_esc(sub)}</div>' if sub else ""
+    return (
+        f'<div class="card"><div class="value">{_esc(value)}</div>'
+        f'<div class="label">{_esc(label)}</div>{sub_html}</div>'
+    )
+
+
+def _cards_html(result: RunResult) -> str:
+    k = result.kpis
+    tg = result.scenario.targets
+    reported = _kpi(k, "cases_reported")
+    closed = _kpi(k, "cases_closed")
+    cards = [
+        _card(_fmt_number(reported), "cases reported",
+              f"{_fmt_number(_kpi(k, 'cases_open_at_end'))} still open at the end"),
+        _card(_fmt_number(closed), "cases closed",
+              _fmt_share(closed / reported) + " of reported" if reported > 0 else ""),
+    ]  # fmt: skip
+    for stage, target in (("dispatch", tg.dispatch), ("arrive", tg.arrive),
+                          ("resolve", tg.resolve)):  # fmt: skip
+        cards.append(
+            _card(
+                _fmt_share(_kpi(k, f"share_{stage}_within_target")),
+                f"{stage} within {_fmt_duration(target)}",
+                f"mean {_fmt_minutes(_kpi(k, f'time_to_{stage}_mean'))} · "
+                f"p90 {_fmt_minutes(_kpi(k, f'time_to_{stage}_p90'))}",
+            )
+        )
+    levels = [
+        f"L{i}: {_fmt_number(_kpi(k, f'escalations_level_{i}'))}"
+        for i in range(1, len(result.scenario.escalation.levels) + 1)
+    ]
+    cards += [
+        _card(_fmt_minutes(_kpi(k, "time_to_close_mean")), "mean time to close"),
+        _card(_fmt_share(_kpi(k, "crew_utilisation")), "crew utilisation",
+              "busy (travel + work) / on-duty time"),
+        _card(f"{_kpi(k, 'mean_backlog'):.1f}", "mean backlog [cases]",
+              f"max {_fmt_number(_kpi(k, 'max_backlog'))}"),
+        _card(_fmt_number(_kpi(k, "escalations")), "escalations", " · ".join(levels)),
+        _card(_fmt_number(_kpi(k, "preemptions")), "preemptions",
+              "low-priority jobs interrupted"),
+    ]  # fmt: skip
+    return '<div class="cards">\n' + "\n".join(cards) + "\n</div>"
+
+
+def _kpi_table_html(kpis: pd.DataFrame) -> str:
+    values = kpis["value"].to_numpy(dtype=float)
+    rows = "\n".join(
+        f'<tr><td><code>{_esc(name)}</code></td><td class="num">{_esc(_fmt_number(value))}'
+        f"</td><td>{_esc(unit)}</td><td>{_esc(text)}</td></tr>"
+        for name, value, unit, text in zip(
+            kpis["kpi"], values, kpis["unit"], kpis["description"], strict=True
+        )
+    )
+    return (
+        '<table class="kpis"><thead><tr><th>KPI</th><th>value</th><th>unit</th>'
+        f"<th>description</th></tr></thead>\n<tbody>\n{rows}\n</tbody></table>"
+    )
+
+
+def _figure_html(fig: Any, key: str) -> str:
+    """A figure as a ``<div>``; plotly.js is not included (the page embeds it once)."""
+    body: str = fig.to_html(
+        full_html=False, include_plotlyjs=False, div_id=f"twin-{key}", config=_PLOT_CONFIG
+    )
+    return f'<div class="figure">{body}</div>'
+
+
+# ---------------------------------------------------------------------------- the page
+def write_summary(
+    result: RunResult, path: str | Path, *, network: RoadNetwork | None = None
+) -> Path:
+    """Write a short, self-contained HTML report of a run.
+
+    The page shows the scenario (name, description, start in local time, horizon, seed,
+    dispatch policy) and the run's wall time [s] and real-time factor [-]; cards with the
+    headline KPIs; the full KPI table; the backlog [cases] and crew states [crews] over
+    local time; histograms of the time from report to dispatch, arrival and resolution
+    [min] with their targets; cases reported per hour by source [cases/h]; the cases and
+    mean time to resolve [min] per category; and a map of the cases coloured by time to
+    resolve [min], over the arterial and collector roads when ``network`` is given.
+
+    plotly.js is embedded once, inline; the page loads nothing from the internet.
+
+    Parameters
+    ----------
+    result
+        The run to report on.
+    path
+        Output HTML file; its folder is created if missing.
+    network
+        The network the run used; when given, its arterial and collector roads are drawn
+        under the case map (about 0.3 MB for Gongshu). Without it the map shows the cases
+        alone.
+
+    Returns
+    -------
+    Path
+        The file written.
+    """
+    from plotly.offline import get_plotlyjs
+
+    path = Path(path)
+    tz = _local_timezone(result)
+    has_cases = len(result.cases) > 0
+    sections = [
+        "<h2>Headline numbers</h2>",
+        _cards_html(result),
+        "<h2>Backlog and crews over time</h2>",
+        _figure_html(_series_figure(result, tz), "series"),
+    ]
+    if has_cases:
+        sections += [
+            "<h2>Time from report to dispatch, arrival and resolution</h2>",
+            _figure_html(_histogram_figure(result), "histograms"),
+            "<h2>Cases reported per hour, by source</h2>",
+            _figure_html(_hourly_figure(result, tz), "hourly"),
+            "<h2>Categories</h2>",
+            _figure_html(_category_figure(result), "categories"),
+            "<h2>Where the cases were</h2>",
+            _figure_html(_map_figure(result, network), "map"),
+        ]
+        if network is None:
+            sections.append('<p class="note">Road network not drawn (none was given).</p>')
+    else:
+        sections.append('<p class="note">No cases were reported in this run.</p>')
+    sections += ["<h2>All KPIs</h2>", _kpi_table_html(result.kpis)]
+    version = result.dataset.attrs.get("twin_version", "")
+    footer = (
+        f"<footer><p>city-twin {_esc(version)} · scenario {_esc(result.scenario.name)} · "
+        f"times in {_esc(tz)}</p></footer>"
+    )
+    page = "\n".join(
+        [
+            "<!DOCTYPE html>",
+            '<html lang="en">',
+            "<head>",
+            '<meta charset="utf-8">',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            f"<title>{_esc(result.scenario.name)} · run summary</title>",
+            f"<style>{_CSS}</style>",
+            f'<script type="text/javascript">{get_plotlyjs()}</script>',
+            "</head>",
+            "<body><main>",
+            _header_html(result, tz),
+            *sections,
+            footer,
+            "</main></body>",
+            "</html>",
+        ]
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(page, encoding="utf-8")
+    logger.info("Wrote %s (%.1f MB)", path, path.stat().st_size / 1e6)
+    return path

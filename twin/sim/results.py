@@ -1,0 +1,242 @@
+"""Results of a run: an ``xarray.Dataset`` (time × agent), tidy tables, and writers.
+
+Reports, the app and benchmarks read these objects (or the files they write), never the
+simulation's internals.
+
+Files written by :meth:`RunResult.write`:
+
+- ``run.nc``: the Dataset (CF-style NetCDF; times in UTC, ``timezone`` attribute);
+- ``cases.parquet``: one row per case, with its stage times and durations;
+- ``kpis.parquet`` and ``kpis.csv``: the tidy KPI table (``kpi, value, unit, description``);
+- ``escalations.parquet``: one row per escalation;
+- ``summary.html``: a short report with plots (see :mod:`twin.sim.report`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from twin import __version__
+from twin.network.road_network import RoadNetwork
+from twin.scenario import Scenario
+from twin.sim.engine import STAGES, Simulation
+from twin.sim.fleet import Status
+
+__all__ = ["RunResult", "collect_results", "compute_kpis"]
+
+
+@dataclass
+class RunResult:
+    """Everything a run produced.
+
+    Attributes
+    ----------
+    scenario
+        The scenario that ran.
+    dataset
+        Time series: crew status and position (``time × agent``) and model-level series
+        (``time``).
+    cases
+        One row per case.
+    kpis
+        Tidy KPI table: ``kpi``, ``value``, ``unit``, ``description``.
+    escalations
+        One row per escalation: ``case``, ``level``, ``time``.
+    timing
+        Wall-clock facts of the run (seconds, events processed).
+    network
+        The road network the run used (for maps; not written to disk).
+    """
+
+    scenario: Scenario
+    dataset: xr.Dataset
+    cases: pd.DataFrame
+    kpis: pd.DataFrame
+    escalations: pd.DataFrame
+    timing: dict[str, float]
+    network: RoadNetwork | None = None
+
+    def kpi(self, name: str) -> float:
+        """The value of one KPI."""
+        row = self.kpis.loc[self.kpis["kpi"] == name, "value"]
+        if row.empty:
+            raise KeyError(f"no KPI {name!r}; known: {', '.join(self.kpis['kpi'])}")
+        return float(row.iloc[0])
+
+    def write(self, folder: str | Path, *, report: bool = True) -> dict[str, Path]:
+        """Write NetCDF, Parquet, CSV and (optionally) the HTML summary; return the paths."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        paths = {
+            "dataset": folder / "run.nc",
+            "cases": folder / "cases.parquet",
+            "kpis": folder / "kpis.parquet",
+            "kpis_csv": folder / "kpis.csv",
+            "escalations": folder / "escalations.parquet",
+        }
+        self.dataset.to_netcdf(paths["dataset"])
+        self.cases.to_parquet(paths["cases"], index=False)
+        self.kpis.to_parquet(paths["kpis"], index=False)
+        self.kpis.to_csv(paths["kpis_csv"], index=False)
+        self.escalations.to_parquet(paths["escalations"], index=False)
+        if report:
+            from twin.sim.report import write_summary
+
+            paths["summary"] = write_summary(self, folder / "summary.html", network=self.network)
+        return paths
+
+
+def _seconds_to_time(start: pd.Timestamp, seconds: np.ndarray[Any, Any]) -> pd.DatetimeIndex:
+    return start + pd.to_timedelta(seconds, unit="s")
+
+
+def case_table(sim: Simulation) -> pd.DataFrame:
+    """One row per case: what, where, from which source, and when each stage ended."""
+    c = sim.cases
+    table = sim.categories
+    net = sim.net
+    start = pd.Timestamp(sim.start)
+    report = c.report_time
+    df = pd.DataFrame(
+        {
+            "case": np.arange(len(c)),
+            "category": table.code[c.category],
+            "kind": table.kind[c.category],
+            "priority": sim.case_priority,
+            "skill": table.skill[c.category],
+            "source": np.array([s.name for s in sim.scenario.cases.sources])[c.source],
+            "node": net.node_ids[c.node],
+            "lon": net.node_lon[c.node],
+            "lat": net.node_lat[c.node],
+            "occurred": _seconds_to_time(start, c.occur_time),
+            "reported": _seconds_to_time(start, report),
+        }
+    )
+    for stage in STAGES:
+        df[stage] = _seconds_to_time(start, sim.stamp[stage])
+    df["time_to_dispatch_s"] = sim.stamp["dispatched"] - report
+    df["time_to_arrive_s"] = sim.stamp["arrived"] - report
+    df["time_to_resolve_s"] = sim.stamp["resolved"] - report
+    df["time_to_close_s"] = sim.stamp["closed"] - report
+    df["travel_time_s"] = sim.travel_time
+    df["work_time_s"] = c.work_time
+    df["crew"] = sim.case_crew
+    df["preemptions"] = sim.preemptions
+    df["escalation_level"] = sim.escalation_level
+    df["deadline_s"] = table.deadline[c.category]
+    return df
+
+
+def _share_within(values: np.ndarray[Any, Any], target: float) -> float:
+    """Share of cases whose duration is within ``target``; unfinished ones count as late."""
+    if values.size == 0:
+        return float("nan")
+    return float(np.mean(np.nan_to_num(values, nan=np.inf) <= target))
+
+
+def compute_kpis(sim: Simulation, cases: pd.DataFrame, series: xr.Dataset) -> pd.DataFrame:
+    """The tidy KPI table of a run."""
+    tg = sim.scenario.targets
+    rows: list[tuple[str, float, str, str]] = []
+
+    def add(kpi: str, value: float, unit: str, description: str) -> None:
+        rows.append((kpi, float(value), unit, description))
+
+    n = len(cases)
+    add("cases_reported", n, "cases", "cases reported within the horizon")
+    add("cases_closed", cases["closed"].notna().sum(), "cases", "cases closed within the horizon")
+    add("cases_open_at_end", cases["closed"].isna().sum(), "cases", "cases still open at the end")
+    for name, col, target in (
+        ("dispatch", "time_to_dispatch_s", tg.dispatch),
+        ("arrive", "time_to_arrive_s", tg.arrive),
+        ("resolve", "time_to_resolve_s", tg.resolve),
+    ):
+        v = cases[col].to_numpy(dtype=float)
+        done = v[~np.isnan(v)]
+        add(f"time_to_{name}_mean", np.mean(done) / 60 if done.size else np.nan, "min",
+            f"mean time from report to {name} (cases that got there)")  # fmt: skip
+        add(f"time_to_{name}_p90", np.percentile(done, 90) / 60 if done.size else np.nan, "min",
+            f"90th percentile of time from report to {name}")  # fmt: skip
+        add(f"share_{name}_within_target", _share_within(v, target), "-",
+            f"share of cases reaching {name} within {target / 60:g} min of report")  # fmt: skip
+    close = cases["time_to_close_s"].to_numpy(dtype=float)
+    add("time_to_close_mean", np.nanmean(close) / 60 if np.isfinite(close).any() else np.nan,
+        "min", "mean time from report to closure")  # fmt: skip
+    f = sim.fleet
+    duty = f.duty_time.sum()
+    add("crew_utilisation", f.busy_time.sum() / duty if duty > 0 else np.nan, "-",
+        "time travelling to or working on cases / time on duty")  # fmt: skip
+    add("mean_backlog", float(series["backlog"].mean()), "cases", "time-average of open cases")
+    add("max_backlog", float(series["backlog"].max()), "cases", "most open cases at a record time")
+    add("escalations", len(sim.escalations), "escalations", "escalations of overdue cases")
+    levels = np.array([lv for _, lv, _ in sim.escalations], dtype=np.int64)
+    for level, who in enumerate(sim.scenario.escalation.names, start=1):
+        add(f"escalations_level_{level}", int((levels == level).sum()), "escalations",
+            f"escalations to level {level} ({who})")  # fmt: skip
+    add("preemptions", int(sim.preemptions.sum()), "jobs", "low-priority jobs preempted")
+    travel = cases["travel_time_s"].to_numpy(dtype=float)
+    add("travel_time_mean", travel[~np.isnan(cases["time_to_arrive_s"])].mean() / 60
+        if cases["time_to_arrive_s"].notna().any() else np.nan, "min",
+        "mean crew travel time per case")  # fmt: skip
+    return pd.DataFrame(rows, columns=["kpi", "value", "unit", "description"])
+
+
+def collect_results(sim: Simulation, timing: dict[str, float] | None = None) -> RunResult:
+    """Gather a finished simulation's outputs into a :class:`RunResult`."""
+    k = sim._rec_i
+    start_utc = pd.Timestamp(sim.start).tz_convert("UTC").tz_localize(None)
+    times = start_utc + pd.to_timedelta(sim.record_times[:k], unit="s")
+    model = sim.model.datacollector.get_model_vars_dataframe().iloc[:k]
+    f = sim.fleet
+    status_meanings = " ".join(s.name.lower() for s in Status)
+    data_vars: dict[str, Any] = {
+        "crew_status": (("time", "agent"), sim.rec_status[:k], {
+            "long_name": "crew status", "flag_values": np.array([s.value for s in Status], np.int8),
+            "flag_meanings": status_meanings}),
+        "crew_lon": (("time", "agent"), sim.rec_lon[:k], {"units": "degrees_east"}),
+        "crew_lat": (("time", "agent"), sim.rec_lat[:k], {"units": "degrees_north"}),
+    }  # fmt: skip
+    for col in model.columns:
+        data_vars[col] = (("time",), model[col].to_numpy(dtype=np.int64), {"units": "1"})
+    ds = xr.Dataset(
+        data_vars,
+        coords={
+            "time": ("time", times.to_numpy(), {"standard_name": "time", "timezone": "UTC"}),
+            "elapsed": (
+                "time",
+                sim.record_times[:k],
+                {"units": "s", "long_name": "time since start"},
+            ),
+            "agent": ("agent", np.arange(len(f))),
+            "crew_skill": ("agent", np.array(f.skills)[f.skill]),
+            "crew_shift": ("agent", np.array([s.name for s in sim.scenario.crews.shifts])[f.shift]),
+            "crew_depot": ("agent", sim.net.node_ids[f.depot]),
+            "crew_busy_time": ("agent", f.busy_time, {"units": "s"}),
+            "crew_duty_time": ("agent", f.duty_time, {"units": "s"}),
+            "crew_cases": ("agent", f.cases_done),
+        },
+        attrs={
+            "title": f"twin run: {sim.scenario.name}",
+            "scenario": sim.scenario.name,
+            "seed": sim.scenario.seed,
+            "policy": sim.scenario.dispatch.policy,
+            "start": sim.start.isoformat(),
+            "local_timezone": sim.scenario.timezone,
+            "horizon_s": sim.scenario.horizon,
+            "twin_version": __version__,
+            "scenario_json": json.dumps(sim.scenario.model_dump(mode="json"), ensure_ascii=False),
+            "Conventions": "CF-1.8",
+        },
+    )
+    cases = case_table(sim)
+    kpis = compute_kpis(sim, cases, ds)
+    esc = pd.DataFrame(sim.escalations, columns=["case", "level", "elapsed_s"])
+    esc["time"] = pd.Timestamp(sim.start) + pd.to_timedelta(esc["elapsed_s"], unit="s")
+    return RunResult(sim.scenario, ds, cases, kpis, esc, dict(timing or {}), network=sim.net)

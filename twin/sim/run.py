@@ -1,0 +1,174 @@
+"""Orchestration: from a :class:`~twin.scenario.Scenario` to a :class:`RunResult`.
+
+``run_scenario`` loads (or reuses) the network, draws the case stream from the
+scenario's seed, places the crews at their depots, runs the simulation and gathers the
+results. Random streams are split by purpose from one seed (cases; crews; operations;
+policy), so the same scenario and seed give identical outputs, and runs that differ only
+in their dispatch policy see exactly the same cases (common random numbers).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+from scipy.spatial import cKDTree
+
+from twin.errors import ScenarioError, TwinError
+from twin.network.build import build_network, default_network, load_network
+from twin.network.road_network import RoadNetwork
+from twin.scenario import NetworkConfig, Scenario
+from twin.sim.arrivals import demand_weights, generate_cases
+from twin.sim.cases import CaseStream
+from twin.sim.categories import CategoryTable, load_categories
+from twin.sim.engine import Simulation
+from twin.sim.results import RunResult, collect_results
+
+__all__ = ["load_scenario_network", "prepare", "run_scenario"]
+
+logger = logging.getLogger(__name__)
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+
+_NETWORKS: dict[tuple[str, str | None, float], RoadNetwork] = {}
+
+
+def load_scenario_network(cfg: NetworkConfig, *, base_dir: Path | None = None) -> RoadNetwork:
+    """The network a scenario names, built once per process and reused.
+
+    The returned network's closures are cleared and its congestion profile set from the
+    scenario, so a reused network starts every run in the same state.
+    """
+    key = (cfg.source, cfg.boundary, cfg.buffer_m)
+    net = _NETWORKS.get(key)
+    if net is None:
+        if cfg.source == "default":
+            net = default_network()
+        else:
+            path = Path(cfg.source)
+            if not path.is_absolute() and base_dir is not None and (base_dir / path).exists():
+                path = base_dir / path
+            if path.is_dir():
+                net = load_network(path)
+            else:
+                net = build_network(
+                    path, boundary=cfg.boundary, buffer_m=cfg.buffer_m, name=path.stem
+                )
+        _NETWORKS[key] = net
+    net.reopen_edges()
+    net.set_congestion(cfg.congestion)
+    return net
+
+
+def _depot_nodes(scenario: Scenario, net: RoadNetwork, base_dir: Path | None) -> IntArray:
+    spec = scenario.crews.depots
+    if spec == "layer":
+        if "depots" not in net.layers:
+            raise ScenarioError(
+                "crews.depots: 'layer' needs a depots layer on the network, and this network "
+                "has none; give crews.depots as the path of a depots GeoJSON file"
+            )
+        gdf = net.layers["depots"]
+    else:
+        from twin.network.layers import read_layer
+
+        path = Path(spec)
+        if not path.is_absolute() and base_dir is not None:
+            path = base_dir / path
+        try:
+            gdf = read_layer(path, layer="depots", net=net)
+        except TwinError as exc:
+            raise ScenarioError(f"crews.depots: {exc}") from exc
+    return net.node_position(gdf["node"].to_numpy(dtype=np.int64))
+
+
+def _demand_targets(
+    net: RoadNetwork, scenario: Scenario, hotspots: IntArray
+) -> tuple[IntArray, FloatArray]:
+    """Hot-spot nodes and the expected share of demand nearest to each."""
+    if hotspots.size == 0:
+        return hotspots, np.empty(0)
+    weight = demand_weights(net, scenario.cases, hotspots)
+    x, y = net.projector.forward(net.node_lon, net.node_lat)
+    _, owner = cKDTree(np.column_stack([x[hotspots], y[hotspots]])).query(np.column_stack([x, y]))
+    share = np.bincount(owner, weights=weight, minlength=hotspots.size)
+    return hotspots, share / share.sum()
+
+
+def prepare(
+    scenario: Scenario, *, network: RoadNetwork | None = None, base_dir: Path | None = None
+) -> Simulation:
+    """Build a ready-to-run :class:`Simulation` for a scenario (network, cases, crews)."""
+    net = (
+        network
+        if network is not None
+        else load_scenario_network(scenario.network, base_dir=base_dir)
+    )
+    table: CategoryTable = load_categories(scenario.cases.categories, skills=scenario.crews.skills)
+    case_rng = np.random.default_rng(np.random.SeedSequence([scenario.seed, 0xCA5E]))
+    cfg = scenario.cases
+    hotspots = np.empty(0, dtype=np.int64)
+    if not cfg.enabled:
+        stream = CaseStream.empty()
+    elif cfg.replay is not None:
+        from twin.sim.replay import replay_cases
+
+        replayed = replay_cases(
+            net, cfg, table, start=scenario.start, horizon=scenario.horizon, rng=case_rng,
+            operations=scenario.operations, base_dir=base_dir,
+        )  # fmt: skip
+        logger.info("Replay: %s", replayed.report.summary())
+        stream, hotspots = replayed.stream, replayed.hotspot_nodes
+    else:
+        gen = generate_cases(
+            net, cfg, table, start=scenario.start, horizon=scenario.horizon, rng=case_rng,
+            operations=scenario.operations,
+        )  # fmt: skip
+        stream, hotspots = gen.stream, gen.hotspot_nodes
+    depots = _depot_nodes(scenario, net, base_dir)
+    targets, weight = _demand_targets(net, scenario, hotspots)
+    return Simulation(
+        scenario, net, stream, table, depots, demand_nodes=targets, demand_weight=weight
+    )
+
+
+def run_scenario(
+    scenario: Scenario,
+    *,
+    network: RoadNetwork | None = None,
+    base_dir: Path | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> RunResult:
+    """Run a scenario once and return its results.
+
+    Parameters
+    ----------
+    scenario
+        The validated scenario (its ``seed`` fixes every random draw).
+    network
+        A network to use instead of the one the scenario names.
+    base_dir
+        Folder that relative paths in the scenario are resolved against (the scenario
+        file's folder when run from the CLI).
+    progress
+        Called with the fraction of the horizon done, at every record time.
+    """
+    t0 = time.perf_counter()
+    sim = prepare(scenario, network=network, base_dir=base_dir)
+    t1 = time.perf_counter()
+    sim.run(progress=progress)
+    t2 = time.perf_counter()
+    timing = {
+        "prepare_s": t1 - t0,
+        "simulate_s": t2 - t1,
+        "events": float(sim.events_processed),
+        "real_time_factor": scenario.horizon / max(t2 - t1, 1e-9),
+    }
+    result = collect_results(sim, timing)
+    result.timing["collect_s"] = time.perf_counter() - t2
+    return result
