@@ -382,7 +382,14 @@ class Simulation:
                 if off < self.scenario.horizon:
                     changes.append((off, False))
             t += 86400.0
-        return changes
+        # A shift that ends as it starts again (24 h) stays on: drop the off/on pair.
+        merged: list[tuple[float, bool]] = []
+        for change in changes:
+            if merged and change[1] and not merged[-1][1] and merged[-1][0] == change[0]:
+                merged.pop()
+                continue
+            merged.append(change)
+        return merged
 
     def _shift(self, index: int) -> Generator[simpy.Event, Any, None]:
         crews = np.flatnonzero(self.fleet.shift == index)
