@@ -22,7 +22,18 @@ def twin(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str
 
 @pytest.mark.parametrize(
     "args",
-    [(), ("network",), ("network", "build"), ("run",), ("compare",), ("demo",)],
+    [
+        (),
+        ("network",),
+        ("network", "build"),
+        ("run",),
+        ("compare",),
+        ("demo",),
+        ("rain",),
+        ("rain", "show"),
+        ("rain", "plot"),
+        ("rain", "events"),
+    ],
 )
 def test_help(args: tuple[str, ...]) -> None:
     r = twin(*args, "--help")
@@ -89,3 +100,24 @@ def test_network_info_json() -> None:
     info = json.loads(r.stdout)
     assert info["nodes"] > 8000
     assert info["layers"]["docks"] == 3
+
+
+def test_rain_show_and_plot(tmp_path: Path) -> None:
+    storm = str(ROOT / "scenarios" / "gongshu_rainstorm.yaml")
+    r = twin("rain", "show", storm)
+    assert r.returncode == 0, r.stderr
+    assert "depth mm" in r.stdout
+    png = tmp_path / "storm.png"
+    r = twin("rain", "plot", storm, "--out", str(png))
+    assert r.returncode == 0, r.stderr
+    assert png.stat().st_size > 10_000
+
+
+def test_rain_events_lists_the_catalogue() -> None:
+    r = twin("rain", "events", "--top", "3")
+    assert r.returncode == 0, r.stderr
+    assert "events in the catalogue" in r.stdout
+
+
+def test_rain_show_unknown_event() -> None:
+    one_line_error(twin("rain", "show", "S00-nothing"), "no event", "twin rain events")

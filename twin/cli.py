@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
@@ -48,6 +49,11 @@ network_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(network_app, name="network")
+rain_app = typer.Typer(
+    help="Storms: design storms of a scenario and real events from the gauge catalogue.",
+    no_args_is_help=True,
+)
+app.add_typer(rain_app, name="rain")
 
 _STATE: dict[str, bool] = {"debug": False}
 
@@ -265,6 +271,21 @@ def _run_with_progress(scenario: Any, base_dir: Path, label: str) -> Any:
     return result
 
 
+def _print_against(a: Any, b: Any, name_a: str, name_b: str, kpis: list[str]) -> None:
+    """Two runs' KPIs side by side (same seed: common random numbers)."""
+    ka = dict(zip(a.kpis["kpi"], a.kpis["value"], strict=True))
+    kb = dict(zip(b.kpis["kpi"], b.kpis["value"], strict=True))
+    units = dict(zip(b.kpis["kpi"], b.kpis["unit"], strict=True))
+    table = Table(title=f"{name_b} against {name_a} (same seed, same random cases)")
+    for col in ("KPI", name_a, name_b, "difference", "unit"):
+        table.add_column(col, justify="left" if col in ("KPI", "unit") else "right")
+    for k in kpis:
+        va, vb = ka.get(k, 0.0), kb.get(k, 0.0)
+        table.add_row(k.replace("_", " "), f"{va:.3g}", f"{vb:.3g}", f"{vb - va:+.3g}",
+                      "" if units.get(k) == "-" else str(units.get(k, "")))  # fmt: skip
+    console.print(table)
+
+
 def _print_comparison(comparison: Any, kpis: list[str]) -> None:
     pct = round(comparison.confidence * 100)
     n = comparison.runs["replication"].nunique()
@@ -353,6 +374,79 @@ def compare(
     console.print(f"Tables in [bold]{folder}/[/]: " + ", ".join(p.name for p in paths.values()))
 
 
+def _storm(source: str) -> tuple[Any, str]:
+    """A storm's rain-rate series and a title, from a scenario file or a catalogue event."""
+    from twin.hydro.coupling import rain_for_scenario
+    from twin.hydro.sources import event_series, series_from_values
+    from twin.scenario import load_scenario
+
+    if source.endswith((".yaml", ".yml")):
+        scenario = load_scenario(source)
+        if scenario.rain.kind == "none":
+            raise typer.BadParameter(f"{source} has no rain (rain.kind is 'none')")
+        step = scenario.hydro.step
+        values = rain_for_scenario(scenario, int(scenario.horizon // step), Path(source).parent)
+        first = int(scenario.rain.start // step)
+        wet = np.flatnonzero(values > 0)
+        values = values[first : (wet[-1] + 1 if wet.size else first + 1)]
+        series = series_from_values(values, step)
+        return series, f"{scenario.name}: {scenario.rain.kind.replace('_', ' ')}"
+    return event_series(source), f"storm event {source}"
+
+
+@rain_app.command("show")
+def rain_show(
+    source: Annotated[str, typer.Argument(help="A scenario YAML with rain, or an event_id.")],
+) -> None:
+    """Describe a storm: depth, duration, peak intensities and when the peak comes."""
+    series, title = _storm(source)
+    from twin.hydro.storms import describe_storm
+
+    table = Table(title=title, show_header=False)
+    for key, value in describe_storm(series).items():
+        table.add_row(
+            key.replace("_", " "), f"{value:.4g}" if isinstance(value, float) else str(value)
+        )
+    console.print(table)
+
+
+@rain_app.command("plot")
+def rain_plot(
+    source: Annotated[str, typer.Argument(help="A scenario YAML with rain, or an event_id.")],
+    out: Annotated[Path, typer.Option(help="PNG file to write.")] = DEFAULT_OUT / "storm.png",
+) -> None:
+    """Plot a storm's hyetograph and cumulative depth to a PNG."""
+    from twin.hydro.storms import plot_storm
+
+    series, title = _storm(source)
+    path = plot_storm(series, out, title=title)
+    console.print(f"Storm plot: [bold]{path}[/]")
+
+
+@rain_app.command("events")
+def rain_events(
+    min_depth: Annotated[float, typer.Option(help="Smallest event depth to list [mm].")] = 30.0,
+    top: Annotated[int, typer.Option(help="How many events to list (deepest first).")] = 20,
+) -> None:
+    """List real storm events from the shipped gauge records (Singapore, 5-min)."""
+    from twin.hydro.storms import load_catalogue
+
+    cat = load_catalogue()
+    sel = cat[cat["depth_mm"] >= min_depth].sort_values("depth_mm", ascending=False).head(top)
+    table = Table(
+        title=f"{len(cat):,} events in the catalogue; {len(sel)} shown (≥ {min_depth} mm)"
+    )
+    table.add_column("event_id", no_wrap=True)
+    for col in ("start (UTC)", "hours", "depth [mm]", "peak 60 min [mm/h]", "split"):
+        table.add_column(col, justify="left" if col in ("start (UTC)", "split") else "right")
+    for _, row in sel.iterrows():
+        table.add_row(
+            str(row["event_id"]), f"{row['start']:%Y-%m-%d %H:%M}", f"{row['duration_h']:.1f}",
+            f"{row['depth_mm']:.1f}", f"{row['peak_60min_mm_h']:.1f}", str(row["split"]),
+        )  # fmt: skip
+    console.print(table)
+
+
 @app.command("demo")
 def demo(
     out: Annotated[Path, typer.Option(help="Folder for the report, maps and data.")] = DEFAULT_OUT,
@@ -364,7 +458,9 @@ def demo(
 
     Builds the twin of Gongshu from the bundled OpenStreetMap data and draws its maps;
     runs the baseline day (about 1,500 cases, 150 crew members) and writes its results
-    and HTML summary; compares dispatch policies on common random numbers.
+    and HTML summary; runs the same day with a heavy design storm (waterlogging at low
+    points closes roads, crews reroute, ponding raises cases) and compares the two;
+    compares dispatch policies on common random numbers.
     """
     from twin.network import save_network
     from twin.network.plot import plot_network_html, plot_network_png
@@ -397,6 +493,17 @@ def demo(
         f"(real-time factor {t['real_time_factor']:,.0f}×)."
     )
 
+    storm_file = _scenarios_dir() / "gongshu_rainstorm.yaml"
+    storm = load_scenario(storm_file)
+    wet = _run_with_progress(storm, storm_file.parent, "Rainstorm day")
+    wet_paths = wet.write(out / "rainstorm_day")
+    _print_against(result, wet, "dry baseline", "rainstorm", [
+        "rain_depth", "max_water_depth", "points_impeded", "points_closed",
+        "road_closure_hours", "reroutes", "ponding_cases", "cases_reported",
+        "share_arrive_within_target", "time_to_arrive_mean", "time_to_resolve_mean",
+        "escalations",
+    ])  # fmt: skip
+
     policies = ["nearest_idle", "prepositioning", "fixed_zones"]
     with _steps(len(policies) * replications, "Comparing dispatch policies") as step:
         comparison = compare_policies(
@@ -414,6 +521,8 @@ def demo(
         ("network (GraphML + layers)", out / "network"),
         ("baseline day report (HTML)", day_paths["summary"]),
         ("baseline day data", day_paths["dataset"].parent),
+        ("rainstorm day report (HTML)", wet_paths["summary"]),
+        ("rainstorm road closures (CSV)", wet_paths.get("road_states", wet_paths["kpis_csv"])),
         ("policy comparison (CSV)", cmp_paths["summary"]),
     ):
         console.print(f"  {label:<28} {path}")

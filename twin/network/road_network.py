@@ -528,6 +528,10 @@ class RoadNetwork:
         """
         return self._snap().nodes(lon, lat, max_distance=max_distance)
 
+    def edges_within(self, lon: npt.ArrayLike, lat: npt.ArrayLike, radius: float) -> list[IntArray]:
+        """Edge positions within ``radius`` [m] of each lon/lat point."""
+        return self._snap().edges_within(lon, lat, radius)
+
     def nearest_edges(
         self, lon: npt.ArrayLike, lat: npt.ArrayLike, *, max_distance: float = 250.0
     ) -> EdgeSnap:

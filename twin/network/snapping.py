@@ -186,3 +186,16 @@ class Snapper:
         best_d = np.asarray(shapely.distance(geoms, points), dtype=float)
         along = shapely.line_locate_point(geoms, points, normalized=True)
         return EdgeSnap(best, best_d, np.nan_to_num(np.asarray(along, float)))
+
+    def edges_within(self, lon: npt.ArrayLike, lat: npt.ArrayLike, radius: float) -> list[IntArray]:
+        """Edge positions within ``radius`` [m] of each point (sorted per point)."""
+        x, y = self.projector.forward(np.atleast_1d(lon), np.atleast_1d(lat))
+        points = np.asarray(shapely.points(x, y), dtype=object)
+        pairs = self._edge_tree.query(points, predicate="dwithin", distance=radius)
+        out: list[IntArray] = []
+        order = np.lexsort((pairs[1], pairs[0]))
+        p_sorted, e_sorted = pairs[0][order], pairs[1][order]
+        bounds = np.searchsorted(p_sorted, np.arange(points.shape[0] + 1))
+        for i in range(points.shape[0]):
+            out.append(e_sorted[bounds[i] : bounds[i + 1]].astype(np.int64))
+        return out

@@ -42,6 +42,7 @@ import numpy.typing as npt
 import simpy
 from typing_extensions import override
 
+from twin.errors import NoRouteError
 from twin.scenario import DispatchConfig
 from twin.sim.fleet import Status
 
@@ -235,7 +236,10 @@ class Prepositioning(DispatchPolicy):
                     pick = cand[np.argmin(times[cand, j])]
                     free[pick] = False
                     crew = int(idle[pick])
-                    sim.move(crew, int(targets[j]), Status.REPOSITION)
+                    try:
+                        sim.move(crew, int(targets[j]), Status.REPOSITION)
+                    except NoRouteError:  # the target is cut off by closures for now
+                        f.route_length[crew] = 0
                     if f.route_length[crew] == 0:
                         f.status[crew] = Status.IDLE
 

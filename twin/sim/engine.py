@@ -36,7 +36,8 @@ import numpy as np
 import numpy.typing as npt
 import simpy
 
-from twin.errors import ScenarioError
+from twin.errors import NoRouteError, ScenarioError
+from twin.hydro.coupling import Waterlogging
 from twin.network.road_network import RoadNetwork
 from twin.scenario import Scenario
 from twin.sim.cases import CaseStream
@@ -74,6 +75,9 @@ class Simulation:
     demand_nodes, demand_weight
         Where demand is expected (node positions) and its relative weight, used by the
         pre-positioning policy.
+    water
+        Water depth at low points over the run; its road-state changes are applied on
+        the clock (closures, slow-downs, rerouting).
     """
 
     def __init__(
@@ -86,8 +90,10 @@ class Simulation:
         *,
         demand_nodes: IntArray | None = None,
         demand_weight: FloatArray | None = None,
+        water: Waterlogging | None = None,
     ) -> None:
         from twin.sim.dispatch import make_policy
+        from twin.sim.hazards import HazardController
 
         self.scenario = scenario
         self.net = net
@@ -123,6 +129,11 @@ class Simulation:
         self._procs: dict[int, Any] = {}
         self._assign_ev: dict[int, simpy.Event] = {}
         self._work_start = np.full(n, np.nan)
+        self.in_travel = np.zeros(n, dtype=bool)
+        self.water = water
+        self.hazards = HazardController(self, water) if water is not None else None
+        #: Cases raised by the water (ponding), included in ``cases``.
+        self.water_cases = 0
         self.demand_nodes = demand_nodes if demand_nodes is not None else np.empty(0, np.int64)
         self.demand_weight = demand_weight if demand_weight is not None else np.empty(0)
         self.policy = make_policy(scenario.dispatch, self)
@@ -247,7 +258,7 @@ class Simulation:
             self.remaining_work[victim] = max(0.0, self.remaining_work[victim] - done)
         f.route_length[crew] = 0
         self.preemptions[victim] += 1
-        self._procs[victim].interrupt("preempted")
+        self.interrupt_case(victim, "preempted")
 
     def assign(self, crew: int, case: int) -> None:
         """Give ``case`` to ``crew`` now."""
@@ -305,6 +316,36 @@ class Simulation:
         f.status[crew] = status
         return float(cum[-1])
 
+    def interrupt_case(self, case: int, cause: str) -> None:
+        """Interrupt the process of ``case`` (``"preempted"`` or ``"reroute"``)."""
+        self._procs[case].interrupt(cause)
+
+    #: How long a crew with no open route waits before trying again [s].
+    NO_ROUTE_WAIT = 300.0
+
+    def _travel(self, i: int, crew: int, target: int) -> Generator[simpy.Event, Any, None]:
+        """Drive ``crew`` to ``target`` for case ``i``, rerouting when roads close."""
+        env = self.env
+        t0 = env.now
+        while True:
+            try:
+                travel: float | None = self.move(crew, target, Status.TRAVEL)
+            except NoRouteError:
+                travel = None  # cut off by closures: wait, then try again
+                self.fleet.status[crew] = Status.TRAVEL
+            self.in_travel[i] = True
+            try:
+                yield env.timeout(self.NO_ROUTE_WAIT if travel is None else travel)
+            except simpy.Interrupt as intr:
+                self.in_travel[i] = False
+                if intr.cause != "reroute":
+                    raise
+                continue
+            self.in_travel[i] = False
+            if travel is not None:
+                break
+        self.travel_time[i] += env.now - t0
+
     # ------------------------------------------------------------------ processes
     def _arrivals(self) -> Generator[simpy.Event, Any, None]:
         for i, t in enumerate(self.cases.report_time.tolist()):
@@ -325,9 +366,7 @@ class Simulation:
         while True:
             crew = yield self.request_crew(i)
             try:
-                travel = self.move(crew, case_node, Status.TRAVEL)
-                yield env.timeout(travel)
-                self.travel_time[i] += travel
+                yield from self._travel(i, crew, case_node)
                 self.fleet.node[crew] = case_node
                 self.fleet.route_length[crew] = 0
                 if math.isnan(self.stamp["arrived"][i]):
@@ -456,6 +495,8 @@ class Simulation:
             env.process(self._shift(s))
         env.process(self._arrivals())
         env.process(self._recorder(progress))
+        if self.hazards is not None:
+            env.process(self.hazards.process())
         self.policy.start()
         horizon = self.scenario.horizon
         # Step the clock ourselves to count processed events.

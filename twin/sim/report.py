@@ -568,6 +568,13 @@ def write_summary(
             sections.append('<p class="note">Road network not drawn (none was given).</p>')
     else:
         sections.append('<p class="note">No cases were reported in this run.</p>')
+    if "water_depth" in result.dataset:
+        from twin.hydro.plots import water_figure
+
+        hy = result.scenario.hydro
+        fig = water_figure(result.dataset, _dataset_local_times(result, tz),
+                           impeded=hy.impeded_depth, closed=hy.closed_depth)  # fmt: skip
+        sections += ["<h2>Rain and waterlogging</h2>", _figure_html(fig, "water")]
     sections += ["<h2>All KPIs</h2>", _kpi_table_html(result.kpis)]
     version = result.dataset.attrs.get("twin_version", "")
     footer = (

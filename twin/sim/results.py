@@ -51,6 +51,8 @@ class RunResult:
         One row per escalation: ``case``, ``level``, ``time``.
     timing
         Wall-clock facts of the run (seconds, events processed).
+    road_states
+        Road-state changes applied at low points (rain runs only).
     network
         The road network the run used (for maps; not written to disk).
     """
@@ -61,6 +63,7 @@ class RunResult:
     kpis: pd.DataFrame
     escalations: pd.DataFrame
     timing: dict[str, float]
+    road_states: pd.DataFrame | None = None
     network: RoadNetwork | None = None
 
     def kpi(self, name: str) -> float:
@@ -86,6 +89,9 @@ class RunResult:
         self.kpis.to_parquet(paths["kpis"], index=False)
         self.kpis.to_csv(paths["kpis_csv"], index=False)
         self.escalations.to_parquet(paths["escalations"], index=False)
+        if self.road_states is not None and len(self.road_states):
+            paths["road_states"] = folder / "road_states.csv"
+            self.road_states.to_csv(paths["road_states"], index=False)
         if report:
             from twin.sim.report import write_summary
 
@@ -141,6 +147,22 @@ def _share_within(values: np.ndarray[Any, Any], target: float) -> float:
     return float(np.mean(np.nan_to_num(values, nan=np.inf) <= target))
 
 
+def _state_seconds(w: Any, state: int, horizon: float) -> float:
+    """Total time low points spent in ``state`` [s], summed over points."""
+    total = 0.0
+    current: dict[int, tuple[int, float]] = {}
+    for t, p, st in zip(w.change_time.tolist(), w.change_point.tolist(),
+                        w.change_state.tolist(), strict=True):  # fmt: skip
+        prev = current.get(p)
+        if prev is not None and prev[0] == state:
+            total += t - prev[1]
+        current[p] = (st, t)
+    for st, t0 in current.values():
+        if st == state:
+            total += horizon - t0
+    return total
+
+
 def compute_kpis(sim: Simulation, cases: pd.DataFrame, series: xr.Dataset) -> pd.DataFrame:
     """The tidy KPI table of a run."""
     tg = sim.scenario.targets
@@ -181,11 +203,64 @@ def compute_kpis(sim: Simulation, cases: pd.DataFrame, series: xr.Dataset) -> pd
         add(f"escalations_level_{level}", int((levels == level).sum()), "escalations",
             f"escalations to level {level} ({who})")  # fmt: skip
     add("preemptions", int(sim.preemptions.sum()), "jobs", "low-priority jobs preempted")
+    if sim.water is not None and sim.hazards is not None:
+        w = sim.water
+        hy = sim.scenario.hydro
+        add("rain_depth", float(w.rain_rate[:, 0].sum() * hy.step / 3600.0), "mm",
+            "rain fallen over the run (uniform over the low points)")  # fmt: skip
+        add("max_water_depth", float(w.depth.max()), "m", "deepest water at any low point")
+        add("points_impeded", int((w.depth.max(axis=0) >= hy.impeded_depth).sum()), "points",
+            f"low points that reached {hy.impeded_depth} m (traffic impeded)")  # fmt: skip
+        add("points_closed", int((w.depth.max(axis=0) >= hy.closed_depth).sum()), "points",
+            f"low points that reached {hy.closed_depth} m (road closed)")  # fmt: skip
+        closed_s = _state_seconds(w, 2, sim.scenario.horizon)
+        add("road_closure_hours", closed_s / 3600.0, "point-hours",
+            "time low points spent closed, summed over points")  # fmt: skip
+        add("reroutes", sim.hazards.reroutes, "crews", "crews rerouted by a closure or slow-down")
+        add("ponding_cases", sim.water_cases, "cases", "road ponding cases raised by the water")
     travel = cases["travel_time_s"].to_numpy(dtype=float)
     add("travel_time_mean", travel[~np.isnan(cases["time_to_arrive_s"])].mean() / 60
         if cases["time_to_arrive_s"].notna().any() else np.nan, "min",
         "mean crew travel time per case")  # fmt: skip
     return pd.DataFrame(rows, columns=["kpi", "value", "unit", "description"])
+
+
+def _add_water(ds: xr.Dataset, sim: Simulation) -> xr.Dataset:
+    """Water depth at the low points (time × point) and the road-state changes."""
+    w = sim.water
+    assert w is not None
+    k = ds.sizes["time"]
+    step = sim.scenario.hydro.step
+    idx = np.minimum(np.round(sim.record_times[:k] / step).astype(int), w.depth.shape[0] - 1)
+    pts = w.points
+    rain_idx = np.minimum(idx, w.rain_rate.shape[0] - 1)
+    ds = ds.assign(
+        water_depth=(("time", "point"), w.depth[idx], {"units": "m", "long_name": "water depth"}),
+        rain_rate=(("time", "point"), w.rain_rate[rain_idx],
+                   {"units": "mm h-1", "long_name": "rain rate"}),
+    )  # fmt: skip
+    ds = ds.assign_coords(
+        point=("point", np.arange(len(pts))),
+        point_id=("point", pts.ids),
+        point_name=("point", pts.names),
+        point_kind=("point", pts.kinds),
+        point_lon=("point", pts.lon, {"units": "degrees_east"}),
+        point_lat=("point", pts.lat, {"units": "degrees_north"}),
+        point_max_depth=("point", w.depth.max(axis=0), {"units": "m"}),
+    )
+    return ds
+
+
+def road_state_table(sim: Simulation) -> pd.DataFrame:
+    """One row per applied road-state change: time, low point, state, edges."""
+    cols = ["elapsed_s", "point", "state", "edges"]
+    if sim.hazards is None:
+        return pd.DataFrame(columns=[*cols, "point_id", "time"])
+    df = pd.DataFrame(sim.hazards.log, columns=cols)
+    df["point_id"] = sim.hazards.water.points.ids[df["point"].to_numpy(dtype=int)]
+    df["state"] = df["state"].map({0: "open", 1: "impeded", 2: "closed"})
+    df["time"] = pd.Timestamp(sim.start) + pd.to_timedelta(df["elapsed_s"], unit="s")
+    return df
 
 
 def collect_results(sim: Simulation, timing: dict[str, float] | None = None) -> RunResult:
@@ -235,8 +310,13 @@ def collect_results(sim: Simulation, timing: dict[str, float] | None = None) -> 
             "Conventions": "CF-1.8",
         },
     )
+    if sim.water is not None:
+        ds = _add_water(ds, sim)
     cases = case_table(sim)
     kpis = compute_kpis(sim, cases, ds)
     esc = pd.DataFrame(sim.escalations, columns=["case", "level", "elapsed_s"])
     esc["time"] = pd.Timestamp(sim.start) + pd.to_timedelta(esc["elapsed_s"], unit="s")
-    return RunResult(sim.scenario, ds, cases, kpis, esc, dict(timing or {}), network=sim.net)
+    return RunResult(
+        sim.scenario, ds, cases, kpis, esc, dict(timing or {}),
+        road_states=road_state_table(sim), network=sim.net,
+    )  # fmt: skip

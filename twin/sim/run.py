@@ -19,6 +19,7 @@ import numpy.typing as npt
 from scipy.spatial import cKDTree
 
 from twin.errors import ScenarioError, TwinError
+from twin.hydro.coupling import merge_streams, ponding_cases, simulate_waterlogging
 from twin.network.build import build_network, default_network, load_network
 from twin.network.road_network import RoadNetwork
 from twin.scenario import NetworkConfig, Scenario
@@ -130,11 +131,21 @@ def prepare(
             operations=scenario.operations,
         )  # fmt: skip
         stream, hotspots = gen.stream, gen.hotspot_nodes
+    water = simulate_waterlogging(net, scenario, base_dir=base_dir)
+    n_water = 0
+    if water is not None:
+        hydro_rng = np.random.default_rng(np.random.SeedSequence([scenario.seed, 0x4A7E]))
+        raised = ponding_cases(water, scenario, table, hydro_rng)
+        n_water = len(raised)
+        stream = merge_streams(stream, raised)
     depots = _depot_nodes(scenario, net, base_dir)
     targets, weight = _demand_targets(net, scenario, hotspots)
-    return Simulation(
-        scenario, net, stream, table, depots, demand_nodes=targets, demand_weight=weight
-    )
+    sim = Simulation(
+        scenario, net, stream, table, depots, demand_nodes=targets, demand_weight=weight,
+        water=water,
+    )  # fmt: skip
+    sim.water_cases = n_water
+    return sim
 
 
 def run_scenario(

@@ -1,0 +1,226 @@
+"""Rain → water depth at low points → road states, on the simulation's clock.
+
+The physics does not depend on what the agents do, so a run computes the whole water
+depth series first (:func:`simulate_waterlogging`), vectorised over all low points, and
+turns it into timed **road-state changes** with hysteresis:
+
+- depth ≥ ``impeded_depth`` (≈ 0.15 m): the point's edges are slowed by ``slow_factor``;
+- depth ≥ ``closed_depth`` (≈ 0.27 m): they are closed;
+- they return to the milder state when the depth falls ``hysteresis`` below the
+  threshold.
+
+The engine applies the changes as simpy events: routes are computed on the network as it
+is at that moment, and crews whose route crosses a newly closed or slowed edge reroute
+from the last node they passed. The first time a point reaches the impeded depth (and
+again after it has dried), a *road ponding* case enters the case loop, reported through
+the IoT channel with its detection delay.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from twin.errors import ScenarioError
+from twin.hydro.lowpoints import LowPoints, low_points
+from twin.hydro.reservoir import PondingResult, simulate_ponding
+from twin.network.road_network import RoadNetwork
+from twin.scenario import Scenario
+from twin.sim.cases import CaseStream
+from twin.sim.categories import CategoryTable
+from twin.sim.distributions import sample
+
+__all__ = [
+    "CLOSED",
+    "IMPEDED",
+    "OPEN",
+    "Waterlogging",
+    "merge_streams",
+    "ponding_cases",
+    "rain_for_scenario",
+    "simulate_waterlogging",
+    "state_changes",
+]
+
+logger = logging.getLogger(__name__)
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+OPEN, IMPEDED, CLOSED = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class Waterlogging:
+    """Water at the low points over a run.
+
+    Attributes
+    ----------
+    points
+        The low points and their parameters.
+    times
+        Step boundaries [s since the scenario start], shape (n_steps + 1,).
+    rain_rate
+        Rain on each point during each step [mm/h], shape (n_steps, n_points).
+    depth
+        Water depth at each point at each step boundary [m], shape (n_steps + 1, n_points).
+    ponding
+        The physics result (flows and the mass balance).
+    change_time, change_point, change_state
+        Road-state changes in time order: when [s], which point, new state
+        (:data:`OPEN`, :data:`IMPEDED`, :data:`CLOSED`).
+    """
+
+    points: LowPoints
+    times: FloatArray
+    rain_rate: FloatArray
+    depth: FloatArray
+    ponding: PondingResult
+    change_time: FloatArray
+    change_point: IntArray
+    change_state: IntArray
+
+
+def rain_for_scenario(scenario: Scenario, n_steps: int, base_dir: Path | None = None) -> FloatArray:
+    """Rain rate on every step of the run [mm/h], shape (n_steps,) (uniform in space).
+
+    The rain begins ``rain.start`` after the scenario start; outside the storm it is dry.
+    """
+    from twin.hydro.sources import scenario_storm
+
+    cfg = scenario.rain
+    step = scenario.hydro.step
+    out = np.zeros(n_steps)
+    values = scenario_storm(cfg, step, base_dir)
+    first = round(cfg.start / step)
+    if values.size == 0 or first >= n_steps:
+        if values.size:
+            logger.warning("The rain starts after the horizon; the run stays dry")
+        return out
+    m = min(values.shape[0], n_steps - first)
+    out[first : first + m] = values[:m]
+    return out
+
+
+def state_changes(
+    depth: FloatArray, times: FloatArray, *, impeded: float, closed: float, hysteresis: float
+) -> tuple[FloatArray, IntArray, IntArray]:
+    """Road-state changes from depth series, with hysteresis (in time order, then point).
+
+    A point is ``CLOSED`` from ``closed`` depth until it falls below ``closed −
+    hysteresis``; ``IMPEDED`` from ``impeded`` until below ``impeded − hysteresis``.
+    """
+    t_out: list[float] = []
+    p_out: list[int] = []
+    s_out: list[int] = []
+    wet = np.flatnonzero(depth.max(axis=0) >= impeded)
+    for p in wet.tolist():
+        state = OPEN
+        for k, x in enumerate(depth[:, p].tolist()):
+            if x >= closed or (state == CLOSED and x >= closed - hysteresis):
+                new = CLOSED
+            elif x >= impeded or (state != OPEN and x >= impeded - hysteresis):
+                new = IMPEDED
+            else:
+                new = OPEN
+            if new != state:
+                t_out.append(float(times[k]))
+                p_out.append(p)
+                s_out.append(new)
+                state = new
+    t = np.array(t_out, dtype=float)
+    pt = np.array(p_out, dtype=np.int64)
+    st = np.array(s_out, dtype=np.int64)
+    order = np.lexsort((pt, t))
+    return t[order], pt[order], st[order]
+
+
+def simulate_waterlogging(
+    net: RoadNetwork, scenario: Scenario, *, base_dir: Path | None = None
+) -> Waterlogging | None:
+    """Water depth at every low point over the run, or ``None`` when it does not rain."""
+    if scenario.rain.kind == "none":
+        return None
+    hy = scenario.hydro
+    points = low_points(net, design_rain_rate=hy.design_rain_rate)
+    n_steps = int(np.ceil(scenario.horizon / hy.step))
+    rain = rain_for_scenario(scenario, n_steps, base_dir)
+    rain2d = np.repeat(rain[:, None], len(points), axis=1)
+    result = simulate_ponding(points.params, rain2d, hy.step)
+    depth = np.asarray(result.water_depth, dtype=float)
+    times = np.arange(depth.shape[0], dtype=float) * hy.step
+    t, p, s = state_changes(
+        depth, times, impeded=hy.impeded_depth, closed=hy.closed_depth, hysteresis=hy.hysteresis
+    )
+    logger.info(
+        "Waterlogging: peak depth %.2f m; %d road-state changes at %d points",
+        float(depth.max()), t.size, np.unique(p).size,
+    )  # fmt: skip
+    return Waterlogging(points, times, rain2d, depth, result, t, p, s)
+
+
+def ponding_cases(
+    water: Waterlogging,
+    scenario: Scenario,
+    table: CategoryTable,
+    rng: np.random.Generator,
+) -> CaseStream:
+    """A road-ponding case each time a point becomes impeded from dry."""
+    hy = scenario.hydro
+    if not hy.ponding_cases or water.change_time.size == 0:
+        return CaseStream.empty()
+    if not table.has_code(hy.ponding_category):
+        raise ScenarioError(
+            f"hydro.ponding_category: {hy.ponding_category!r} is not a case category; use "
+            f"one of {', '.join(table.codes())}"
+        )
+    names = [s.name for s in scenario.cases.sources]
+    if hy.ponding_source not in names:
+        raise ScenarioError(
+            f"hydro.ponding_source: {hy.ponding_source!r} is not a case source; use one of "
+            f"{', '.join(names)}"
+        )
+    # An onset is a change to IMPEDED or CLOSED from OPEN.
+    prev = np.full(len(water.points), OPEN)
+    onset = np.zeros(water.change_time.size, dtype=bool)
+    for k, (p, s) in enumerate(zip(water.change_point, water.change_state, strict=True)):
+        onset[k] = prev[p] == OPEN and s != OPEN
+        prev[p] = s
+    occur = water.change_time[onset]
+    n = occur.size
+    source = names.index(hy.ponding_source)
+    delay = sample(scenario.cases.sources[source].delay, n, rng)
+    category = np.full(n, table.index_of(hy.ponding_category), dtype=np.int64)
+    from twin.sim.arrivals import draw_service_times
+
+    file_t, work_t, verify_t = draw_service_times(category, table, scenario.operations, rng)
+    report = occur + delay
+    keep = report < scenario.horizon
+    order = np.argsort(report[keep], kind="stable")
+
+    def pick(a: npt.NDArray[np.generic]) -> npt.NDArray[np.generic]:
+        return a[keep][order]
+
+    return CaseStream(
+        occur_time=pick(occur).astype(float),
+        report_time=pick(report).astype(float),
+        category=pick(category).astype(np.int64),
+        source=np.full(int(keep.sum()), source, dtype=np.int64),
+        node=pick(water.points.node[water.change_point[onset]]).astype(np.int64),
+        file_time=pick(file_t).astype(float),
+        work_time=pick(work_t).astype(float),
+        verify_time=pick(verify_t).astype(float),
+    )
+
+
+def merge_streams(a: CaseStream, b: CaseStream) -> CaseStream:
+    """Two case streams as one, sorted by report time (ties: ``a`` first)."""
+    if len(b) == 0:
+        return a
+    merged = {f.name: np.concatenate([getattr(a, f.name), getattr(b, f.name)]) for f in fields(a)}
+    order = np.argsort(merged["report_time"], kind="stable")
+    return CaseStream(**{k: v[order] for k, v in merged.items()})
