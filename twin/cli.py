@@ -386,6 +386,7 @@ def _storm(source: str) -> tuple[Any, str]:
             raise typer.BadParameter(f"{source} has no rain (rain.kind is 'none')")
         step = scenario.hydro.step
         values = rain_for_scenario(scenario, int(scenario.horizon // step), Path(source).parent)
+        values = values.mean(axis=1)  # district mean
         first = int(scenario.rain.start // step)
         wet = np.flatnonzero(values > 0)
         values = values[first : (wet[-1] + 1 if wet.size else first + 1)]

@@ -125,3 +125,32 @@ def test_network_reopens_for_the_next_run(wet: RunResult, storm: Scenario) -> No
     assert again.network is not None
     assert not again.network.closed.any()
     assert "points_closed" not in set(again.kpis["kpi"])
+
+
+def test_gauges_with_positions_give_rain_that_varies_in_space(
+    net: RoadNetwork, storm: Scenario, tmp_path: Path
+) -> None:
+    import pandas as pd
+    import xarray as xr
+
+    from twin.hydro.coupling import simulate_waterlogging
+    from twin.hydro.rainfall import with_station_coords, write_netcdf
+
+    times = pd.date_range("2026-06-01", periods=24, freq="5min").to_numpy()
+    values = np.zeros((24, 2))
+    values[2:14, 0] = 80.0  # a storm on the western gauge only
+    rain = xr.DataArray(values, dims=("time", "station"),
+                        coords={"time": times, "station": ["west", "east"]},
+                        name="rain_rate", attrs={"units": "mm h-1"})  # fmt: skip
+    rain = with_station_coords(rain, [120.05, 120.25], [30.31, 30.31])
+    path = write_netcdf(rain, tmp_path / "gauges.nc")
+    s = storm.with_updates(
+        **{"rain.kind": "file", "rain.file": str(path), "rain.start": 3600, "horizon": 6 * 3600}
+    )
+    water = simulate_waterlogging(net, s)
+    assert water is not None
+    total = water.rain_rate.sum(axis=0)
+    west = water.points.lon < 120.12
+    east = water.points.lon > 120.17
+    assert total[west].mean() > 1.5 * total[east].mean()
+    assert water.depth[:, west].max() > water.depth[:, east].max()

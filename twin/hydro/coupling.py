@@ -85,24 +85,37 @@ class Waterlogging:
     change_state: IntArray
 
 
-def rain_for_scenario(scenario: Scenario, n_steps: int, base_dir: Path | None = None) -> FloatArray:
-    """Rain rate on every step of the run [mm/h], shape (n_steps,) (uniform in space).
+def rain_for_scenario(
+    scenario: Scenario,
+    n_steps: int,
+    base_dir: Path | None = None,
+    *,
+    points: LowPoints | None = None,
+) -> FloatArray:
+    """Rain rate on every step of the run [mm/h], shape (n_steps, n_points).
 
-    The rain begins ``rain.start`` after the scenario start; outside the storm it is dry.
+    With no ``points``, one column (the rain is then uniform). The rain begins
+    ``rain.start`` after the scenario start; outside the storm it is dry.
     """
     from twin.hydro.sources import scenario_storm
 
     cfg = scenario.rain
     step = scenario.hydro.step
-    out = np.zeros(n_steps)
-    values = scenario_storm(cfg, step, base_dir)
+    n_points = len(points) if points is not None else 1
+    out = np.zeros((n_steps, n_points))
+    values = scenario_storm(
+        cfg, step, base_dir,
+        lon=points.lon if points is not None else None,
+        lat=points.lat if points is not None else None,
+    )  # fmt: skip
     first = round(cfg.start / step)
     if values.size == 0 or first >= n_steps:
         if values.size:
             logger.warning("The rain starts after the horizon; the run stays dry")
         return out
     m = min(values.shape[0], n_steps - first)
-    out[first : first + m] = values[:m]
+    block = values[:m] if values.ndim == 2 else values[:m, None]
+    out[first : first + m] = block
     return out
 
 
@@ -148,8 +161,9 @@ def simulate_waterlogging(
     hy = scenario.hydro
     points = low_points(net, design_rain_rate=hy.design_rain_rate)
     n_steps = int(np.ceil(scenario.horizon / hy.step))
-    rain = rain_for_scenario(scenario, n_steps, base_dir)
-    rain2d = np.repeat(rain[:, None], len(points), axis=1)
+    rain2d = rain_for_scenario(scenario, n_steps, base_dir, points=points)
+    if rain2d.shape[1] == 1:
+        rain2d = np.repeat(rain2d, len(points), axis=1)
     result = simulate_ponding(points.params, rain2d, hy.step)
     depth = np.asarray(result.water_depth, dtype=float)
     times = np.arange(depth.shape[0], dtype=float) * hy.step

@@ -36,7 +36,8 @@ def water_figure(ds: xr.Dataset, x: pd.DatetimeIndex, *, impeded: float, closed:
         subplot_titles=("rain [mm/h]", f"water depth at the {len(order)} deepest low points [m]"),
     )  # fmt: skip
     fig.add_trace(
-        go.Bar(x=x, y=ds["rain_rate"].to_numpy()[:, 0], name="rain", marker_color="#4dabf7"),
+        go.Bar(x=x, y=ds["rain_rate"].to_numpy().mean(axis=1), name="rain (mean)",
+               marker_color="#4dabf7"),
         row=1, col=1,
     )  # fmt: skip
     names = ds["point_name"].to_numpy()

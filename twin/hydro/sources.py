@@ -1,9 +1,11 @@
 """Where a run's rain comes from: a design storm, a catalogued real event, or a file.
 
-Each source gives a ``rain_rate`` series [mm/h] at the hydrology step. Rain is taken as
-uniform over the district (one series for every low point): the shipped gauge records
-have no station coordinates, and a design storm has no spatial pattern. A gauge file
-with several stations is averaged over its stations (an areal mean).
+Each source gives ``rain_rate`` [mm/h] at the hydrology step for every low point. A
+design storm and a catalogued event fall uniformly on the district (the shipped gauge
+records have no station coordinates). A file brings its own space: gauges with
+``lon``/``lat`` coordinates are interpolated to the points by inverse distance
+weighting, a grid by its nearest cell; gauges without coordinates are averaged (an
+areal mean).
 """
 
 from __future__ import annotations
@@ -54,18 +56,29 @@ def event_series(event_id: str) -> xr.DataArray:
 
 
 def file_series(path: Path) -> xr.DataArray:
-    """Areal-mean rain from a gauge CSV (one or more stations) or a CF NetCDF file."""
-    rain = (
-        rainfall.read_netcdf(path)
-        if path.suffix in (".nc", ".nc4")
-        else rainfall.read_gauge_csv(path)
-    )
+    """Rain from a gauge CSV or a CF NetCDF file; gauges without positions are averaged."""
+    nc = path.suffix in (".nc", ".nc4")
+    rain = rainfall.read_netcdf(path) if nc else rainfall.read_gauge_csv(path)
+    placed = "lon" in rain.coords and "lat" in rain.coords
     spatial = [d for d in rain.dims if d != "time"]
-    return rain.mean(dim=spatial, skipna=True) if spatial else rain
+    if spatial and not placed:
+        return rain.mean(dim=spatial, skipna=True)
+    return rain
 
 
-def scenario_storm(cfg: RainConfig, dt: float, base_dir: Path | None = None) -> FloatArray:
-    """The storm of a scenario at step ``dt`` [s], from its start [mm/h] (NaN → 0)."""
+def scenario_storm(
+    cfg: RainConfig,
+    dt: float,
+    base_dir: Path | None = None,
+    *,
+    lon: FloatArray | None = None,
+    lat: FloatArray | None = None,
+) -> FloatArray:
+    """The storm of a scenario at step ``dt`` [s], from its start [mm/h] (NaN → 0).
+
+    Returns shape ``(n_steps,)`` for rain uniform in space, or ``(n_steps, n_points)``
+    when the source has a spatial pattern and the points' ``lon``/``lat`` are given.
+    """
     if cfg.kind == "design_storm":
         ds = cfg.design_storm
         series = storms.chicago_hyetograph(
@@ -79,6 +92,12 @@ def scenario_storm(cfg: RainConfig, dt: float, base_dir: Path | None = None) -> 
         if not path.is_absolute() and base_dir is not None and (base_dir / path).exists():
             path = base_dir / path
         series = rainfall.resample_rain(file_series(path), dt)
+        if series.ndim > 1 and lon is not None and lat is not None:
+            from twin.hydro.interpolation import rain_at_points
+
+            series = rain_at_points(series, lon, lat)
+        elif series.ndim > 1:
+            series = series.mean(dim=[d for d in series.dims if d != "time"], skipna=True)
     else:
         return np.zeros(0)
     values: FloatArray = np.nan_to_num(np.asarray(series.values, dtype=float)) * cfg.scale

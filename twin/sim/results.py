@@ -206,8 +206,8 @@ def compute_kpis(sim: Simulation, cases: pd.DataFrame, series: xr.Dataset) -> pd
     if sim.water is not None and sim.hazards is not None:
         w = sim.water
         hy = sim.scenario.hydro
-        add("rain_depth", float(w.rain_rate[:, 0].sum() * hy.step / 3600.0), "mm",
-            "rain fallen over the run (uniform over the low points)")  # fmt: skip
+        add("rain_depth", float(w.rain_rate.mean(axis=1).sum() * hy.step / 3600.0), "mm",
+            "rain fallen over the run (mean over the low points)")  # fmt: skip
         add("max_water_depth", float(w.depth.max()), "m", "deepest water at any low point")
         add("points_impeded", int((w.depth.max(axis=0) >= hy.impeded_depth).sum()), "points",
             f"low points that reached {hy.impeded_depth} m (traffic impeded)")  # fmt: skip
