@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from twin._types import FloatArray, IntArray
 from twin.errors import ScenarioError
 from twin.hydro.lowpoints import LowPoints, low_points
 from twin.hydro.reservoir import PondingResult, simulate_ponding
@@ -47,9 +48,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 OPEN, IMPEDED, CLOSED = 0, 1, 2
 

@@ -13,14 +13,13 @@ import numpy as np
 import numpy.typing as npt
 import xarray as xr
 
+from twin._types import FloatArray
 from twin.errors import ScenarioError
 from twin.hydro.rainfall import RAIN_ATTRS
 
 __all__ = ["EARTH_RADIUS_M", "haversine_m", "rain_at_points"]
 
 logger = logging.getLogger(__name__)
-
-FloatArray = npt.NDArray[np.float64]
 
 #: Mean Earth radius [m] (IUGG), used for great-circle distances.
 EARTH_RADIUS_M = 6_371_008.8

@@ -47,15 +47,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from twin._types import FloatArray, IntArray
 from twin.errors import LayerError
 from twin.hydro.reservoir import CatchmentParams
 from twin.network.layers import tunnel_groups
 from twin.network.road_network import RoadNetwork
 
 __all__ = ["LOW_POINT_DEFAULTS", "LowPoints", "low_points"]
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 #: Carriageway width of one direction by road class [m].
 LANE_WIDTH = {"arterial": 10.0, "collector": 6.0, "local": 3.5}

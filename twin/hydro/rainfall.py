@@ -40,6 +40,7 @@ import numpy.typing as npt
 import pandas as pd
 import xarray as xr
 
+from twin._types import FloatArray
 from twin.errors import InputFileNotFoundError, ScenarioError
 from twin.network.build import data_dir
 
@@ -57,8 +58,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-FloatArray = npt.NDArray[np.float64]
 
 #: Attributes of every ``rain_rate`` array (CF: ``rainfall_rate`` in ``mm h-1``).
 RAIN_ATTRS: dict[str, str] = {

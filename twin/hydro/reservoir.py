@@ -86,6 +86,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 import numpy.typing as npt
 
+from twin._types import BoolArray, FloatArray, IntArray
 from twin.hydro.reservoir_kernels import MM_PER_H, STIFF_LIMIT, ponding_kernel
 
 __all__ = [
@@ -101,10 +102,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-FloatArray = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
-IntArray = npt.NDArray[np.int64]
 
 #: Relative tolerance of the Runge–Kutta–Cash–Karp runoff integration (SWMM's ODETOL).
 ODE_TOL = 1e-4

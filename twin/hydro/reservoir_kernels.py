@@ -11,11 +11,10 @@ import math
 
 import numba
 import numpy as np
-import numpy.typing as npt
+
+from twin._types import FloatArray
 
 __all__ = ["MM_PER_H", "STIFF_LIMIT", "ponding_kernel"]
-
-FloatArray = npt.NDArray[np.float64]
 
 #: A runoff reservoir whose time scale is shorter than this fraction of a substep
 #: (``dt * dq/dd`` above it) is integrated by backward Euler instead of Runge–Kutta: it

@@ -13,17 +13,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 import xarray as xr
 
+from twin._types import FloatArray
 from twin.errors import ScenarioError
 from twin.hydro import rainfall, storms
 from twin.scenario import RainConfig
 
 __all__ = ["event_series", "file_series", "scenario_storm", "series_from_values"]
-
-FloatArray = npt.NDArray[np.float64]
 
 
 def series_from_values(values: FloatArray, dt: float) -> xr.DataArray:

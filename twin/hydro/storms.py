@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 import xarray as xr
 
+from twin._types import FloatArray
 from twin.errors import ScenarioError
 from twin.hydro.rainfall import RAIN_ATTRS, default_rain, default_rain_files, rain_interval
 from twin.network.io import cache_dir
@@ -36,8 +36,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-FloatArray = npt.NDArray[np.float64]
 
 #: 1 L/(s·ha) of storm intensity is 0.36 mm/h (10 000 m² · 1 mm = 10 m³ = 10 000 L).
 L_PER_S_HA_IN_MM_H = 0.36

@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from twin._types import FloatArray
 from twin.hydro.reservoir import CatchmentParams, default_substeps
 
 if TYPE_CHECKING:
@@ -57,8 +58,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-FloatArray = npt.NDArray[np.float64]
 
 #: Horton drying time written to SWMM [days]: so long that capacity never regenerates,
 #: as in the twin.

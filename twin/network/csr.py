@@ -23,6 +23,8 @@ import numpy.typing as npt
 import scipy.sparse as sp
 from scipy.sparse import csgraph
 
+from twin._types import FloatArray, IntArray
+
 __all__ = [
     "CSRStructure",
     "bidirectional_dijkstra",
@@ -34,9 +36,6 @@ __all__ = [
     "slot_of",
     "slot_weights",
 ]
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 #: Smallest weight given to a slot: scipy's csgraph drops explicit zeros in some paths,
 #: so a zero-length edge is kept routable with this [s].

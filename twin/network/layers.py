@@ -26,12 +26,12 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 import shapely
 from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
+from twin._types import FloatArray, IntArray
 from twin.errors import InputFileNotFoundError, LayerError, OutsideNetworkError
 from twin.network.layer_schema import (
     ADDED_COLUMNS,
@@ -66,9 +66,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 #: Tunnel edges closer than this form one underpass [m] (parallel carriageways and a
 #: tunnel cut by a junction lie 5–45 m apart in the Gongshu network).

@@ -28,6 +28,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 import shapely
 
+from twin._types import FloatArray, IntArray
 from twin.errors import NoRouteError, UnknownEdgeError, UnknownNodeError
 from twin.network import csr
 from twin.network.congestion import CongestionProfile, hour_of
@@ -37,8 +38,6 @@ __all__ = ["RoadNetwork", "Route"]
 
 logger = logging.getLogger(__name__)
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 When = float | datetime | None
 
 

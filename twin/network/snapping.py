@@ -15,12 +15,10 @@ import shapely
 from pyproj import CRS, Transformer
 from scipy.spatial import cKDTree
 
+from twin._types import FloatArray, IntArray
 from twin.errors import OutsideNetworkError
 
 __all__ = ["EdgeSnap", "NodeSnap", "Projector", "Snapper", "utm_crs"]
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 #: Edges whose distances to a point differ by less than this are tied [m].
 _TIE_M = 1e-6

@@ -36,10 +36,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 from scipy.spatial import cKDTree
 
+from twin._types import FloatArray, IntArray
 from twin.errors import ScenarioError
 from twin.network.road_network import RoadNetwork
 from twin.scenario import CasesConfig, HotspotConfig, OperationsConfig
@@ -62,9 +62,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 _HOUR = 3600.0
 #: The hot-spot kernel of :func:`demand_weights` is integrated on a square grid of

@@ -34,8 +34,8 @@ from pathlib import Path
 from types import MappingProxyType
 
 import numpy as np
-import numpy.typing as npt
 
+from twin._types import FloatArray, IntArray, StrArray
 from twin.errors import ScenarioError
 from twin.network.build import data_dir
 
@@ -52,10 +52,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-StrArray = npt.NDArray[np.str_]
 
 #: Columns a categories CSV must hold (others are ignored).
 COLUMNS = (

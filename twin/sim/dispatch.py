@@ -59,8 +59,6 @@ __all__ = [
     "make_policy",
 ]
 
-IntArray = npt.NDArray[np.int64]
-
 
 class DispatchPolicy:
     """Base policy: nearest idle crew by travel time; queues per skill."""

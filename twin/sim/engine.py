@@ -36,6 +36,7 @@ import numpy as np
 import numpy.typing as npt
 import simpy
 
+from twin._types import FloatArray, IntArray
 from twin.errors import NoRouteError, ScenarioError
 from twin.hydro.coupling import Waterlogging
 from twin.network.road_network import RoadNetwork
@@ -49,9 +50,6 @@ from twin.sim.kernels import RouteBuffer, positions_at
 __all__ = ["STAGES", "Simulation"]
 
 logger = logging.getLogger(__name__)
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 #: Time stamps recorded per case, in loop order.
 STAGES = ("filed", "dispatched", "arrived", "resolved", "verified", "closed")

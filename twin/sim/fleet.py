@@ -15,17 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 import mesa
 import numpy as np
-import numpy.typing as npt
 
+from twin._types import IntArray
 from twin.scenario import CrewsConfig
 
 if TYPE_CHECKING:
     from twin.sim.engine import Simulation
 
 __all__ = ["CityModel", "Crew", "CrewFleet", "Status"]
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 
 class Status(IntEnum):

@@ -14,9 +14,9 @@ from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import numpy.typing as npt
 import simpy
 
+from twin._types import IntArray
 from twin.errors import NoRouteError
 from twin.hydro.coupling import CLOSED, IMPEDED, Waterlogging
 from twin.sim.fleet import Status
@@ -25,8 +25,6 @@ if TYPE_CHECKING:
     from twin.sim.engine import Simulation
 
 __all__ = ["HazardController"]
-
-IntArray = npt.NDArray[np.int64]
 
 
 class HazardController:

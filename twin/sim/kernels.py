@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import numba
 import numpy as np
-import numpy.typing as npt
+
+from twin._types import FloatArray, IntArray
 
 __all__ = ["RouteBuffer", "positions_at"]
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 
 class RouteBuffer:

@@ -58,6 +58,7 @@ import pandas as pd
 import yaml
 from pydantic import ValidationError
 
+from twin._types import FloatArray, IntArray, StrArray
 from twin.errors import ScenarioError
 from twin.network.build import data_dir
 from twin.network.road_network import RoadNetwork
@@ -77,10 +78,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-StrArray = npt.NDArray[np.str_]
 
 #: Keys of ``ReplayConfig.mapping``.
 MAPPING_KEYS = ("time", "category", "lon", "lat", "source", "id")

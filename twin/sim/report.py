@@ -22,6 +22,7 @@ import numpy.typing as npt
 import pandas as pd
 import shapely
 
+from twin._types import FloatArray
 from twin.network.plot import ATTRIBUTION, CLASS_STYLE
 
 if TYPE_CHECKING:
@@ -31,8 +32,6 @@ if TYPE_CHECKING:
 __all__ = ["write_summary"]
 
 logger = logging.getLogger(__name__)
-
-FloatArray = npt.NDArray[np.float64]
 
 #: Stages with a service target: (stage, duration column of the case table).
 STAGES_WITH_TARGET: tuple[tuple[str, str], ...] = (

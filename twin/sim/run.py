@@ -15,9 +15,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import numpy.typing as npt
 from scipy.spatial import cKDTree
 
+from twin._types import FloatArray, IntArray
 from twin.errors import ScenarioError, TwinError
 from twin.hydro.coupling import merge_streams, ponding_cases, simulate_waterlogging
 from twin.network.build import build_network, default_network, load_network
@@ -32,9 +32,6 @@ from twin.sim.results import RunResult, collect_results
 __all__ = ["load_scenario_network", "prepare", "run_scenario"]
 
 logger = logging.getLogger(__name__)
-
-IntArray = npt.NDArray[np.int64]
-FloatArray = npt.NDArray[np.float64]
 
 _NETWORKS: dict[tuple[str, str | None, float], RoadNetwork] = {}
 
