@@ -7,7 +7,7 @@ street order). Each category carries its share of all cases, its priority, the c
 that handles it, the distribution of its on-site work time, its deadline (time from
 report to closure before escalation) and an hour-of-day profile of when it occurs.
 
-The bundled table (``data/cases/categories.csv``) holds 24 categories whose shares,
+The bundled table (``data/cases/categories.csv``) holds 25 categories whose shares,
 times and profiles are **illustrative assumptions**, not measurements; see
 ``data/cases/README.md`` for the CSV schema.
 
