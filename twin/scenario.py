@@ -219,9 +219,9 @@ def _parse_clock(value: Any) -> time:
     if isinstance(value, int) and 0 <= value < 24 * 60:  # YAML 1.1 reads 07:00 as 420
         return time(value // 60, value % 60)
     if isinstance(value, str):
-        m = re.match(r"^\s*(\d{1,2}):(\d{2})\s*$", value)
-        if m and int(m.group(1)) < 24 and int(m.group(2)) < 60:
-            return time(int(m.group(1)), int(m.group(2)))
+        m = re.match(r"^\s*(\d{1,2}):(\d{2})(?::(\d{2}))?\s*$", value)
+        if m and int(m.group(1)) < 24 and int(m.group(2)) < 60 and int(m.group(3) or 0) < 60:
+            return time(int(m.group(1)), int(m.group(2)), int(m.group(3) or 0))
     raise ValueError(f"{value!r} is not a clock time; write 'HH:MM', e.g. '07:30'")
 
 
