@@ -311,7 +311,7 @@ def run(
     scenario_file: Annotated[Path, typer.Argument(help="Scenario YAML file (see scenarios/).")],
     seed: Annotated[int | None, typer.Option(help="Override the scenario's seed.")] = None,
     out: Annotated[
-        Path | None, typer.Option(help="Output folder [default: twin-out/runs/NAME-seedN].")
+        Path | None, typer.Option(help="Output folder \\[default: twin-out/runs/NAME-seedN].")
     ] = None,
 ) -> None:
     """Run a scenario once: NetCDF + Parquet results, KPI table and an HTML summary.
@@ -344,7 +344,7 @@ def compare(
     replications: Annotated[int, typer.Option(help="Common-random-number replications.")] = 5,
     confidence: Annotated[float, typer.Option(help="Confidence level of the intervals.")] = 0.95,
     out: Annotated[
-        Path | None, typer.Option(help="Output folder [default: twin-out/compare/NAME].")
+        Path | None, typer.Option(help="Output folder \\[default: twin-out/compare/NAME].")
     ] = None,
 ) -> None:
     """Compare dispatch policies on common random numbers, with confidence intervals.
