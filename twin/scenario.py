@@ -21,7 +21,6 @@ from zoneinfo import ZoneInfo
 
 import yaml
 from pydantic import (
-    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -31,6 +30,7 @@ from pydantic import (
     model_validator,
 )
 
+from twin.durations import Duration, PositiveDuration, parse_duration
 from twin.errors import ScenarioError
 from twin.network.congestion import CongestionProfile
 
@@ -65,44 +65,6 @@ POLICIES = (
     "workload_balancing",
     "prepositioning",
 )
-
-_UNITS = {"s": 1.0, "sec": 1.0, "min": 60.0, "m": 60.0, "h": 3600.0, "hr": 3600.0, "d": 86400.0}
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-z]+)?\s*$", re.IGNORECASE)
-
-
-def parse_duration(value: Any) -> float:
-    """Seconds from a number [s] or a string such as ``"90s"``, ``"5min"``, ``"2h"``."""
-    if isinstance(value, bool):
-        raise ValueError("a duration must be a number of seconds or a string like '5min'")
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
-        m = _DURATION.match(value)
-        if m:
-            unit = (m.group(2) or "s").lower()
-            if unit in _UNITS:
-                return float(m.group(1)) * _UNITS[unit]
-    raise ValueError(
-        f"{value!r} is not a duration; write seconds (e.g. 90) or a number with a unit "
-        "s, min, h or d (e.g. '5min', '2h')"
-    )
-
-
-def _non_negative(v: float) -> float:
-    if v < 0:
-        raise ValueError(f"must be ≥ 0, got {v}")
-    return v
-
-
-def _positive(v: float) -> float:
-    if v <= 0:
-        raise ValueError(f"must be > 0, got {v}")
-    return v
-
-
-#: A duration [s], written as seconds or with a unit in YAML.
-Duration = Annotated[float, BeforeValidator(parse_duration), AfterValidator(_non_negative)]
-PositiveDuration = Annotated[float, BeforeValidator(parse_duration), AfterValidator(_positive)]
 
 
 class _Frozen(BaseModel):

@@ -20,7 +20,6 @@ local clock (the scenario's time zone); durations are seconds or strings with a 
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -36,6 +35,7 @@ from pydantic import (
 
 from twin.crowds.fundamental import EXIT_CAPACITY, RHO_MAX
 from twin.crowds.los import density_threshold
+from twin.durations import Duration, PositiveDuration, parse_duration
 
 __all__ = [
     "AlertConfig",
@@ -55,49 +55,7 @@ __all__ = [
     "parse_duration",
 ]
 
-_UNITS = {"s": 1.0, "sec": 1.0, "min": 60.0, "m": 60.0, "h": 3600.0, "hr": 3600.0, "d": 86400.0}
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-z]+)?\s*$", re.IGNORECASE)
 _KINDS = ("station_plaza", "square")
-
-
-def parse_duration(value: Any) -> float:
-    """Seconds from a number [s] or a string such as ``"90s"``, ``"5min"``, ``"2h"``.
-
-    The same syntax as the scenario files (:func:`twin.scenario.parse_duration`); kept
-    here so that :mod:`twin.scenario` can import this module without a cycle.
-    """
-    if isinstance(value, bool):
-        raise ValueError("a duration must be a number of seconds or a string like '5min'")
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
-        m = _DURATION.match(value)
-        if m:
-            unit = (m.group(2) or "s").lower()
-            if unit in _UNITS:
-                return float(m.group(1)) * _UNITS[unit]
-    raise ValueError(
-        f"{value!r} is not a duration; write seconds (e.g. 90) or a number with a unit "
-        "s, min, h or d (e.g. '5min', '2h')"
-    )
-
-
-def _non_negative(v: float) -> float:
-    if not v >= 0.0 or v == float("inf"):
-        raise ValueError(f"must be a finite number ≥ 0, got {v}")
-    return v
-
-
-def _positive(v: float) -> float:
-    if not v > 0.0 or v == float("inf"):
-        raise ValueError(f"must be a finite number > 0, got {v}")
-    return v
-
-
-#: A duration [s] ≥ 0, written as seconds or with a unit.
-Duration = Annotated[float, BeforeValidator(parse_duration), AfterValidator(_non_negative)]
-#: A duration [s] > 0.
-PositiveDuration = Annotated[float, BeforeValidator(parse_duration), AfterValidator(_positive)]
 
 
 def hour_profile(value: Any) -> tuple[float, ...]:
