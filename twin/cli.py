@@ -505,6 +505,12 @@ def demo(
         "escalations",
     ])  # fmt: skip
 
+    event_file = _scenarios_dir() / "gongshu_event_night.yaml"
+    event = load_scenario(event_file)
+    night = _run_with_progress(event, event_file.parent, "Event night")
+    night_paths = night.write(out / "event_night")
+    _print_crowds(night)
+
     policies = ["nearest_idle", "prepositioning", "fixed_zones"]
     with _steps(len(policies) * replications, "Comparing dispatch policies") as step:
         comparison = compare_policies(
@@ -524,9 +530,32 @@ def demo(
         ("baseline day data", day_paths["dataset"].parent),
         ("rainstorm day report (HTML)", wet_paths["summary"]),
         ("rainstorm road closures (CSV)", wet_paths.get("road_states", wet_paths["kpis_csv"])),
+        ("event night report (HTML)", night_paths["summary"]),
+        ("event night crowd alerts", night_paths.get("crowd_alerts", night_paths["kpis_csv"])),
         ("policy comparison (CSV)", cmp_paths["summary"]),
     ):
-        console.print(f"  {label:<28} {path}")
+        console.print(f"  {label:<31} {path}")
+
+
+def _print_crowds(result: Any) -> None:
+    """The crowd alerts of a run and the measured effect of the crews sent."""
+    k = result.kpis.set_index("kpi")["value"]
+    table = Table(title=f"{result.scenario.name}: crowds at plazas")
+    table.add_column("")
+    table.add_column("with crews sent", justify="right")
+    table.add_column("had none been sent", justify="right")
+    for label, kpi, fmt in (
+        ("peak density [persons/m²]", "crowd_peak_density", "{:.2f}"),
+        ("time above alert density [plaza-min]", "crowd_minutes_above_threshold", "{:,.0f}"),
+        ("longest exit queue [persons]", "crowd_max_exit_queue", "{:,.0f}"),
+    ):
+        table.add_row(label, fmt.format(k[kpi]), fmt.format(k[f"{kpi}_without_staff"]))
+    console.print(table)
+    console.print(
+        f"{k['crowd_alerts']:.0f} crowd alert(s), forecast {k['crowd_alert_lead_time_mean']:.0f} "
+        f"min ahead; {k['crowd_cases']:.0f} crowd-control cases; crews on site "
+        f"{k['crowd_staff_arrive_mean']:.1f} min after the alert."
+    )
 
 
 def _scenarios_dir() -> Path:

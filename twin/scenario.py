@@ -30,6 +30,7 @@ from pydantic import (
     model_validator,
 )
 
+from twin.crowds.config import CrowdConfig
 from twin.durations import Duration, PositiveDuration, parse_duration
 from twin.errors import ScenarioError
 from twin.network.congestion import CongestionProfile
@@ -376,6 +377,10 @@ class Scenario(_Frozen):
     escalation: EscalationConfig = Field(default_factory=EscalationConfig)
     rain: RainConfig = Field(default_factory=RainConfig)
     hydro: HydroConfig = Field(default_factory=HydroConfig)
+    crowds: CrowdConfig = Field(
+        default_factory=lambda: CrowdConfig(enabled=False),
+        description="crowds at plazas; off unless the scenario has a crowds section",
+    )
 
     @field_validator("timezone")
     @classmethod

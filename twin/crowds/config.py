@@ -49,6 +49,7 @@ __all__ = [
     "MetroFeed",
     "OpenExits",
     "PlazaGeometryConfig",
+    "ResponseConfig",
     "SendStaff",
     "check_selector",
     "hour_profile",
@@ -379,6 +380,25 @@ class AlertConfig(_Frozen):
     every: PositiveDuration = Field(default=300.0, description="a forecast is issued every [s]")
 
 
+class ResponseConfig(_Frozen):
+    """How a crowd alert is answered through the case loop (in a scenario run).
+
+    Each alert raises ``crews_per_alert`` cases of ``category`` at the plaza's node,
+    reported at the alert's issue time through ``source``; the crew that takes one
+    travels there and works ``work`` seconds on site, adding ``staff_per_crew`` staff
+    to the plaza while it works. Staffing values are illustrative assumptions.
+    """
+
+    dispatch: bool = Field(default=True, description="raise cases from alerts")
+    crews_per_alert: int = Field(default=2, ge=1, le=50, description="cases raised per alert")
+    staff_per_crew: float = Field(
+        default=3.0, gt=0.0, description="staff a crew adds at the plaza while working"
+    )
+    work: PositiveDuration = Field(default=3600.0, description="time a crew spends on site [s]")
+    category: str = Field(default="crowd_control", description="case category raised")
+    source: str = Field(default="iot_alarm", description="case source (one of cases.sources)")
+
+
 # ---------------------------------------------------------------------------- all
 
 
@@ -416,6 +436,7 @@ class CrowdConfig(_Frozen):
     events: tuple[CrowdEvent, ...] = ()
     interventions: tuple[Intervention, ...] = ()
     alerts: AlertConfig = Field(default_factory=AlertConfig)
+    response: ResponseConfig = Field(default_factory=ResponseConfig)
 
     @model_validator(mode="after")
     def _check_names(self) -> CrowdConfig:

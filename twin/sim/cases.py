@@ -22,7 +22,11 @@ __all__ = ["CaseStream"]
 
 @dataclass(frozen=True)
 class CaseStream:
-    """Cases sorted by ``report_time``; every attribute is an array of one entry per case.
+    """Cases of a run; every attribute is an array of one entry per case.
+
+    A stream drawn up front is sorted by ``report_time`` (:attr:`is_sorted`); a running
+    simulation appends the cases its models raise on the clock (crowd alerts) at the end,
+    in the order raised (:meth:`append`), so a case keeps its index for the whole run.
 
     Attributes
     ----------
@@ -55,8 +59,11 @@ class CaseStream:
             arr = getattr(self, f.name)
             if arr.shape != (n,):
                 raise ValueError(f"CaseStream.{f.name} has shape {arr.shape}, expected ({n},)")
-        if n and np.any(np.diff(self.report_time) < 0):
-            raise ValueError("CaseStream must be sorted by report_time")
+
+    @property
+    def is_sorted(self) -> bool:
+        """Whether the cases are in order of ``report_time``."""
+        return not bool(np.any(np.diff(self.report_time) < 0))
 
     @classmethod
     def empty(cls) -> CaseStream:
@@ -70,6 +77,15 @@ class CaseStream:
     def to_frame(self) -> pd.DataFrame:
         """One row per case."""
         return pd.DataFrame({f.name: getattr(self, f.name) for f in fields(self)})
+
+    def append(self, other: CaseStream) -> CaseStream:
+        """The cases of ``self`` followed by ``other``, not re-sorted (indices are kept)."""
+        if len(other) == 0:
+            return self
+        return CaseStream(
+            **{f.name: np.concatenate([getattr(self, f.name), getattr(other, f.name)])
+               for f in fields(self)}
+        )  # fmt: skip
 
     def select(self, mask: npt.NDArray[np.bool_]) -> CaseStream:
         """The cases where ``mask`` is true (order kept)."""

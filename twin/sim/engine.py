@@ -93,6 +93,8 @@ class Simulation:
         from twin.sim.dispatch import make_policy
         from twin.sim.hazards import HazardController
 
+        if not cases.is_sorted:
+            raise ValueError("the cases must be sorted by report_time (see merge_streams)")
         self.scenario = scenario
         self.net = net
         self.cases = cases
@@ -100,9 +102,12 @@ class Simulation:
         self.env = simpy.Environment()
         self.start: datetime = scenario.start
         self.start_hour = self.start.hour + self.start.minute / 60 + self.start.second / 3600
-        seeds = np.random.SeedSequence([scenario.seed, 0x7717]).spawn(3)
-        crew_rng, ops_rng, policy_rng = (np.random.default_rng(s) for s in seeds)
+        seeds = np.random.SeedSequence([scenario.seed, 0x7717]).spawn(4)
+        crew_rng, ops_rng, policy_rng, raised_rng = (np.random.default_rng(s) for s in seeds)
         self.policy_rng = policy_rng
+        # Durations of cases raised on the clock come from their own stream, so raising
+        # them leaves every other draw of the run unchanged.
+        self._raised_rng = raised_rng
         if depot_nodes.size == 0:
             raise ScenarioError("no crew depot lies on the network; check crews.depots")
         self.fleet = CrewFleet(scenario.crews, depot_nodes, crew_rng)
@@ -132,6 +137,11 @@ class Simulation:
         self.hazards = HazardController(self, water) if water is not None else None
         #: Cases raised by the water (ponding), included in ``cases``.
         self.water_cases = 0
+        #: Cases raised on the clock by :meth:`raise_cases` (appended to ``cases``).
+        self.raised_cases = 0
+        #: Models stepped on the clock beside the case loop (e.g. crowds); each has a
+        #: ``process()`` generator started with the run.
+        self.models: list[Any] = []
         self.demand_nodes = demand_nodes if demand_nodes is not None else np.empty(0, np.int64)
         self.demand_weight = demand_weight if demand_weight is not None else np.empty(0)
         self.policy = make_policy(scenario.dispatch, self)
@@ -344,6 +354,64 @@ class Simulation:
                 break
         self.travel_time[i] += env.now - t0
 
+    def raise_cases(self, new: CaseStream) -> IntArray:
+        """Add cases raised by a model on the clock (e.g. a crowd alert); return their indices.
+
+        The cases are appended to :attr:`cases` (earlier cases keep their index) and each
+        enters the loop at its ``report_time`` (now, if that has passed). Dispatch and
+        closing times are drawn from a stream of their own, so raising cases leaves every
+        other random draw of the run unchanged.
+        """
+        n_new = len(new)
+        first = len(self.cases)
+        index = np.arange(first, first + n_new, dtype=np.int64)
+        if n_new == 0:
+            return index
+        ops = self.scenario.operations
+        self.cases = self.cases.append(new)
+        self.dispatch_time = np.concatenate(
+            [self.dispatch_time, sample(ops.dispatch_time, n_new, self._raised_rng)]
+        )
+        self.close_time = np.concatenate(
+            [self.close_time, sample(ops.close_time, n_new, self._raised_rng)]
+        )
+        for stage in STAGES:
+            self.stamp[stage] = np.concatenate([self.stamp[stage], np.full(n_new, np.nan)])
+
+        def grow(a: npt.NDArray[Any], fill: Any) -> npt.NDArray[Any]:
+            return np.concatenate([a, np.full(n_new, fill, dtype=a.dtype)])
+
+        self.case_crew = grow(self.case_crew, -1)
+        self.case_priority = np.concatenate(
+            [self.case_priority, self.categories.priority[new.category].astype(np.int64)]
+        )
+        lookup = {s: i for i, s in enumerate(self.fleet.skills)}
+        needed = self.categories.skill[new.category].tolist()
+        missing = sorted(set(needed) - set(lookup))
+        if missing:
+            raise ScenarioError(
+                f"raised cases need crew skill(s) {missing} but crews.skills has only "
+                f"{list(self.fleet.skills)}; add them to crews.skills"
+            )
+        self.case_skill = np.concatenate(
+            [self.case_skill, np.array([lookup[s] for s in needed], dtype=np.int64)]
+        )
+        self.remaining_work = np.concatenate([self.remaining_work, new.work_time.astype(float)])
+        self.travel_time = grow(self.travel_time, 0.0)
+        self.preemptions = grow(self.preemptions, 0)
+        self.escalation_level = grow(self.escalation_level, 0)
+        self._work_start = grow(self._work_start, np.nan)
+        self.in_travel = grow(self.in_travel, False)
+        self.raised_cases += n_new
+        for i, t in zip(index.tolist(), new.report_time.tolist(), strict=True):
+            self.env.process(self._raised(i, max(0.0, t - self.env.now)))
+        return index
+
+    def _raised(self, i: int, delay: float) -> Generator[simpy.Event, Any, None]:
+        if delay > 0:
+            yield self.env.timeout(delay)
+        self._procs[i] = self.env.process(self._case(i))
+
     # ------------------------------------------------------------------ processes
     def _arrivals(self) -> Generator[simpy.Event, Any, None]:
         for i, t in enumerate(self.cases.report_time.tolist()):
@@ -495,6 +563,8 @@ class Simulation:
         env.process(self._recorder(progress))
         if self.hazards is not None:
             env.process(self.hazards.process())
+        for model in self.models:
+            env.process(model.process())
         self.policy.start()
         horizon = self.scenario.horizon
         # Step the clock ourselves to count processed events.
@@ -510,4 +580,6 @@ class Simulation:
         f.duty_time[on] += env_now - f.duty_since[on]
         busy = f.case >= 0
         f.busy_time[busy] += env_now - f.busy_since[busy]
+        for model in self.models:
+            model.finish()
         return self

@@ -509,6 +509,26 @@ def _figure_html(fig: Any, key: str) -> str:
     return f'<div class="figure">{body}</div>'
 
 
+def _crowd_note(result: RunResult) -> str:
+    """One paragraph: alerts, crews sent, and their measured effect."""
+    k = result.kpis.set_index("kpi")["value"]
+    run = result.crowds
+    assert run is not None
+    q_with, q_without = k["crowd_max_exit_queue"], k["crowd_max_exit_queue_without_staff"]
+    m_with = k["crowd_minutes_above_threshold"]
+    m_without = k["crowd_minutes_above_threshold_without_staff"]
+    return (
+        f'<p class="note">{int(k["crowd_alerts"])} crowd alert(s) and '
+        f"{int(k['crowd_reinforcements'])} renewal(s) raised {int(k['crowd_cases'])} "
+        f"crowd-control cases; forecast lead time {_fmt_minutes(k['crowd_alert_lead_time_mean'])}"
+        f" on average, crews on site {_fmt_minutes(k['crowd_staff_arrive_mean'])} after the "
+        f"alert. Measured against the same evening without staff: the longest exit queue "
+        f"{_fmt_number(round(q_without))} → {_fmt_number(round(q_with))} persons, time above "
+        f"{run.threshold:.3g} persons/m² {_fmt_number(m_without)} → {_fmt_number(m_with)} "
+        "plaza-minutes.</p>"
+    )
+
+
 # ---------------------------------------------------------------------------- the page
 def write_summary(
     result: RunResult, path: str | Path, *, network: RoadNetwork | None = None
@@ -574,6 +594,14 @@ def write_summary(
         fig = water_figure(result.dataset, _dataset_local_times(result, tz),
                            impeded=hy.impeded_depth, closed=hy.closed_depth)  # fmt: skip
         sections += ["<h2>Rain and waterlogging</h2>", _figure_html(fig, "water")]
+    if result.crowds is not None:
+        from twin.crowds.plots import crowd_figure
+
+        sections += [
+            "<h2>Crowds at plazas</h2>",
+            _crowd_note(result),
+            _figure_html(crowd_figure(result.crowds, tz), "crowds"),
+        ]
     sections += ["<h2>All KPIs</h2>", _kpi_table_html(result.kpis)]
     version = result.dataset.attrs.get("twin_version", "")
     footer = (

@@ -24,6 +24,7 @@ import pandas as pd
 import xarray as xr
 
 from twin import __version__
+from twin.crowds.coupling import CrowdRun, crowd_kpis
 from twin.network.road_network import RoadNetwork
 from twin.scenario import Scenario
 from twin.sim.engine import STAGES, Simulation
@@ -53,6 +54,8 @@ class RunResult:
         Wall-clock facts of the run (seconds, events processed).
     road_states
         Road-state changes applied at low points (rain runs only).
+    crowds
+        The crowd model's run, alerts and measured effect (runs with crowds only).
     network
         The road network the run used (for maps; not written to disk).
     """
@@ -65,6 +68,7 @@ class RunResult:
     timing: dict[str, float]
     road_states: pd.DataFrame | None = None
     network: RoadNetwork | None = None
+    crowds: CrowdRun | None = None
 
     def kpi(self, name: str) -> float:
         """The value of one KPI."""
@@ -92,6 +96,11 @@ class RunResult:
         if self.road_states is not None and len(self.road_states):
             paths["road_states"] = folder / "road_states.csv"
             self.road_states.to_csv(paths["road_states"], index=False)
+        if self.crowds is not None:
+            paths["crowd_alerts"] = folder / "crowd_alerts.csv"
+            self.crowds.alerts.to_csv(paths["crowd_alerts"], index=False)
+            paths["crowd_effect"] = folder / "crowd_effect.csv"
+            self.crowds.effect.to_csv(paths["crowd_effect"])
         if report:
             from twin.sim.report import write_summary
 
@@ -218,11 +227,23 @@ def compute_kpis(sim: Simulation, cases: pd.DataFrame, series: xr.Dataset) -> pd
             "time low points spent closed, summed over points")  # fmt: skip
         add("reroutes", sim.hazards.reroutes, "crews", "crews rerouted by a closure or slow-down")
         add("ponding_cases", sim.water_cases, "cases", "road ponding cases raised by the water")
+    crowd = _crowd_run(sim)
+    if crowd is not None:
+        rows.extend(crowd_kpis(crowd, sim))
     travel = cases["travel_time_s"].to_numpy(dtype=float)
     add("travel_time_mean", travel[~np.isnan(cases["time_to_arrive_s"])].mean() / 60
         if cases["time_to_arrive_s"].notna().any() else np.nan, "min",
         "mean crew travel time per case")  # fmt: skip
     return pd.DataFrame(rows, columns=["kpi", "value", "unit", "description"])
+
+
+def _crowd_run(sim: Simulation) -> CrowdRun | None:
+    from twin.crowds.coupling import CrowdController
+
+    for model in sim.models:
+        if isinstance(model, CrowdController):
+            return model.result
+    return None
 
 
 def _add_water(ds: xr.Dataset, sim: Simulation) -> xr.Dataset:
@@ -312,11 +333,14 @@ def collect_results(sim: Simulation, timing: dict[str, float] | None = None) -> 
     )
     if sim.water is not None:
         ds = _add_water(ds, sim)
+    crowd = _crowd_run(sim)
+    if crowd is not None:
+        ds = ds.merge(crowd.to_dataset())
     cases = case_table(sim)
     kpis = compute_kpis(sim, cases, ds)
     esc = pd.DataFrame(sim.escalations, columns=["case", "level", "elapsed_s"])
     esc["time"] = pd.Timestamp(sim.start) + pd.to_timedelta(esc["elapsed_s"], unit="s")
     return RunResult(
         sim.scenario, ds, cases, kpis, esc, dict(timing or {}),
-        road_states=road_state_table(sim), network=sim.net,
+        road_states=road_state_table(sim), network=sim.net, crowds=crowd,
     )  # fmt: skip

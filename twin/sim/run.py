@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -142,7 +143,29 @@ def prepare(
         water=water,
     )  # fmt: skip
     sim.water_cases = n_water
+    if scenario.crowds.enabled:
+        sim.models.append(_crowd_controller(sim, net, scenario))
     return sim
+
+
+def _crowd_controller(sim: Simulation, net: RoadNetwork, scenario: Scenario) -> Any:
+    """The crowd model stepped on the run's clock (see :mod:`twin.crowds.coupling`)."""
+    from twin.crowds.coupling import CrowdController
+    from twin.crowds.demand import build_demand
+    from twin.crowds.plazas import load_plazas
+
+    cfg = scenario.crowds
+    if "plazas" not in net.layers or len(net.layers["plazas"]) == 0:
+        raise ScenarioError(
+            "crowds: the network has no plazas layer; put a plazas.geojson in its layers "
+            "folder (see data/layers/README.md) or set crowds.enabled: false"
+        )
+    try:
+        plazas = load_plazas(net, geometry=cfg.geometry)
+        demand = build_demand(plazas, cfg, scenario.start, scenario.horizon, dt=cfg.model.step)
+    except (KeyError, ValueError) as exc:
+        raise ScenarioError(f"crowds: {exc}") from exc
+    return CrowdController(sim, plazas, demand, cfg)
 
 
 def run_scenario(
