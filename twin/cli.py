@@ -55,6 +55,16 @@ rain_app = typer.Typer(
 )
 app.add_typer(rain_app, name="rain")
 
+
+def _register_subcommands() -> None:
+    """Command groups that live beside their models (imported lazily where heavy)."""
+    from twin.trucks.cli import app as trucks_app
+
+    app.add_typer(trucks_app, name="trucks")
+
+
+_register_subcommands()
+
 _STATE: dict[str, bool] = {"debug": False}
 
 DEFAULT_OUT = Path("twin-out")
@@ -505,6 +515,12 @@ def demo(
         "escalations",
     ])  # fmt: skip
 
+    muck_file = _scenarios_dir() / "gongshu_muck_night.yaml"
+    muck = load_scenario(muck_file)
+    haul = _run_with_progress(muck, muck_file.parent, "Muck-truck day")
+    muck_paths = haul.write(out / "muck_night")
+    _print_trucks(haul)
+
     event_file = _scenarios_dir() / "gongshu_event_night.yaml"
     event = load_scenario(event_file)
     night = _run_with_progress(event, event_file.parent, "Event night")
@@ -530,11 +546,41 @@ def demo(
         ("baseline day data", day_paths["dataset"].parent),
         ("rainstorm day report (HTML)", wet_paths["summary"]),
         ("rainstorm road closures (CSV)", wet_paths.get("road_states", wet_paths["kpis_csv"])),
+        ("muck-truck day report (HTML)", muck_paths["summary"]),
+        ("muck-truck trips, violations", muck_paths["trucks_trips"].parent),
         ("event night report (HTML)", night_paths["summary"]),
         ("event night crowd alerts", night_paths.get("crowd_alerts", night_paths["kpis_csv"])),
         ("policy comparison (CSV)", cmp_paths["summary"]),
     ):
         console.print(f"  {label:<31} {path}")
+
+
+def _print_trucks(result: Any) -> None:
+    """Trips, queues and violations of a run with muck trucks."""
+    k = result.kpis.set_index("kpi")["value"]
+    table = Table(title=f"{result.scenario.name}: muck trucks")
+    table.add_column("")
+    table.add_column("value", justify="right")
+    for label, kpi, fmt in (
+        ("trips started / unloaded at a dock", None, ""),
+        ("dumped on the way", "truck_trips_dumped", "{:,.0f}"),
+        ("mean wait for a dock berth [min]", "truck_dock_queue_mean_s", "{:.1f}"),
+        ("truck-km", "truck_km_total_km", "{:,.0f}"),
+        ("violations occurred / detected / traced", None, ""),
+        ("cases raised for the crews", "truck_violation_cases", "{:,.0f}"),
+        ("spilled road length on camera edges", "truck_spill_length_camera_share", "{:.0%}"),
+    ):
+        if label.startswith("trips"):
+            value = f"{k['truck_trips_started']:,.0f} / {k['truck_trips_delivered']:,.0f}"
+        elif label.startswith("violations"):
+            value = " / ".join(f"{k[f'truck_violations_{s}']:,.0f}"
+                               for s in ("occurred", "detected", "traced"))  # fmt: skip
+        elif kpi == "truck_dock_queue_mean_s":
+            value = fmt.format(k[kpi] / 60.0)
+        else:
+            value = fmt.format(k[kpi])
+        table.add_row(label, value)
+    console.print(table)
 
 
 def _print_crowds(result: Any) -> None:

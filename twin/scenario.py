@@ -34,6 +34,7 @@ from twin.crowds.config import CrowdConfig
 from twin.durations import Duration, PositiveDuration, parse_duration
 from twin.errors import ScenarioError
 from twin.network.congestion import CongestionProfile
+from twin.trucks.config import TrucksConfig
 
 __all__ = [
     "POLICIES",
@@ -380,6 +381,9 @@ class Scenario(_Frozen):
     crowds: CrowdConfig = Field(
         default_factory=lambda: CrowdConfig(enabled=False),
         description="crowds at plazas; off unless the scenario has a crowds section",
+    )
+    trucks: TrucksConfig = Field(
+        default_factory=TrucksConfig, description="muck trucks; off unless trucks.enabled"
     )
 
     @field_validator("timezone")

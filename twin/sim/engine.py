@@ -137,6 +137,11 @@ class Simulation:
         self.hazards = HazardController(self, water) if water is not None else None
         #: Cases raised by the water (ponding), included in ``cases``.
         self.water_cases = 0
+        #: The muck trucks' day (:class:`twin.trucks.TruckResult`), when the run has one;
+        #: its detected violations are among ``cases``.
+        self.trucks: Any = None
+        #: Cases raised by detected truck violations, included in ``cases``.
+        self.truck_cases = 0
         #: Cases raised on the clock by :meth:`raise_cases` (appended to ``cases``).
         self.raised_cases = 0
         #: Models stepped on the clock beside the case loop (e.g. crowds); each has a

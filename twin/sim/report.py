@@ -509,6 +509,32 @@ def _figure_html(fig: Any, key: str) -> str:
     return f'<div class="figure">{body}</div>'
 
 
+def _frame_html(df: pd.DataFrame) -> str:
+    """A small table as HTML (numbers rounded for reading)."""
+    shown = df.copy()
+    for col in shown.columns:
+        if pd.api.types.is_float_dtype(shown[col]):
+            shown[col] = shown[col].round(3)
+    body: str = shown.to_html(index=False, classes="kpis", border=0, na_rep="–")
+    return body
+
+
+def _truck_note(result: RunResult) -> str:
+    """One paragraph: trips, queues, violations and the cases they raised."""
+    k = result.kpis.set_index("kpi")["value"]
+    return (
+        f'<p class="note">{_fmt_number(k["truck_trips_started"])} muck-truck trips started '
+        f"({_fmt_number(k['truck_trips_delivered'])} unloaded at a dock, "
+        f"{_fmt_number(k['truck_trips_dumped'])} dumped on the way); mean wait for a berth "
+        f"{_fmt_minutes(k['truck_dock_queue_mean_s'] / 60.0)}; "
+        f"{_fmt_number(k['truck_km_total_km'] // 1)} truck-km. Violations: "
+        f"{_fmt_number(k['truck_violations_occurred'])} occurred, "
+        f"{_fmt_number(k['truck_violations_detected'])} detected, "
+        f"{_fmt_number(k['truck_violations_traced'])} traced to their site and company; "
+        f"{_fmt_number(k['truck_violation_cases'])} became cases for the crews.</p>"
+    )
+
+
 def _crowd_note(result: RunResult) -> str:
     """One paragraph: alerts, crews sent, and their measured effect."""
     k = result.kpis.set_index("kpi")["value"]
@@ -594,6 +620,22 @@ def write_summary(
         fig = water_figure(result.dataset, _dataset_local_times(result, tz),
                            impeded=hy.impeded_depth, closed=hy.closed_depth)  # fmt: skip
         sections += ["<h2>Rain and waterlogging</h2>", _figure_html(fig, "water")]
+    if result.trucks is not None:
+        from twin.trucks.plots import dock_queue_figure, on_road_figure, violation_map
+
+        tr = result.trucks
+        sections += [
+            "<h2>Muck trucks</h2>",
+            _truck_note(result),
+            _figure_html(on_road_figure(tr), "trucks-on-road"),
+            _figure_html(dock_queue_figure(tr), "trucks-docks"),
+            "<h3>Violations: where they happened, which were detected</h3>",
+            _figure_html(violation_map(tr), "trucks-violations"),
+            "<h3>Violations by kind</h3>",
+            _frame_html(tr.violation_summary()),
+            "<h3>Haulage companies, from the day's records</h3>",
+            _frame_html(tr.company_profile()),
+        ]
     if result.crowds is not None:
         from twin.crowds.plots import crowd_figure
 

@@ -29,6 +29,7 @@ from twin.network.road_network import RoadNetwork
 from twin.scenario import Scenario
 from twin.sim.engine import STAGES, Simulation
 from twin.sim.fleet import Status
+from twin.trucks.results import TruckResult
 
 __all__ = ["RunResult", "collect_results", "compute_kpis"]
 
@@ -56,6 +57,8 @@ class RunResult:
         Road-state changes applied at low points (rain runs only).
     crowds
         The crowd model's run, alerts and measured effect (runs with crowds only).
+    trucks
+        The muck trucks' day: trips, violations, positions, KPIs (runs with trucks only).
     network
         The road network the run used (for maps; not written to disk).
     """
@@ -69,6 +72,7 @@ class RunResult:
     road_states: pd.DataFrame | None = None
     network: RoadNetwork | None = None
     crowds: CrowdRun | None = None
+    trucks: TruckResult | None = None
 
     def kpi(self, name: str) -> float:
         """The value of one KPI."""
@@ -101,6 +105,9 @@ class RunResult:
             self.crowds.alerts.to_csv(paths["crowd_alerts"], index=False)
             paths["crowd_effect"] = folder / "crowd_effect.csv"
             self.crowds.effect.to_csv(paths["crowd_effect"])
+        if self.trucks is not None:
+            for key, p in self.trucks.write(folder / "trucks").items():
+                paths[f"trucks_{key}"] = p
         if report:
             from twin.sim.report import write_summary
 
@@ -230,11 +237,43 @@ def compute_kpis(sim: Simulation, cases: pd.DataFrame, series: xr.Dataset) -> pd
     crowd = _crowd_run(sim)
     if crowd is not None:
         rows.extend(crowd_kpis(crowd, sim))
+    if sim.trucks is not None:
+        rows.extend(_truck_kpis(sim.trucks, sim.truck_cases))
     travel = cases["travel_time_s"].to_numpy(dtype=float)
     add("travel_time_mean", travel[~np.isnan(cases["time_to_arrive_s"])].mean() / 60
         if cases["time_to_arrive_s"].notna().any() else np.nan, "min",
         "mean crew travel time per case")  # fmt: skip
     return pd.DataFrame(rows, columns=["kpi", "value", "unit", "description"])
+
+
+#: Truck KPIs copied into the run's KPI table: (name, unit, description).
+_TRUCK_KPIS = (
+    ("trips_started", "trips", "muck-truck trips started"),
+    ("trips_delivered", "trips", "muck-truck trips unloaded at a dock"),
+    ("trips_dumped", "trips", "loads dumped illegally away from a dock"),
+    ("dock_queue_mean_s", "s", "mean wait of a truck for a dock berth"),
+    ("truck_km_total_km", "km", "distance driven by muck trucks"),
+    ("trucks_on_road_peak", "trucks", "most muck trucks driving at a record time"),
+    ("spill_length_camera_share", "-", "share of spilled road length on camera-covered edges"),
+    ("detection_delay_mean_s", "s", "mean time from a violation to its detection"),
+    ("spoil_balance_error_m3", "m³", "loaded − delivered − dumped − spilled − in transit"),
+)
+
+
+def _truck_kpis(trucks: TruckResult, raised: int) -> list[tuple[str, float, str, str]]:
+    """Headline truck KPIs and violation counts (occurred / detected / traced / cases)."""
+    from twin.trucks import VIOLATION_KINDS
+
+    k = trucks.kpis
+    rows = [(f"truck_{n}" if not n.startswith("truck") else n, float(k[n]), u, d)
+            for n, u, d in _TRUCK_KPIS if n in k]  # fmt: skip
+    for stage in ("occurred", "detected", "traced"):
+        total = sum(float(k.get(f"violations_{v}_{stage}", 0.0)) for v in VIOLATION_KINDS)
+        rows.append((f"truck_violations_{stage}", total, "violations",
+                     f"muck-truck violations {stage} (all kinds)"))  # fmt: skip
+    rows.append(("truck_violation_cases", float(raised), "cases",
+                 "cases raised by detected and traced truck violations"))  # fmt: skip
+    return rows
 
 
 def _crowd_run(sim: Simulation) -> CrowdRun | None:
@@ -270,6 +309,15 @@ def _add_water(ds: xr.Dataset, sim: Simulation) -> xr.Dataset:
         point_max_depth=("point", w.depth.max(axis=0), {"units": "m"}),
     )
     return ds
+
+
+def _add_trucks(ds: xr.Dataset, trucks: TruckResult) -> xr.Dataset:
+    """Truck positions (time × truck), dock queues (time × dock) and hourly series."""
+    tr = trucks.to_dataset()
+    tr = tr.rename({k: f"truck_{k}" for k in ("lon", "lat", "status") if k in tr})
+    tr = tr.drop_vars("elapsed", errors="ignore")
+    tr.attrs = {}
+    return ds.merge(tr, join="left", compat="override")
 
 
 def road_state_table(sim: Simulation) -> pd.DataFrame:
@@ -336,11 +384,13 @@ def collect_results(sim: Simulation, timing: dict[str, float] | None = None) -> 
     crowd = _crowd_run(sim)
     if crowd is not None:
         ds = ds.merge(crowd.to_dataset())
+    if sim.trucks is not None:
+        ds = _add_trucks(ds, sim.trucks)
     cases = case_table(sim)
     kpis = compute_kpis(sim, cases, ds)
     esc = pd.DataFrame(sim.escalations, columns=["case", "level", "elapsed_s"])
     esc["time"] = pd.Timestamp(sim.start) + pd.to_timedelta(esc["elapsed_s"], unit="s")
     return RunResult(
         sim.scenario, ds, cases, kpis, esc, dict(timing or {}),
-        road_states=road_state_table(sim), network=sim.net, crowds=crowd,
+        road_states=road_state_table(sim), network=sim.net, crowds=crowd, trucks=sim.trucks,
     )  # fmt: skip

@@ -136,6 +136,11 @@ def prepare(
         raised = ponding_cases(water, scenario, table, hydro_rng)
         n_water = len(raised)
         stream = merge_streams(stream, raised)
+    trucks, n_truck = None, 0
+    if scenario.trucks.enabled:
+        trucks, raised = _truck_day(net, scenario, table)
+        n_truck = len(raised)
+        stream = merge_streams(stream, raised)
     depots = _depot_nodes(scenario, net, base_dir)
     targets, weight = _demand_targets(net, scenario, hotspots)
     sim = Simulation(
@@ -143,9 +148,34 @@ def prepare(
         water=water,
     )  # fmt: skip
     sim.water_cases = n_water
+    sim.trucks = trucks
+    sim.truck_cases = n_truck
     if scenario.crowds.enabled:
         sim.models.append(_crowd_controller(sim, net, scenario))
     return sim
+
+
+def _truck_day(
+    net: RoadNetwork, scenario: Scenario, table: CategoryTable
+) -> tuple[Any, CaseStream]:
+    """The muck trucks' day and the cases its detected violations raise.
+
+    The trucks do not depend on the crews, so their day is simulated first, on a simpy
+    clock of its own with the run's start and time base; each detected, traced
+    violation enters the case loop at its report time (detection + report delay).
+    """
+    from twin.trucks import simulate_trucks, violation_cases
+
+    result = simulate_trucks(
+        net, scenario.trucks, start=scenario.start, horizon=scenario.horizon,
+        seed=scenario.seed, record_interval=scenario.record_interval,
+    )  # fmt: skip
+    rng = np.random.default_rng(np.random.SeedSequence([scenario.seed, 0x7B0C]))
+    raised = violation_cases(
+        result, table, sources=[s.name for s in scenario.cases.sources],
+        operations=scenario.operations, rng=rng, horizon=scenario.horizon,
+    )  # fmt: skip
+    return result, raised
 
 
 def _crowd_controller(sim: Simulation, net: RoadNetwork, scenario: Scenario) -> Any:

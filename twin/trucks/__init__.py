@@ -1,0 +1,34 @@
+"""Muck-truck governance (渣土统管): sites, docks, haulage fleets, bans, violations, sensors.
+
+The pipeline: layers → :func:`~twin.trucks.actors.load_sites` /
+:func:`~twin.trucks.actors.load_docks` → :class:`~twin.trucks.model.TruckModel` (trucks
+cycling site → dock → site on a simpy clock, routed around hour-of-day bans) →
+:mod:`~twin.trucks.detection` (cameras, dock checkpoints, probe vehicles; trace-back "by
+the map") → :class:`~twin.trucks.results.TruckResult` (trips, violations, positions,
+KPIs, risk profiles) → :func:`violation_cases` (cases for the case loop). Configuration
+is one frozen model, :class:`~twin.trucks.config.TrucksConfig`; the entry point is
+:func:`simulate_trucks`.
+
+Modules: :mod:`~twin.trucks.config`, :mod:`~twin.trucks.actors`,
+:mod:`~twin.trucks.routing` (bans and routing), :mod:`~twin.trucks.model`,
+:mod:`~twin.trucks.detection`, :mod:`~twin.trucks.simulate`, :mod:`~twin.trucks.results`,
+:mod:`~twin.trucks.risk`, :mod:`~twin.trucks.cases`, :mod:`~twin.trucks.plots`,
+:mod:`~twin.trucks.cli`.
+"""
+
+from __future__ import annotations
+
+from twin.trucks.cases import violation_cases
+from twin.trucks.config import VIOLATION_KINDS, TrucksConfig
+from twin.trucks.errors import TruckError
+from twin.trucks.results import TruckResult
+from twin.trucks.simulate import simulate_trucks
+
+__all__ = [
+    "VIOLATION_KINDS",
+    "TruckError",
+    "TruckResult",
+    "TrucksConfig",
+    "simulate_trucks",
+    "violation_cases",
+]
