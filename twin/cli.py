@@ -58,9 +58,11 @@ app.add_typer(rain_app, name="rain")
 
 def _register_subcommands() -> None:
     """Command groups that live beside their models (imported lazily where heavy)."""
+    from twin.forecast.cli import app as forecast_app
     from twin.trucks.cli import app as trucks_app
 
     app.add_typer(trucks_app, name="trucks")
+    app.add_typer(forecast_app, name="forecast")
 
 
 _register_subcommands()
@@ -515,6 +517,15 @@ def demo(
         "escalations",
     ])  # fmt: skip
 
+    forecast = storm.with_updates(**{"hydro.forecast.enabled": True})
+    warned = _run_with_progress(forecast, storm_file.parent, "Rainstorm with forecasts")
+    fc_paths = warned.write(out / "rainstorm_forecast")
+    _print_against(wet, warned, "no forecast", "forecast alerts", [
+        "forecast_alerts", "forecast_onsets_warned", "forecast_warning_mean",
+        "forecast_crews_staged", "ponding_time_to_arrive_mean", "time_to_arrive_mean",
+        "escalations",
+    ])  # fmt: skip
+
     muck_file = _scenarios_dir() / "gongshu_muck_night.yaml"
     muck = load_scenario(muck_file)
     haul = _run_with_progress(muck, muck_file.parent, "Muck-truck day")
@@ -546,6 +557,8 @@ def demo(
         ("baseline day data", day_paths["dataset"].parent),
         ("rainstorm day report (HTML)", wet_paths["summary"]),
         ("rainstorm road closures (CSV)", wet_paths.get("road_states", wet_paths["kpis_csv"])),
+        ("forecast alerts, CAP 1.2 (XML)", fc_paths["cap_feed"].parent),
+        ("rainstorm with forecasts (HTML)", fc_paths["summary"]),
         ("muck-truck day report (HTML)", muck_paths["summary"]),
         ("muck-truck trips, violations", muck_paths["trucks_trips"].parent),
         ("event night report (HTML)", night_paths["summary"]),

@@ -45,6 +45,7 @@ __all__ = [
     "DispatchConfig",
     "DurationDist",
     "EscalationConfig",
+    "ForecastConfig",
     "HydroConfig",
     "NetworkConfig",
     "OperationsConfig",
@@ -334,6 +335,27 @@ class RainConfig(_Frozen):
         return self
 
 
+class ForecastConfig(_Frozen):
+    """Predictive waterlogging alerts that pre-position crews before the water arrives.
+
+    A trained forecaster (:mod:`twin.forecast`; a shipped kind under ``models/`` such as
+    ``nhits``, or a model folder) is replayed online over the run's simulated gauge
+    readings; each new alert (CAP ``Alert``) sends the ``crews_per_alert`` nearest
+    available crews of the ponding category's skill to the low point
+    (:class:`twin.sim.staging.AlertStaging`).
+    """
+
+    enabled: bool = False
+    model: str = Field(default="nhits", description="shipped model kind or model folder")
+    rain_source: Literal["persistence", "observed", "perturbed"] = Field(
+        default="persistence",
+        description="future rain the forecaster is given: persistence nowcast, observed "
+        "(an oracle, the upper bound) or perturbed observed rain",
+    )
+    every: PositiveDuration = Field(default=300.0, description="a forecast is issued every [s]")
+    crews_per_alert: int = Field(default=1, ge=0, le=20, description="crews staged per alert")
+
+
 class HydroConfig(_Frozen):
     """Waterlogging at low points and its coupling to the roads."""
 
@@ -346,6 +368,7 @@ class HydroConfig(_Frozen):
     ponding_cases: bool = True
     ponding_category: str = "road_ponding"
     ponding_source: str = "iot_alarm"
+    forecast: ForecastConfig = Field(default_factory=ForecastConfig)
 
     @model_validator(mode="after")
     def _check(self) -> HydroConfig:

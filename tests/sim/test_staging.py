@@ -48,3 +48,47 @@ def test_staging_is_reproducible() -> None:
         sim.run()
         logs.append(st.log)
     assert logs[0] == logs[1] and len(logs[0]) == 3
+
+
+def test_forecast_alerts_stage_crews_before_the_water() -> None:
+    from twin.sim.run import run_scenario
+
+    storm = load_scenario(SCENARIOS / "gongshu_rainstorm.yaml").with_updates(
+        horizon=12 * 3600.0, **{"cases.daily_total": 300, "hydro.forecast.enabled": True}
+    )
+    result = run_scenario(storm)
+    k = result.kpis.set_index("kpi")["value"]
+    assert k["forecast_alerts"] > 0
+    assert k["forecast_crews_staged"] == k["forecast_alerts"]  # one crew per alert
+    # Every alert that warned of an onset came before it (online replay: no peeking).
+    assert 0 < k["forecast_onsets_warned"] <= k["points_impeded"]
+    assert k["forecast_warning_mean"] > 0
+    alerts = result.forecast_alerts
+    assert alerts is not None and set(alerts["msgType"]) <= {"Alert", "Update", "Cancel"}
+    assert np.isfinite(k["ponding_time_to_arrive_mean"])
+    assert len(result.cap_messages) == len(alerts)
+
+
+def test_forecast_alerts_written_as_valid_cap(tmp_path: Path) -> None:
+    from twin.alerts import validate_cap
+    from twin.sim.run import run_scenario
+
+    storm = load_scenario(SCENARIOS / "gongshu_rainstorm.yaml").with_updates(
+        horizon=10 * 3600.0, **{"cases.daily_total": 100, "hydro.forecast.enabled": True}
+    )
+    paths = run_scenario(storm).write(tmp_path, report=False)
+    xml = sorted((tmp_path / "cap").glob("*.xml"))
+    assert xml and paths["cap_feed"].exists()
+    validate_cap(xml[0].read_text(encoding="utf-8"))
+
+
+def test_unknown_forecast_model_is_a_scenario_error() -> None:
+    import pytest
+
+    from twin.errors import ScenarioError
+
+    storm = load_scenario(SCENARIOS / "gongshu_rainstorm.yaml").with_updates(
+        horizon=3600.0, **{"hydro.forecast.enabled": True, "hydro.forecast.model": "no-such"}
+    )
+    with pytest.raises(ScenarioError, match=r"hydro\.forecast\.model"):
+        prepare(storm)

@@ -15,7 +15,7 @@ Files written by :meth:`RunResult.write`:
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,10 @@ class RunResult:
         The crowd model's run, alerts and measured effect (runs with crowds only).
     trucks
         The muck trucks' day: trips, violations, positions, KPIs (runs with trucks only).
+    forecast_alerts
+        Waterlogging alert messages replayed online (runs with ``hydro.forecast`` only).
+    cap_messages
+        The same alerts as message objects, written as CAP 1.2 XML and a JSON feed.
     network
         The road network the run used (for maps; not written to disk).
     """
@@ -73,6 +77,8 @@ class RunResult:
     network: RoadNetwork | None = None
     crowds: CrowdRun | None = None
     trucks: TruckResult | None = None
+    forecast_alerts: pd.DataFrame | None = None
+    cap_messages: list[Any] = field(default_factory=list)
 
     def kpi(self, name: str) -> float:
         """The value of one KPI."""
@@ -105,6 +111,21 @@ class RunResult:
             self.crowds.alerts.to_csv(paths["crowd_alerts"], index=False)
             paths["crowd_effect"] = folder / "crowd_effect.csv"
             self.crowds.effect.to_csv(paths["crowd_effect"])
+        if self.forecast_alerts is not None:
+            paths["forecast_alerts"] = folder / "forecast_alerts.csv"
+            self.forecast_alerts.to_csv(paths["forecast_alerts"], index=False)
+        if self.cap_messages:
+            from twin.alerts import cap_json, cap_xml
+
+            cap = folder / "cap"
+            cap.mkdir(exist_ok=True)
+            for i, msg in enumerate(self.cap_messages):
+                (cap / f"{i:04d}-{msg.msg_type.lower()}.xml").write_text(
+                    cap_xml(msg), encoding="utf-8"
+                )
+            feed = [cap_json(m) for m in self.cap_messages]
+            paths["cap_feed"] = cap / "alerts.json"
+            paths["cap_feed"].write_text(json.dumps(feed, ensure_ascii=False, indent=1))
         if self.trucks is not None:
             for key, p in self.trucks.write(folder / "trucks").items():
                 paths[f"trucks_{key}"] = p
@@ -234,6 +255,14 @@ def compute_kpis(sim: Simulation, cases: pd.DataFrame, series: xr.Dataset) -> pd
             "time low points spent closed, summed over points")  # fmt: skip
         add("reroutes", sim.hazards.reroutes, "crews", "crews rerouted by a closure or slow-down")
         add("ponding_cases", sim.water_cases, "cases", "road ponding cases raised by the water")
+        pond = cases["category"] == hy.ponding_category
+        arrive = cases.loc[pond, "time_to_arrive_s"].to_numpy(dtype=float)
+        add("ponding_time_to_arrive_mean",
+            np.nanmean(arrive) / 60 if np.isfinite(arrive).any() else np.nan, "min",
+            "mean time from report to a crew on site, road ponding cases")  # fmt: skip
+        staging = _staging(sim)
+        if staging is not None:
+            rows.extend(_forecast_kpis(staging, w))
     crowd = _crowd_run(sim)
     if crowd is not None:
         rows.extend(crowd_kpis(crowd, sim))
@@ -274,6 +303,49 @@ def _truck_kpis(trucks: TruckResult, raised: int) -> list[tuple[str, float, str,
     rows.append(("truck_violation_cases", float(raised), "cases",
                  "cases raised by detected and traced truck violations"))  # fmt: skip
     return rows
+
+
+def _staging(sim: Simulation) -> Any:
+    from twin.sim.staging import AlertStaging
+
+    for model in sim.models:
+        if isinstance(model, AlertStaging) and model.timeline is not None:
+            return model
+    return None
+
+
+def _forecast_kpis(staging: Any, water: Any) -> list[tuple[str, float, str, str]]:
+    """Forecast alerts against the water's actual onsets (impeded from dry)."""
+    from twin.hydro.coupling import OPEN
+
+    tl = staging.timeline
+    alerts = tl[tl["msgType"] == "Alert"]
+    prev = np.full(len(water.points), OPEN)
+    onsets: list[tuple[int, float]] = []
+    for t, p, st in zip(water.change_time.tolist(), water.change_point.tolist(),
+                        water.change_state.tolist(), strict=True):  # fmt: skip
+        if prev[p] == OPEN and st != OPEN:
+            onsets.append((p, t))
+        prev[p] = st
+    warned, lead = 0, []
+    issue = alerts["issue_time"].to_numpy(dtype=float)
+    point = alerts["point_index"].to_numpy(dtype=np.int64)
+    for p, t in onsets:
+        before = issue[(point == p) & (issue <= t)]
+        if before.size:
+            warned += 1
+            lead.append(t - before.max())
+    source = str(tl.attrs.get("rain_source", "")) if hasattr(tl, "attrs") else ""
+    rain = f" (future rain: {source})" if source else ""
+    return [
+        ("forecast_alerts", float(len(alerts)), "alerts", f"waterlogging alerts issued{rain}"),
+        ("forecast_onsets_warned", float(warned), "onsets",
+         f"ponding onsets an alert came before, of {len(onsets)}"),
+        ("forecast_warning_mean", float(np.mean(lead) / 60) if lead else np.nan, "min",
+         "mean time from the latest alert to the onset it warned of"),
+        ("forecast_crews_staged", float(len(staging.log)), "crews",
+         "crews sent toward alerted low points"),
+    ]  # fmt: skip
 
 
 def _crowd_run(sim: Simulation) -> CrowdRun | None:
@@ -393,4 +465,6 @@ def collect_results(sim: Simulation, timing: dict[str, float] | None = None) -> 
     return RunResult(
         sim.scenario, ds, cases, kpis, esc, dict(timing or {}),
         road_states=road_state_table(sim), network=sim.net, crowds=crowd, trucks=sim.trucks,
+        forecast_alerts=None if _staging(sim) is None else _staging(sim).timeline,
+        cap_messages=[] if _staging(sim) is None else list(_staging(sim).messages),
     )  # fmt: skip

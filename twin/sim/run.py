@@ -152,7 +152,50 @@ def prepare(
     sim.truck_cases = n_truck
     if scenario.crowds.enabled:
         sim.models.append(_crowd_controller(sim, net, scenario))
+    if water is not None and scenario.hydro.forecast.enabled:
+        sim.models.append(_forecast_staging(sim, water, scenario, table, base_dir))
     return sim
+
+
+def _forecast_staging(
+    sim: Simulation, water: Any, scenario: Scenario, table: CategoryTable, base_dir: Path | None
+) -> Any:
+    """Forecast alerts replayed online over the run's water, staging crews at alerts."""
+    from twin.forecast import load_forecaster, load_shipped, replay_alerts
+    from twin.forecast.io import model_folder
+    from twin.sim.staging import AlertStaging
+
+    fc = scenario.hydro.forecast
+    path = Path(fc.model)
+    if not path.is_absolute() and base_dir is not None and (base_dir / path).is_dir():
+        path = base_dir / path
+    try:
+        model = load_forecaster(path) if path.is_dir() else load_shipped(fc.model)
+    except TwinError as exc:
+        shipped = model_folder(fc.model).parent
+        raise ScenarioError(
+            f"hydro.forecast.model: {exc} (give a model folder or a kind shipped in {shipped})"
+        ) from exc
+    replay = replay_alerts(
+        water.depth, water.rain_rate, water.times, water.points, model,
+        rain_source=fc.rain_source, every=fc.every, start=scenario.start, seed=scenario.seed,
+    )  # fmt: skip
+    timeline = replay.table
+    alerts = timeline[timeline["msgType"] == "Alert"]
+    skill_name = str(table.skill[table.index_of(scenario.hydro.ponding_category)])
+    if skill_name not in sim.fleet.skills:
+        raise ScenarioError(
+            f"hydro.forecast: crews with skill {skill_name!r} (for "
+            f"{scenario.hydro.ponding_category} cases) are needed; add it to crews.skills"
+        )
+    nodes = water.points.node[alerts["point_index"].to_numpy(dtype=np.int64)]
+    staging = AlertStaging(
+        sim, alerts["issue_time"].to_numpy(dtype=float), nodes,
+        skill=sim.fleet.skills.index(skill_name), crews=fc.crews_per_alert,
+    )  # fmt: skip
+    staging.timeline = timeline
+    staging.messages = replay.messages
+    return staging
 
 
 def _truck_day(

@@ -67,6 +67,10 @@ class AlertStaging:
         self.crews = int(crews)
         #: (time [s], node, crew) of each crew sent.
         self.log: list[tuple[float, int, int]] = []
+        #: The alert messages behind the staging (a table, and the message objects for
+        #: CAP rendering), when known.
+        self.timeline: Any = None
+        self.messages: list[Any] = []
 
     def process(self) -> Generator[Any, Any, None]:
         """The simpy process: wait for each alert, then stage crews."""

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from twin.alerts import validate_cap
+from twin.forecast.cli import app
+from twin.forecast.errors import ForecastError
+
+runner = CliRunner()
+
+
+def test_predict_writes_valid_cap_alerts(tmp_path):
+    out = tmp_path / "alerts"
+    result = runner.invoke(app, ["predict", "--storm", "design-P20-D120-r40", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    xml = sorted(out.glob("*.xml"))
+    assert xml and len(xml) == len(list(out.glob("*.json")))
+    for path in xml[:10]:
+        validate_cap(path.read_text(encoding="utf-8"))
+    doc = json.loads(next(out.glob("*.json")).read_text(encoding="utf-8"))
+    assert doc["alert"]["info"][0]["area"][0]["circle"]
+    assert "persistence nowcast" in result.output
+
+
+def test_bad_options_are_clear_errors(tmp_path):
+    result = runner.invoke(app, ["train", "--kinds", "prophet", "--out", str(tmp_path)])
+    assert isinstance(result.exception, ForecastError)
+    assert "choose from" in str(result.exception)
+    result = runner.invoke(app, ["predict", "--storm", "no-such-storm", "--out", str(tmp_path)])
+    assert isinstance(result.exception, ForecastError)
+    assert "unknown storm" in str(result.exception)
+
+
+@pytest.mark.parametrize("cmd", ["train", "evaluate", "predict"])
+def test_help(cmd):
+    assert runner.invoke(app, [cmd, "--help"]).exit_code == 0

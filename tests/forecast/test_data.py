@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from twin.forecast.data import (
+    ENCODER_STEPS,
+    HORIZON_STEPS,
+    fill_readings,
+    generate_storm_set,
+    make_windows,
+    sample_windows,
+)
+from twin.forecast.errors import ForecastError
+from twin.forecast.sensors import SensorModel, sensor_readings
+
+
+def test_storm_set_layout(tiny_set):
+    d = tiny_set
+    assert d.n_storms == 6
+    assert sorted(set(d.split)) == ["test", "train", "validation"]
+    assert d.depth.shape == d.obs.shape == (d.offsets[-1], 53)
+    assert d.rain.shape == (d.offsets[-1],)
+    for s in range(d.n_storms):
+        rows = d.rows(s)
+        assert d.rain[rows][0] == 0.0  # nothing fell before the record began
+        assert np.all(d.depth[rows][0] == 0.0)  # the physics starts dry
+        # The first two hours are the real (dry) record before the storm starts.
+        assert d.rows(s).stop - d.rows(s).start > ENCODER_STEPS + HORIZON_STEPS
+    assert np.nanmin(d.obs) >= 0.0
+    assert 0.0 < np.isnan(d.obs).mean() < 0.1
+
+
+def test_split_by_storm_never_inside(tiny_set):
+    # Every storm has one label; a split's subset has only its storms' rows.
+    test = tiny_set.select("test")
+    assert set(test.split) == {"test"}
+    assert test.offsets[-1] == sum(
+        tiny_set.rows(s).stop - tiny_set.rows(s).start
+        for s in np.flatnonzero(tiny_set.split == "test")
+    )
+    assert not set(test.storm_id) & set(tiny_set.select("train").storm_id)
+
+
+def test_reproducible_with_seed(lowpts, record):
+    cat, rain = record
+    kw = dict(catalogue=cat, rain=rain, splits=("test",), max_storms=1, include_design=False)
+    a = generate_storm_set(lowpts, seed=5, **kw)
+    b = generate_storm_set(lowpts, seed=5, **kw)
+    np.testing.assert_array_equal(a.obs, b.obs)
+    np.testing.assert_array_equal(a.depth, b.depth)
+
+
+def test_sensor_model_noise_drift_gaps():
+    rng = np.random.default_rng(0)
+    depth = np.full((5000, 4), 0.3)
+    obs = sensor_readings(depth, 300.0, SensorModel(), rng)
+    gaps = np.isnan(obs)
+    assert 0.01 < gaps.mean() < 0.05
+    err = obs[~gaps[:, 0], 0] - 0.3
+    assert 0.002 < np.std(np.diff(err)) < 0.02  # white noise of ~5 mm
+    clean = sensor_readings(
+        depth,
+        300.0,
+        SensorModel(noise_sd=0, offset_sd=0, drift_sd=0, gap_prob=0, outage_prob=0),
+        rng,
+    )
+    np.testing.assert_array_equal(clean, depth)
+
+
+def test_fill_readings_last_value():
+    obs = np.array([[np.nan], [0.1], [np.nan], [np.nan], [0.3]])
+    filled, missing = fill_readings(obs)
+    np.testing.assert_array_equal(filled[:, 0], [0.0, 0.1, 0.1, 0.1, 0.3])
+    np.testing.assert_array_equal(missing[:, 0], [True, False, True, True, False])
+
+
+def test_windows_align_with_the_record(tiny_set):
+    d = tiny_set
+    rows = d.rows(0)
+    origins = np.array([ENCODER_STEPS - 1, ENCODER_STEPS + 10])
+    w = make_windows(d, 0, origins, points=np.array([4, 7]))
+    assert len(w) == 4
+    # Row order: origin-major, point-minor.
+    k, p = origins[1], 7
+    np.testing.assert_array_equal(w.target[3], d.depth[rows][k + 1 : k + 1 + HORIZON_STEPS, p])
+    np.testing.assert_array_equal(w.rain_future[3], d.rain[rows][k + 1 : k + 1 + HORIZON_STEPS])
+    np.testing.assert_array_equal(w.rain_hist[3], d.rain[rows][k - ENCODER_STEPS + 1 : k + 1])
+    with pytest.raises(ForecastError, match="origins must lie"):
+        make_windows(d, 0, np.array([3]))
+
+
+def test_sample_windows_enriched_in_wet(tiny_set):
+    w = sample_windows(tiny_set, 500, wet_share=0.8, rng=np.random.default_rng(0))
+    assert len(w) == 500
+    wet = (w.target.max(axis=1) > 0.02) | (w.rain_future.max(axis=1) > 0)
+    assert wet.mean() > 0.6

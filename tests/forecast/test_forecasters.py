@@ -1,0 +1,183 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from twin.forecast.base import QUANTILES
+from twin.forecast.baselines import LinearRainForecaster, PersistenceForecaster
+from twin.forecast.data import ENCODER_STEPS, Windows, make_windows, storm_origins, windows_at
+from twin.forecast.errors import ForecastError, ModelFileError
+from twin.forecast.io import load_forecaster, load_shipped, save_forecaster
+from twin.forecast.nowcast import future_rain
+from twin.forecast.sarimax import SarimaxForecaster, _frame, _window_exog
+
+
+@pytest.fixture(scope="module")
+def test_windows(tiny_set):
+    test = tiny_set.select("test")
+    g, _ = storm_origins(test, stride=6)
+    n = len(test.points)
+    return windows_at(test, np.repeat(g, n), np.tile(np.arange(n), g.size))
+
+
+@pytest.fixture(scope="module")
+def linear(few_points_set):
+    return LinearRainForecaster().fit(few_points_set.select("train"), seed=0)
+
+
+def test_persistence_median_is_last_reading(tiny_set, test_windows):
+    model = PersistenceForecaster().fit(tiny_set.select("train"))
+    q = model.predict(test_windows)
+    assert q.shape == (len(test_windows), 24, len(QUANTILES))
+    i50 = QUANTILES.index(0.5)
+    # The median residual of a dry window is 0: the median is the last reading.
+    dry = (test_windows.rain_future.max(axis=1) == 0) & (test_windows.depth_hist[:, -1] < 0.02)
+    np.testing.assert_allclose(
+        q[dry, :, i50], np.repeat(test_windows.depth_hist[dry, -1:], 24, axis=1), atol=1e-3
+    )
+    assert np.all(np.diff(q, axis=-1) >= 0)
+
+
+def test_linear_responds_to_future_rain(linear, few_points_set):
+    test = few_points_set.select("test")
+    w = make_windows(test, 0, np.array([ENCODER_STEPS - 1]))
+    dry = linear.predict(w.with_rain_future(np.zeros_like(w.rain_future)))
+    wet = linear.predict(w.with_rain_future(np.full_like(w.rain_future, 80.0)))
+    i50 = QUANTILES.index(0.5)
+    assert np.all(wet[:, -1, i50] > dry[:, -1, i50] + 0.05)
+
+
+def test_sarimax_batch_filter_equals_statsmodels(few_points_set):
+    from statsmodels.tsa.statespace.sarimax import SARIMAX
+
+    model = SarimaxForecaster(n_storms=4, maxiter=15).fit(few_points_set.select("train"))
+    test = few_points_set.select("test")
+    g, _ = storm_origins(test, stride=4)
+    w = windows_at(test, g[:8], np.full(8, 1))
+    w = Windows(
+        w.depth_hist,
+        w.missing_hist | (np.arange(24) % 7 == 3),
+        w.rain_hist,
+        w.rain_future,
+        w.point,
+        w.target,
+    )  # with gaps
+    raw = model._predict(w)
+    ex_hist, ex_fut = _window_exog(w)
+    for i in range(len(w)):
+        y = np.where(w.missing_hist[i], np.nan, w.depth_hist[i])
+        res = SARIMAX(y, exog=_frame(ex_hist[i]), order=(2, 0, 1), trend="n").filter(
+            model.params[1]
+        )
+        fc = res.get_forecast(24, exog=_frame(ex_fut[i]))
+        np.testing.assert_allclose(
+            raw[i, :, QUANTILES.index(0.5)], fc.predicted_mean, rtol=1e-6, atol=1e-9
+        )
+        sd = (
+            raw[i, :, QUANTILES.index(0.9)] - raw[i, :, QUANTILES.index(0.5)]
+        ) / 1.2815515655446004
+        np.testing.assert_allclose(sd, np.sqrt(fc.var_pred_mean), rtol=1e-6)
+
+
+def test_save_load_identical_predictions(linear, few_points_set, tmp_path):
+    test = few_points_set.select("test")
+    w = make_windows(test, 0, np.arange(ENCODER_STEPS - 1, ENCODER_STEPS + 20))
+    save_forecaster(linear, tmp_path / "m", card="# card\n")
+    back = load_forecaster(tmp_path / "m")
+    np.testing.assert_array_equal(back.predict(w), linear.predict(w))
+    assert (tmp_path / "m" / "MODEL_CARD.md").is_file()
+
+
+def test_shipped_nhits_save_load_identical(tmp_path, test_windows):
+    model = load_shipped("nhits")
+    q = model.predict(test_windows)
+    assert q.shape == (len(test_windows), 24, len(QUANTILES))
+    assert np.all(np.diff(q, axis=-1) >= 0) and np.all(q >= 0)
+    save_forecaster(model, tmp_path / "nhits")
+    again = load_forecaster(tmp_path / "nhits").predict(test_windows)
+    np.testing.assert_array_equal(again, q)
+
+
+def test_nhits_fast_inputs_equal_pytorch_forecasting(tiny_set):
+    import pandas as pd
+    from pytorch_forecasting import TimeSeriesDataSet
+    from pytorch_forecasting.data import TorchNormalizer
+
+    from twin.forecast.neural import _dataset, _rain_features, network_inputs
+
+    test = tiny_set.select("test")
+    k = ENCODER_STEPS + 5
+    w = make_windows(test, 0, np.array([k]), points=np.array([3]), target="depth")
+    rain = _rain_features(w.rain_hist, w.rain_future)[0]
+    n = ENCODER_STEPS + 24
+    frame = pd.DataFrame(
+        {
+            "series": ["s"] * n,
+            "time_idx": np.arange(n),
+            "rain": rain[:, 0],
+            "rain_60min": rain[:, 1],
+            "depth_dm": np.r_[w.depth_hist[0], w.target[0]] * 10.0,
+            "missing": np.r_[w.missing_hist[0], np.zeros(24)].astype(float),
+        }
+    )
+    for j, name in enumerate(("log_area_ha", "drain_mm_h", "log_area_per_pond", "is_underpass")):
+        frame[name] = test.points.static[3, j]
+    ds = _dataset(
+        frame.astype({c: "float32" for c in frame.columns[2:]}),
+        ENCODER_STEPS,
+        24,
+        TimeSeriesDataSet,
+        TorchNormalizer,
+    )
+    x_ref, _ = ds._collate_fn([ds[0]])
+    x = network_inputs(w, test.points.static)
+    for key in (
+        "encoder_cont",
+        "decoder_cont",
+        "encoder_target",
+        "encoder_lengths",
+        "decoder_lengths",
+        "target_scale",
+    ):
+        np.testing.assert_allclose(
+            x[key].numpy(), x_ref[key].numpy(), rtol=1e-6, atol=1e-6, err_msg=key
+        )
+    # decoder_cont also carries the (unused) future target and missing flag; compare the
+    # static and known columns only.
+    np.testing.assert_allclose(
+        x["decoder_cont"][..., :6].numpy(), x_ref["decoder_cont"][..., :6].numpy(), rtol=1e-6
+    )
+
+
+def test_bad_inputs_give_clear_errors(test_windows):
+    model = load_shipped("linear")
+    w = test_windows.take(np.arange(5))
+    bad = w.rain_future.copy()
+    bad[2, 7] = np.nan
+    with pytest.raises(ForecastError, match=r"future rain .* missing"):
+        model.predict(w.with_rain_future(bad))
+    with pytest.raises(ForecastError, match="shape"):
+        model.predict(w.with_rain_future(w.rain_future[:, :10]))
+    with pytest.raises(ForecastError, match="negative"):
+        model.predict(w.with_rain_future(-w.rain_future - 1))
+    with pytest.raises(ForecastError, match="outside the model's 53"):
+        model.predict(
+            Windows(w.depth_hist, w.missing_hist, w.rain_hist, w.rain_future, np.full(5, 99))
+        )
+    with pytest.raises(ForecastError, match="no forecast windows"):
+        model.predict(w.take(np.arange(0)))
+    with pytest.raises(ForecastError, match="unknown low point"):
+        model.points.index_of(["lp-nowhere"])
+    with pytest.raises(ForecastError, match="not fitted"):
+        PersistenceForecaster().predict(w)
+    with pytest.raises(ForecastError, match="needs the observed future rain"):
+        future_rain(w.rain_hist, None, "perturbed", horizon=24)
+    with pytest.raises(ForecastError, match="rain source"):
+        future_rain(w.rain_hist, None, "radar", horizon=24)
+
+
+def test_load_errors(tmp_path):
+    with pytest.raises(ModelFileError, match="no such file"):
+        load_forecaster(tmp_path)
+    with pytest.raises(ModelFileError, match="unknown forecaster"):
+        load_shipped("prophet")
