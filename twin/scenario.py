@@ -34,6 +34,7 @@ from twin.crowds.config import CrowdConfig
 from twin.durations import Duration, PositiveDuration, parse_duration
 from twin.errors import ScenarioError
 from twin.network.congestion import CongestionProfile
+from twin.placement.config import PlacementConfig
 from twin.trucks.config import TrucksConfig
 
 __all__ = [
@@ -407,6 +408,9 @@ class Scenario(_Frozen):
     )
     trucks: TrucksConfig = Field(
         default_factory=TrucksConfig, description="muck trucks; off unless trucks.enabled"
+    )
+    placement: PlacementConfig | None = Field(
+        default=None, description="sensor placement settings for `twin place`"
     )
 
     @field_validator("timezone")

@@ -1,0 +1,41 @@
+"""Sensor placement: impact matrices from twin ensembles, greedy and MILP solvers.
+
+Where to put water-level gauges (at low points), cameras (on edges) and which vehicles
+to equip as probes, under a budget, scored on fresh runs. The pipeline:
+
+1. builders turn ensembles of twin runs into :class:`ImpactMatrix` records (which
+   candidate detects which event, when, at what impact):
+   :mod:`~twin.placement.gauges`, :mod:`~twin.placement.probes`,
+   :mod:`~twin.placement.cameras`;
+2. :mod:`~twin.placement.objectives` scores placements (coverage, time to detection,
+   undetected impact, forecast skill);
+3. :mod:`~twin.placement.solvers` chooses: lazy greedy with its bounds, an exact MILP
+   (pulp + CBC), brute force for checks; :mod:`~twin.placement.pareto` traces the
+   budget–objective curve;
+4. :mod:`~twin.placement.evaluation` scores the choice out of sample;
+5. :mod:`~twin.placement.outputs` writes GeoJSON and an HTML report;
+   :mod:`~twin.placement.pipeline` runs it all; :mod:`~twin.placement.cli` is ``twin place``.
+"""
+
+from __future__ import annotations
+
+from twin.placement.config import PlacementConfig
+from twin.placement.errors import PlacementError
+from twin.placement.impact import ImpactMatrix, concat_matrices
+from twin.placement.objectives import summary
+from twin.placement.pareto import pareto_curve
+from twin.placement.solvers import Placement, solve, solve_brute_force, solve_greedy, solve_milp
+
+__all__ = [
+    "ImpactMatrix",
+    "Placement",
+    "PlacementConfig",
+    "PlacementError",
+    "concat_matrices",
+    "pareto_curve",
+    "solve",
+    "solve_brute_force",
+    "solve_greedy",
+    "solve_milp",
+    "summary",
+]
