@@ -1,0 +1,423 @@
+"""The live service's configuration: a frozen pydantic model loaded from YAML.
+
+Every model is frozen and rejects unknown fields, so a typo is an error, not a silently
+ignored setting. Durations are seconds or strings with a unit (``"30s"``, ``"5min"``,
+``"2h"``). Errors name the file, the line, the field and what is allowed::
+
+    data/live/config.yaml:12: forecast.settle: must be a finite number ≥ 0, got -1.0
+
+Relative paths (the SQLite file, a model folder, a low-point layer) are taken from the
+current working directory, like every other ``twin`` command. The model is a folder
+written by :func:`twin.forecast.io.save_forecaster`, or ``shipped:<kind>`` for the
+repository's ``models/waterlogging-<kind>``.
+
+Secrets never sit in the file: an API token is given by its SHA-256 (``sha256``) or by
+the name of an environment variable that holds it (``env``); a webhook's signing key by
+the name of an environment variable (``secret_env``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from twin.alerts import AlertPolicy
+from twin.durations import Duration, PositiveDuration
+from twin.live.errors import LiveError
+
+__all__ = [
+    "SCOPES",
+    "DeliveryConfig",
+    "ForecastConfig",
+    "IngestConfig",
+    "LiveConfig",
+    "SensorSpec",
+    "SensorsConfig",
+    "ServerConfig",
+    "StoreConfig",
+    "TokenConfig",
+    "WebhookConfig",
+    "load_live_config",
+    "validate_live_config",
+]
+
+#: API token scopes; ``admin`` implies the other two.
+SCOPES: tuple[str, ...] = ("ingest", "read", "admin")
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,127}$")
+_ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ServerConfig(_Frozen):
+    """Where the HTTP service listens."""
+
+    host: str = Field(default="127.0.0.1", description="interface to bind (0.0.0.0: all)")
+    port: int = Field(default=8765, ge=1, le=65535)
+    public_metrics: bool = Field(
+        default=True, description="serve /metrics without a token (for a Prometheus scraper)"
+    )
+    max_body_mb: float = Field(default=64.0, gt=0.0, description="largest request body [MiB]")
+
+
+class StoreConfig(_Frozen):
+    """The reading/alert store: embedded SQLite (WAL) by default, or PostgreSQL by URL."""
+
+    url: str = Field(
+        default="sqlite:///twin-out/live/live.db",
+        description="sqlite:///PATH (relative to the working directory) or postgresql://…",
+    )
+    sqlite_synchronous: Literal["normal", "full"] = Field(
+        default="full",
+        description="full: an acknowledged batch survives a power cut; normal: only a crash",
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _scheme(cls, v: str) -> str:
+        if not (v.startswith("sqlite:///") or v.startswith(("postgresql://", "postgres://"))):
+            raise ValueError(
+                "use sqlite:///PATH (e.g. sqlite:///twin-out/live/live.db) or "
+                "postgresql://USER@HOST:PORT/DB"
+            )
+        if v.startswith("sqlite:///") and not v.removeprefix("sqlite:///").strip():
+            raise ValueError("sqlite:/// needs a file path, e.g. sqlite:///twin-out/live/live.db")
+        return v
+
+
+class SensorSpec(_Frozen):
+    """One sensor the service accepts readings from.
+
+    ``water_level``: depth of standing water above the road [m] at low point ``point``.
+    ``rain_gauge``: rain rate over the interval ending at the reading [mm/h], at
+    ``lon``/``lat`` (low points use their nearest gauge). ``crowd_counter``: persons
+    counted in plaza ``point`` [persons].
+    """
+
+    id: str
+    kind: Literal["water_level", "rain_gauge", "crowd_counter"]
+    point: str | None = Field(default=None, description="low point or plaza id")
+    lon: float | None = Field(default=None, ge=-180.0, le=180.0)
+    lat: float | None = Field(default=None, ge=-90.0, le=90.0)
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, v: str) -> str:
+        if not _ID.match(v):
+            raise ValueError(
+                "a sensor id is 1-128 letters, digits or . _ : / @ + - (no spaces), "
+                "starting with a letter or digit"
+            )
+        return v
+
+    @model_validator(mode="after")
+    def _where(self) -> SensorSpec:
+        if self.kind == "rain_gauge" and (self.lon is None or self.lat is None):
+            raise ValueError(f"rain gauge {self.id}: give lon and lat (WGS84 degrees)")
+        if self.kind != "rain_gauge" and not self.point:
+            raise ValueError(
+                f"{self.kind} {self.id}: give point (the low point or plaza id it watches)"
+            )
+        return self
+
+
+def _default_rain_gauges() -> tuple[SensorSpec, ...]:
+    # One illustrative district gauge near the middle of Gongshu's low points.
+    return (SensorSpec(id="rg-gongshu", kind="rain_gauge", lon=120.160, lat=30.300),)
+
+
+class SensorsConfig(_Frozen):
+    """The sensor registry: readings from other sensors are rejected (and reported)."""
+
+    auto_water_level: bool = Field(
+        default=True, description="one water-level gauge per low point, id 'wl-<point id>'"
+    )
+    auto_crowd_counters: bool = Field(
+        default=True, description="one crowd counter per plaza layer feature, 'cc-<plaza id>'"
+    )
+    rain_gauges: tuple[SensorSpec, ...] = Field(default_factory=_default_rain_gauges)
+    extra: tuple[SensorSpec, ...] = Field(default=(), description="more sensors, any kind")
+
+    @field_validator("rain_gauges")
+    @classmethod
+    def _rain(cls, v: tuple[SensorSpec, ...]) -> tuple[SensorSpec, ...]:
+        for s in v:
+            if s.kind != "rain_gauge":
+                raise ValueError(f"{s.id}: only kind rain_gauge belongs here (use extra)")
+        return v
+
+
+class IngestConfig(_Frozen):
+    """Validation limits of ingested readings."""
+
+    max_rows: int = Field(default=200_000, ge=1, description="rows per batch")
+    max_future: Duration = Field(
+        default=300.0, description="how far a reading may lie ahead of the server's clock [s]"
+    )
+    earliest: datetime = Field(
+        default=datetime(2000, 1, 1, tzinfo=UTC), description="oldest reading accepted"
+    )
+    max_water_level: float = Field(default=5.0, gt=0.0, description="[m]")
+    max_rain_rate: float = Field(default=500.0, gt=0.0, description="[mm/h]")
+    max_crowd_count: float = Field(default=1_000_000.0, gt=0.0, description="[persons]")
+
+    @field_validator("earliest")
+    @classmethod
+    def _aware(cls, v: datetime) -> datetime:
+        if v.tzinfo is None:
+            raise ValueError("give a UTC offset, e.g. 2000-01-01T00:00:00+08:00")
+        return v
+
+
+class ForecastConfig(_Frozen):
+    """The forecast/alert loop."""
+
+    model: str = Field(
+        default="shipped:linear",
+        description="forecaster folder (save_forecaster) or shipped:<kind> (models/)",
+    )
+    low_points: str = Field(
+        default="default", description="'default' (data/layers/low_points.geojson) or a GeoJSON"
+    )
+    plazas: str = Field(default="default", description="'default' or a GeoJSON of plazas")
+    clock: Literal["data", "wall"] = Field(
+        default="data",
+        description=(
+            "data: issue times follow the readings' timestamps (live and replays); "
+            "wall: they follow the server's clock"
+        ),
+    )
+    every: PositiveDuration = Field(default=30.0, description="scheduled check [s]")
+    settle: Duration = Field(
+        default=10.0,
+        description="wait at most this long for late gauges before issuing a step [s]",
+    )
+    max_reading_age: PositiveDuration = Field(
+        default=3600.0, description="a silent gauge's last reading counts this long [s]"
+    )
+    max_catchup: PositiveDuration = Field(
+        default=86400.0, description="after an outage, skip issue times older than this [s]"
+    )
+    validate_cap: bool = Field(default=True, description="validate every CAP XML (XSD)")
+
+
+class WebhookConfig(_Frozen):
+    """A subscriber that receives every alert message by HTTP POST."""
+
+    name: str
+    url: str
+    format: Literal["cap-xml", "cap-json"] = "cap-xml"
+    secret_env: str | None = Field(
+        default=None, description="environment variable with the HMAC-SHA256 signing key"
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not _ID.match(v):
+            raise ValueError("a webhook name is 1-128 letters, digits or . _ : / @ + -")
+        return v
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("give an http:// or https:// URL")
+        return v
+
+    @field_validator("secret_env")
+    @classmethod
+    def _env(cls, v: str | None) -> str | None:
+        if v is not None and not _ENV.match(v):
+            raise ValueError("give the name of an environment variable, e.g. TWIN_HOOK_SECRET")
+        return v
+
+
+class DeliveryConfig(_Frozen):
+    """Webhook delivery from the durable outbox: retries with exponential backoff."""
+
+    timeout: PositiveDuration = Field(default=10.0, description="per request [s]")
+    retry_base: PositiveDuration = Field(default=1.0, description="first retry delay [s]")
+    retry_max: PositiveDuration = Field(default=300.0, description="longest retry delay [s]")
+    give_up_after: PositiveDuration = Field(
+        default=2 * 86400.0, description="park a message as failed after this long [s]"
+    )
+    concurrency: int = Field(
+        default=8, ge=1, le=256, description="requests in flight per subscriber"
+    )
+
+
+class TokenConfig(_Frozen):
+    """An API token known from the config (by hash, or read from the environment)."""
+
+    name: str
+    scopes: tuple[Literal["ingest", "read", "admin"], ...] = Field(min_length=1)
+    sha256: str | None = Field(default=None, description="hex SHA-256 of the token")
+    env: str | None = Field(default=None, description="environment variable holding it")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> TokenConfig:
+        if (self.sha256 is None) == (self.env is None):
+            raise ValueError(f"token {self.name}: give exactly one of sha256 or env")
+        if self.sha256 is not None and not re.fullmatch(r"[0-9a-f]{64}", self.sha256):
+            raise ValueError(
+                f"token {self.name}: sha256 must be 64 lower-case hex digits "
+                "(`twin live token hash` prints it)"
+            )
+        if self.env is not None and not _ENV.match(self.env):
+            raise ValueError(f"token {self.name}: env must name an environment variable")
+        return self
+
+
+class LiveConfig(_Frozen):
+    """Everything ``twin live`` needs (see the module docstring)."""
+
+    name: str = "gongshu-live"
+    timezone: str = Field(default="Asia/Shanghai", description="zone of CAP times")
+    server: ServerConfig = Field(default_factory=ServerConfig)
+    store: StoreConfig = Field(default_factory=StoreConfig)
+    sensors: SensorsConfig = Field(default_factory=SensorsConfig)
+    ingest: IngestConfig = Field(default_factory=IngestConfig)
+    forecast: ForecastConfig = Field(default_factory=ForecastConfig)
+    alerts: AlertPolicy = Field(default_factory=AlertPolicy)
+    webhooks: tuple[WebhookConfig, ...] = ()
+    delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
+    tokens: tuple[TokenConfig, ...] = ()
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {v!r}; use an IANA name such as Asia/Shanghai"
+            ) from None
+        return v
+
+    @model_validator(mode="after")
+    def _unique(self) -> LiveConfig:
+        for what, names in (
+            ("webhooks", [w.name for w in self.webhooks]),
+            ("tokens", [t.name for t in self.tokens]),
+        ):
+            dup = sorted({n for n in names if names.count(n) > 1})
+            if dup:
+                raise ValueError(f"{what}: names must be unique; repeated: {', '.join(dup)}")
+        return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The configured time zone."""
+        return ZoneInfo(self.timezone)
+
+    def check_environment(self) -> None:
+        """Raise :class:`LiveError` if an environment variable the config names is unset."""
+        for i, tok in enumerate(self.tokens):
+            if tok.env is not None and not os.environ.get(tok.env):
+                raise LiveError(
+                    f"tokens[{i}] ({tok.name}): environment variable {tok.env} is not set; "
+                    "export it, or give the token's sha256 instead."
+                )
+        for i, hook in enumerate(self.webhooks):
+            if hook.secret_env is not None and not os.environ.get(hook.secret_env):
+                raise LiveError(
+                    f"webhooks[{i}] ({hook.name}): environment variable {hook.secret_env} "
+                    "(its signing key) is not set; export it or drop secret_env."
+                )
+
+
+# ---------------------------------------------------------------------------- loading
+def _line_index(node: yaml.Node, path: tuple[Any, ...], out: dict[tuple[Any, ...], int]) -> None:
+    """Map every key path of a YAML document to its line (1-based)."""
+    out[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            out[(*path, key_node.value)] = key_node.start_mark.line + 1
+            _line_index(value_node, (*path, key_node.value), out)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _line_index(item, (*path, i), out)
+
+
+def _format_errors(exc: ValidationError, where: str, lines: dict[tuple[Any, ...], int]) -> str:
+    parts = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        line = None
+        for cut in range(len(loc), -1, -1):  # nearest located ancestor
+            if loc[:cut] in lines:
+                line = lines[loc[:cut]]
+                break
+        field = ".".join(str(x) for x in loc) or "(top level)"
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field (check its spelling; unknown fields are not allowed)"
+        elif err["type"] == "missing":
+            msg = "required field is missing"
+        got = err.get("input")
+        got_txt = "" if err["type"] == "missing" or isinstance(got, dict) else f" (got {got!r})"
+        prefix = f"{where}:{line}" if line is not None else where
+        parts.append(f"{prefix}: {field}: {msg}{got_txt}")
+    return "; ".join(parts)
+
+
+def validate_live_config(
+    data: Any, *, where: str = "<live config>", lines: dict[tuple[Any, ...], int] | None = None
+) -> LiveConfig:
+    """Validate a mapping as a :class:`LiveConfig`, raising :class:`LiveError`."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise LiveError(f"{where}: a live config must be a mapping of fields, got {type(data)}")
+    try:
+        return LiveConfig.model_validate(data)
+    except ValidationError as exc:
+        raise LiveError(_format_errors(exc, where, lines or {})) from None
+
+
+def load_live_config(path: str | Path) -> LiveConfig:
+    """Read and validate a live-service YAML file.
+
+    Parameters
+    ----------
+    path
+        The YAML file (``data/live/config.yaml`` is the Gongshu example).
+
+    Returns
+    -------
+    LiveConfig
+
+    Raises
+    ------
+    LiveError
+        The file is missing, is not YAML, or does not follow the schema; the message
+        names the file, the line and the field.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise LiveError(
+            f"{path}: no such config file; start from data/live/config.yaml (the Gongshu "
+            "example) or run without --config for the defaults."
+        )
+    text = path.read_text(encoding="utf-8")
+    try:
+        node = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        raise LiveError(f"{path}{line}: not valid YAML ({getattr(exc, 'problem', exc)}).") from None
+    lines: dict[tuple[Any, ...], int] = {}
+    if node is not None:
+        _line_index(node, (), lines)
+    return validate_live_config(data, where=str(path), lines=lines)

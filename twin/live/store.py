@@ -1,0 +1,669 @@
+"""The store: readings, alerts, the durable outbox, subscribers and API tokens.
+
+One interface, :class:`Store`, with two back-ends that keep the same tables:
+
+- :class:`twin.live.sqlite.SQLiteStore` (the embedded default): one file in WAL mode,
+  ``synchronous`` FULL by default, so an acknowledged batch survives a crash of the
+  process and of the machine;
+- :class:`twin.live.postgres.PostgresStore`: PostgreSQL by URL (psycopg 3; batches go
+  through ``COPY``).
+
+Tables
+------
+``readings (t, sensor, value, received, kind)``
+    Primary key ``(t, sensor)``: a reading is identified by its sensor and time, so a
+    retried or duplicated batch changes nothing (first write wins; a different value
+    for a stored key is reported as a conflict). Times are integers [ms since
+    1970-01-01 UTC]. Keyed by time first, new readings land at the end of the index,
+    so ingest does not slow down as the table grows, however many sensors report; a
+    partial index on ``(sensor, t)`` over the water-level and rain gauges (``kind < 2``)
+    serves the forecasts.
+``alerts (seq, identifier, …, cap_json, cap_xml)``
+    Every alert message, in issue order, with both CAP renderings.
+``outbox (id, alert_seq, subscriber, state, attempts, next_attempt_ms, …)``
+    One row per message and subscriber, written in the same transaction as the message
+    (the transactional-outbox pattern): ``pending`` until a 2xx answer, then
+    ``delivered``; ``failed`` after the give-up time; ``dropped`` when its subscriber
+    is removed.
+``subscribers``, ``tokens`` (SHA-256 of API tokens, never the tokens), ``meta``
+    (key/value state: the next issue time and the alert lifecycle, written with the
+    messages of each issue, so a restart resumes exactly where the last commit was).
+"""
+
+from __future__ import annotations
+
+import abc
+import logging
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, ClassVar
+
+import numpy as np
+
+from twin._types import FloatArray, IntArray
+from twin.live.errors import StoreError
+from twin.live.ingest import ParsedBatch
+from twin.live.records import (
+    AlertRecord,
+    Delivery,
+    InsertResult,
+    NewAlert,
+    Subscriber,
+    TokenRecord,
+    alert_from_row,
+    now_ms,
+    token_from_row,
+)
+
+# The records are part of the store's interface: importable from here too.
+__all__ = [
+    "SCHEMA_VERSION",
+    "AlertRecord",
+    "Delivery",
+    "InsertResult",
+    "NewAlert",
+    "Store",
+    "Subscriber",
+    "TokenRecord",
+    "now_ms",
+    "open_store",
+]
+
+logger = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+
+_DDL = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS readings (
+    t {BIGINT} NOT NULL, sensor TEXT NOT NULL, value {FLOAT} NOT NULL,
+    received {BIGINT} NOT NULL, kind SMALLINT NOT NULL, PRIMARY KEY (t, sensor)){NOROWID};
+CREATE INDEX IF NOT EXISTS readings_forecast ON readings (sensor, t) WHERE kind < 2;
+CREATE TABLE IF NOT EXISTS alerts (
+    seq {SERIAL}, identifier TEXT NOT NULL UNIQUE, point TEXT NOT NULL,
+    level TEXT NOT NULL, msg_type TEXT NOT NULL, sent TEXT NOT NULL,
+    issue_ms {BIGINT} NOT NULL, cap_json TEXT NOT NULL, cap_xml TEXT NOT NULL,
+    created_ms {BIGINT} NOT NULL, trigger_ms {BIGINT} NOT NULL);
+CREATE INDEX IF NOT EXISTS alerts_point ON alerts (point, level, seq);
+CREATE TABLE IF NOT EXISTS subscribers (
+    name TEXT PRIMARY KEY, url TEXT NOT NULL, format TEXT NOT NULL, secret_env TEXT,
+    source TEXT NOT NULL, active INTEGER NOT NULL, created_ms {BIGINT} NOT NULL);
+CREATE TABLE IF NOT EXISTS outbox (
+    id {SERIAL}, alert_seq {BIGINT} NOT NULL, subscriber TEXT NOT NULL,
+    state TEXT NOT NULL, attempts INTEGER NOT NULL, next_attempt_ms {BIGINT} NOT NULL,
+    created_ms {BIGINT} NOT NULL, delivered_ms {BIGINT}, last_error TEXT,
+    UNIQUE (alert_seq, subscriber));
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox (subscriber, state, id);
+CREATE TABLE IF NOT EXISTS tokens (
+    name TEXT PRIMARY KEY, sha256 TEXT NOT NULL UNIQUE, scopes TEXT NOT NULL,
+    source TEXT NOT NULL, created_ms {BIGINT} NOT NULL, revoked_ms {BIGINT});
+"""
+
+_ALERT_COLS = (
+    "seq, identifier, point, level, msg_type, sent, issue_ms, cap_json, cap_xml, "
+    "created_ms, trigger_ms"
+)
+
+
+class Store(abc.ABC):
+    """The store interface, with the SQL both back-ends share.
+
+    Every method is thread-safe (one connection behind a lock) and blocking: call it
+    from a worker thread in async code. Methods that change several tables do so in
+    one transaction.
+    """
+
+    backend: ClassVar[str]
+    _placeholder: ClassVar[str] = "?"
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._lock = threading.RLock()
+        self._conn: Any = None
+
+    # ------------------------------------------------------------------ plumbing
+    @abc.abstractmethod
+    def _connect(self) -> Any:
+        """Open a connection (autocommit; transactions are explicit)."""
+
+    @abc.abstractmethod
+    def _ddl(self) -> str:
+        """The schema for this back-end."""
+
+    @abc.abstractmethod
+    @contextmanager
+    def _tx(self) -> Iterator[Any]:
+        """A transaction on the (locked) connection; yields the connection."""
+
+    @abc.abstractmethod
+    def insert_readings(self, batch: ParsedBatch, *, received_ms: int) -> InsertResult:
+        """Store the good rows of a batch in one transaction (idempotent by key)."""
+
+    @abc.abstractmethod
+    def _sensor_filter(self, sensors: Sequence[str]) -> tuple[str, list[Any]]:
+        """SQL condition and parameters selecting ``sensor`` in a list."""
+
+    def _q(self, sql: str) -> str:
+        return sql if self._placeholder == "?" else sql.replace("?", self._placeholder)
+
+    def _ensure(self) -> Any:
+        if self._conn is None:
+            self._conn = self._connect()
+        return self._conn
+
+    def _exec(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        with self._lock:
+            return self._ensure().execute(self._q(sql), params)
+
+    def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        with self._lock:
+            return list(self._ensure().execute(self._q(sql), params).fetchall())
+
+    def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        with self._lock:
+            return self._ensure().execute(self._q(sql), params).fetchone()
+
+    def init(self) -> Store:
+        """Create the tables if needed and check the schema version; returns ``self``."""
+        with self._tx() as conn:
+            for stmt in self._ddl().split(";"):
+                if stmt.strip():
+                    conn.execute(stmt)
+            row = conn.execute(
+                self._q("SELECT value FROM meta WHERE key = ?"), ("schema_version",)
+            ).fetchone()
+            if row is None:
+                conn.execute(
+                    self._q("INSERT INTO meta (key, value) VALUES (?, ?)"),
+                    ("schema_version", str(SCHEMA_VERSION)),
+                )
+            elif int(row[0]) > SCHEMA_VERSION:
+                raise StoreError(
+                    f"{self.describe()}: schema version {row[0]} is newer than this twin "
+                    f"({SCHEMA_VERSION}); update the twin or use another store."
+                )
+        return self
+
+    def close(self) -> None:
+        """Close the connection (a later call reopens it)."""
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def describe(self) -> str:
+        """The store's URL without a password."""
+        if "@" in self.url and "://" in self.url:
+            scheme, rest = self.url.split("://", 1)
+            cred, host = rest.rsplit("@", 1)
+            return f"{scheme}://{cred.split(':', 1)[0]}@{host}"
+        return self.url
+
+    def ping(self) -> bool:
+        """Whether the store answers a trivial query."""
+        try:
+            self._one("SELECT 1")
+        except Exception:  # any failure means "not healthy"
+            logger.exception("store ping failed")
+            with self._lock:
+                self._conn = None
+            return False
+        return True
+
+    # ------------------------------------------------------------------ readings
+    def readings(
+        self, sensors: Sequence[str], start_ms: int, end_ms: int
+    ) -> tuple[list[str], IntArray, FloatArray]:
+        """Readings of some sensors with ``start_ms < t <= end_ms``, ordered by time.
+
+        Returns
+        -------
+        (list of str, numpy.ndarray, numpy.ndarray)
+            Sensor ids, times [ms since the epoch] and values.
+        """
+        if not sensors:
+            return [], np.zeros(0, np.int64), np.zeros(0)
+        cond, params = self._sensor_filter(sensors)
+        rows = self._all(
+            f"SELECT sensor, t, value FROM readings WHERE t > ? AND t <= ? AND {cond} "
+            "ORDER BY t, sensor",
+            [int(start_ms), int(end_ms), *params],
+        )
+        return (
+            [str(r[0]) for r in rows],
+            np.array([r[1] for r in rows], dtype=np.int64),
+            np.array([r[2] for r in rows], dtype=np.float64),
+        )
+
+    def step_last(
+        self, sensors: Sequence[str], b0_ms: int, step_ms: int, end_ms: int
+    ) -> tuple[list[str], IntArray, FloatArray]:
+        """The last reading of each gauge in each step, aggregated by the database.
+
+        Step ``k`` is ``(b0 + (k-1)·step, b0 + k·step]``; steps from ``k = 0`` (ending at
+        ``b0``) to the one ending at ``end_ms``. Water-level and rain gauges only (the
+        partial index).
+
+        Returns
+        -------
+        (list of str, numpy.ndarray, numpy.ndarray)
+            Sensor ids, step indices ``k`` and the values.
+        """
+        if not sensors:
+            return [], np.zeros(0, np.int64), np.zeros(0)
+        cond, params = self._sensor_filter(sensors)
+        rows = self._all(
+            self._last_per_step_sql(cond),
+            [b0_ms, step_ms, step_ms, *params, b0_ms - step_ms, end_ms],
+        )
+        return (
+            [str(r[0]) for r in rows],
+            np.array([r[1] for r in rows], dtype=np.int64),
+            np.array([r[2] for r in rows], dtype=np.float64),
+        )
+
+    def step_mean(
+        self, sensors: Sequence[str], b0_ms: int, step_ms: int, end_ms: int
+    ) -> tuple[list[str], IntArray, FloatArray]:
+        """The mean reading of each gauge in each step (as in :meth:`step_last`)."""
+        if not sensors:
+            return [], np.zeros(0, np.int64), np.zeros(0)
+        cond, params = self._sensor_filter(sensors)
+        rows = self._all(
+            "SELECT sensor, (t - ? + ? - 1) / ? AS k, AVG(value) FROM readings "
+            f"WHERE kind < 2 AND {cond} AND t > ? AND t <= ? GROUP BY sensor, k",
+            [b0_ms, step_ms, step_ms, *params, b0_ms - step_ms, end_ms],
+        )
+        return (
+            [str(r[0]) for r in rows],
+            np.array([r[1] for r in rows], dtype=np.int64),
+            np.array([r[2] for r in rows], dtype=np.float64),
+        )
+
+    def _last_per_step_sql(self, cond: str) -> str:
+        # SQLite: a bare column next to MAX() comes from the row holding the maximum.
+        return (
+            "SELECT sensor, (t - ? + ? - 1) / ? AS k, value, MAX(t) FROM readings "
+            f"WHERE kind < 2 AND {cond} AND t > ? AND t <= ? GROUP BY sensor, k"
+        )
+
+    def reading_rows(
+        self, sensor: str | None, start_ms: int, end_ms: int, limit: int, *, gauge: bool = False
+    ) -> list[tuple[str, int, float, int]]:
+        """Up to ``limit`` readings ``(sensor, t, value, received)`` in a time range.
+
+        ``gauge``: the sensor is a water-level or rain gauge (its index is used).
+        """
+        where = "t >= ? AND t <= ?"
+        params: list[Any] = [int(start_ms), int(end_ms)]
+        if sensor is not None:
+            where, params = "sensor = ? AND " + where, [sensor, *params]
+            if gauge:
+                where = "kind < 2 AND " + where
+        rows = self._all(
+            f"SELECT sensor, t, value, received FROM readings WHERE {where} "
+            "ORDER BY t, sensor LIMIT ?",
+            [*params, int(limit)],
+        )
+        return [(str(r[0]), int(r[1]), float(r[2]), int(r[3])) for r in rows]
+
+    def last_times(self, gauges: Sequence[str]) -> dict[str, int]:
+        """Time of the newest reading of each water-level or rain gauge that has one [ms]."""
+        out: dict[str, int] = {}
+        for s in gauges:
+            row = self._one("SELECT MAX(t) FROM readings WHERE kind < 2 AND sensor = ?", (s,))
+            if row is not None and row[0] is not None:
+                out[s] = int(row[0])
+        return out
+
+    def newest_since(self, since_ms: int) -> dict[str, int]:
+        """Time of the newest reading of every sensor with one after ``since_ms`` [ms]."""
+        rows = self._all(
+            "SELECT sensor, MAX(t) FROM readings WHERE t > ? GROUP BY sensor", (int(since_ms),)
+        )
+        return {str(r[0]): int(r[1]) for r in rows}
+
+    def newest_time(self) -> int | None:
+        """Time of the newest reading of any sensor [ms]."""
+        row = self._one("SELECT MAX(t) FROM readings")
+        return None if row is None or row[0] is None else int(row[0])
+
+    def count_readings(self, sensor: str | None = None) -> int:
+        """Number of stored readings (of one sensor, or all)."""
+        if sensor is None:
+            row = self._one("SELECT COUNT(*) FROM readings")
+        else:
+            row = self._one("SELECT COUNT(*) FROM readings WHERE sensor = ?", (sensor,))
+        return int(row[0])
+
+    # ------------------------------------------------------------------ alerts
+    def record_cycle(
+        self, alerts: Sequence[NewAlert], state: dict[str, str], *, created_ms: int
+    ) -> list[AlertRecord]:
+        """Record one issue: its messages, their outbox rows and the loop state, atomically.
+
+        A message already recorded (same identifier, e.g. re-issued after a crash before
+        this commit's acknowledgement) is not recorded twice.
+
+        Returns
+        -------
+        list of AlertRecord
+            The messages recorded now.
+        """
+        out: list[AlertRecord] = []
+        with self._tx() as conn:
+            for a in alerts:
+                row = conn.execute(
+                    self._q(
+                        "INSERT INTO alerts (identifier, point, level, msg_type, sent, "
+                        "issue_ms, cap_json, cap_xml, created_ms, trigger_ms) VALUES "
+                        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (identifier) DO NOTHING "
+                        "RETURNING seq"
+                    ),
+                    (
+                        a.identifier,
+                        a.point,
+                        a.level,
+                        a.msg_type,
+                        a.sent,
+                        a.issue_ms,
+                        a.cap_json,
+                        a.cap_xml,
+                        created_ms,
+                        a.trigger_ms,
+                    ),
+                ).fetchone()
+                if row is None:
+                    continue
+                seq = int(row[0])
+                conn.execute(
+                    self._q(
+                        "INSERT INTO outbox (alert_seq, subscriber, state, attempts, "
+                        "next_attempt_ms, created_ms) SELECT ?, name, 'pending', 0, ?, ? "
+                        "FROM subscribers WHERE active = 1"
+                    ),
+                    (seq, created_ms, created_ms),
+                )
+                out.append(
+                    AlertRecord(
+                        seq,
+                        a.identifier,
+                        a.point,
+                        a.level,
+                        a.msg_type,
+                        a.sent,
+                        a.issue_ms,
+                        a.cap_json,
+                        a.cap_xml,
+                        created_ms,
+                        a.trigger_ms,
+                    )
+                )
+            for key, value in state.items():
+                conn.execute(
+                    self._q(
+                        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) "
+                        "DO UPDATE SET value = excluded.value"
+                    ),
+                    (key, value),
+                )
+        return out
+
+    def alerts(
+        self, *, since_seq: int = 0, limit: int = 1000, active_only: bool = False
+    ) -> list[AlertRecord]:
+        """Alert messages after ``since_seq`` in issue order; or the active alerts only.
+
+        An alert is active while the last message of its low point and level is not a
+        Cancel; its last message (Alert or Update) is returned.
+        """
+        if active_only:
+            rows = self._all(
+                f"SELECT {', '.join('a.' + c.strip() for c in _ALERT_COLS.split(','))} "
+                "FROM alerts a JOIN (SELECT point, level, MAX(seq) AS seq FROM alerts "
+                "GROUP BY point, level) m ON a.seq = m.seq WHERE a.msg_type <> 'Cancel' "
+                "AND a.seq > ? ORDER BY a.seq LIMIT ?",
+                (int(since_seq), int(limit)),
+            )
+        else:
+            rows = self._all(
+                f"SELECT {_ALERT_COLS} FROM alerts WHERE seq > ? ORDER BY seq LIMIT ?",
+                (int(since_seq), int(limit)),
+            )
+        return [alert_from_row(r) for r in rows]
+
+    def alert(self, identifier: str) -> AlertRecord | None:
+        """One message by its CAP identifier."""
+        row = self._one(f"SELECT {_ALERT_COLS} FROM alerts WHERE identifier = ?", (identifier,))
+        return None if row is None else alert_from_row(row)
+
+    def last_alert_seq(self) -> int:
+        """The newest message's ``seq`` (0 if none)."""
+        row = self._one("SELECT MAX(seq) FROM alerts")
+        return 0 if row is None or row[0] is None else int(row[0])
+
+    # ------------------------------------------------------------------ outbox
+    def _deliveries(self, where: str, params: Sequence[Any], limit: int) -> list[Delivery]:
+        cols = ", ".join("a." + c.strip() for c in _ALERT_COLS.split(","))
+        rows = self._all(
+            "SELECT o.id, o.subscriber, o.state, o.attempts, o.next_attempt_ms, "
+            f"o.created_ms, o.delivered_ms, o.last_error, {cols} FROM outbox o "
+            f"JOIN alerts a ON a.seq = o.alert_seq WHERE {where} ORDER BY o.id LIMIT ?",
+            [*params, int(limit)],
+        )
+        return [
+            Delivery(
+                id=int(r[0]),
+                subscriber=str(r[1]),
+                state=str(r[2]),
+                attempts=int(r[3]),
+                next_attempt_ms=int(r[4]),
+                created_ms=int(r[5]),
+                delivered_ms=None if r[6] is None else int(r[6]),
+                last_error=None if r[7] is None else str(r[7]),
+                alert=alert_from_row(r[8:]),
+            )
+            for r in rows
+        ]
+
+    def next_deliveries(self, subscriber: str, *, limit: int = 100) -> list[Delivery]:
+        """The oldest pending messages of a subscriber, in order (deliveries keep it)."""
+        return self._deliveries("o.subscriber = ? AND o.state = 'pending'", (subscriber,), limit)
+
+    def outbox(self, *, state: str | None = None, limit: int = 100) -> list[Delivery]:
+        """Outbox rows (of one state), oldest first."""
+        if state is None:
+            return self._deliveries("1 = 1", (), limit)
+        return self._deliveries("o.state = ?", (state,), limit)
+
+    def mark_delivered(self, done: Sequence[tuple[int, int, int]]) -> None:
+        """Mark deliveries done (2xx answers): ``(outbox id, attempts, at [ms])`` each."""
+        if not done:
+            return
+        with self._tx() as conn:
+            for delivery_id, attempts, at_ms in done:
+                conn.execute(
+                    self._q(
+                        "UPDATE outbox SET state = 'delivered', attempts = ?, delivered_ms = ?, "
+                        "last_error = NULL WHERE id = ?"
+                    ),
+                    (attempts, at_ms, delivery_id),
+                )
+
+    def mark_retry(self, delivery_id: int, *, attempts: int, next_ms: int, error: str) -> None:
+        """Record a failed attempt and when to try again."""
+        with self._tx() as conn:
+            conn.execute(
+                self._q(
+                    "UPDATE outbox SET attempts = ?, next_attempt_ms = ?, last_error = ? "
+                    "WHERE id = ?"
+                ),
+                (attempts, next_ms, error[:500], delivery_id),
+            )
+
+    def mark_failed(self, delivery_id: int, *, attempts: int, error: str) -> None:
+        """Park a delivery as failed (after the give-up time; see :meth:`requeue_failed`)."""
+        with self._tx() as conn:
+            conn.execute(
+                self._q(
+                    "UPDATE outbox SET state = 'failed', attempts = ?, last_error = ? WHERE id = ?"
+                ),
+                (attempts, error[:500], delivery_id),
+            )
+
+    def requeue_failed(self, *, at_ms: int, subscriber: str | None = None) -> int:
+        """Put failed deliveries back in the queue (due now); returns how many."""
+        where = "state = 'failed'"
+        params: list[Any] = [at_ms, at_ms]
+        if subscriber is not None:
+            where += " AND subscriber = ?"
+            params.append(subscriber)
+        with self._tx() as conn:
+            cur = conn.execute(
+                self._q(
+                    "UPDATE outbox SET state = 'pending', next_attempt_ms = ?, created_ms = ? "
+                    f"WHERE {where}"
+                ),
+                params,
+            )
+            return int(cur.rowcount)
+
+    def outbox_counts(self) -> dict[str, int]:
+        """Number of outbox rows by state."""
+        rows = self._all("SELECT state, COUNT(*) FROM outbox GROUP BY state")
+        return {str(r[0]): int(r[1]) for r in rows}
+
+    # ------------------------------------------------------------------ subscribers
+    def upsert_subscriber(self, sub: Subscriber, *, at_ms: int) -> None:
+        """Add or change a subscriber (by name); it receives messages recorded from now."""
+        with self._tx() as conn:
+            conn.execute(
+                self._q(
+                    "INSERT INTO subscribers (name, url, format, secret_env, source, active, "
+                    "created_ms) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
+                    "url = excluded.url, format = excluded.format, secret_env = "
+                    "excluded.secret_env, source = excluded.source, active = excluded.active"
+                ),
+                (sub.name, sub.url, sub.format, sub.secret_env, sub.source, int(sub.active), at_ms),
+            )
+
+    def remove_subscriber(self, name: str) -> bool:
+        """Deactivate a subscriber and drop its pending deliveries; False if unknown."""
+        with self._tx() as conn:
+            cur = conn.execute(
+                self._q("UPDATE subscribers SET active = 0 WHERE name = ? AND active = 1"), (name,)
+            )
+            if not cur.rowcount:
+                return False
+            conn.execute(
+                self._q(
+                    "UPDATE outbox SET state = 'dropped' WHERE subscriber = ? AND state IN "
+                    "('pending', 'failed')"
+                ),
+                (name,),
+            )
+        return True
+
+    def subscribers(self, *, active_only: bool = True) -> list[Subscriber]:
+        """The subscribers, by name."""
+        where = "WHERE active = 1" if active_only else ""
+        rows = self._all(
+            f"SELECT name, url, format, secret_env, source, active FROM subscribers {where} "
+            "ORDER BY name"
+        )
+        return [
+            Subscriber(str(r[0]), str(r[1]), str(r[2]), r[3], str(r[4]), bool(r[5])) for r in rows
+        ]
+
+    # ------------------------------------------------------------------ tokens
+    def put_token(
+        self, name: str, sha256: str, scopes: Sequence[str], *, source: str, at_ms: int
+    ) -> None:
+        """Add or replace a token (by name)."""
+        with self._tx() as conn:
+            conn.execute(
+                self._q("DELETE FROM tokens WHERE sha256 = ? AND name <> ?"), (sha256, name)
+            )
+            conn.execute(
+                self._q(
+                    "INSERT INTO tokens (name, sha256, scopes, source, created_ms, revoked_ms) "
+                    "VALUES (?, ?, ?, ?, ?, NULL) ON CONFLICT (name) DO UPDATE SET sha256 = "
+                    "excluded.sha256, scopes = excluded.scopes, source = excluded.source, "
+                    "created_ms = excluded.created_ms, revoked_ms = NULL"
+                ),
+                (name, sha256, ",".join(scopes), source, at_ms),
+            )
+
+    def token_by_hash(self, sha256: str) -> TokenRecord | None:
+        """The live (not revoked) token with this SHA-256."""
+        row = self._one(
+            "SELECT name, sha256, scopes, source, created_ms, revoked_ms FROM tokens "
+            "WHERE sha256 = ? AND revoked_ms IS NULL",
+            (sha256,),
+        )
+        return None if row is None else token_from_row(row)
+
+    def tokens(self) -> list[TokenRecord]:
+        """Every token record (revoked ones too), by name."""
+        rows = self._all(
+            "SELECT name, sha256, scopes, source, created_ms, revoked_ms FROM tokens ORDER BY name"
+        )
+        return [token_from_row(r) for r in rows]
+
+    def revoke_token(self, name: str, *, at_ms: int) -> bool:
+        """Revoke a token by name; False if there is no live token of that name."""
+        with self._tx() as conn:
+            cur = conn.execute(
+                self._q("UPDATE tokens SET revoked_ms = ? WHERE name = ? AND revoked_ms IS NULL"),
+                (at_ms, name),
+            )
+            return bool(cur.rowcount)
+
+    # ------------------------------------------------------------------ meta
+    def get_meta(self, key: str) -> str | None:
+        """A stored state value."""
+        row = self._one("SELECT value FROM meta WHERE key = ?", (key,))
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Store a state value."""
+        with self._tx() as conn:
+            conn.execute(
+                self._q(
+                    "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) "
+                    "DO UPDATE SET value = excluded.value"
+                ),
+                (key, value),
+            )
+
+
+def open_store(url: str, *, synchronous: str = "full") -> Store:
+    """Open (and create if needed) the store of a URL.
+
+    Parameters
+    ----------
+    url
+        ``sqlite:///PATH`` (relative to the working directory; ``sqlite:////abs/path``
+        for an absolute one) or ``postgresql://USER[:PASSWORD]@HOST:PORT/DB``.
+    synchronous
+        SQLite only: ``"full"`` or ``"normal"``.
+
+    Raises
+    ------
+    StoreError
+        An unknown scheme, or a store that cannot be opened.
+    """
+    if url.startswith("sqlite:///"):
+        from twin.live.sqlite import SQLiteStore
+
+        store: Store = SQLiteStore(url.removeprefix("sqlite:///"), synchronous=synchronous)
+    elif url.startswith(("postgresql://", "postgres://")):
+        from twin.live.postgres import PostgresStore
+
+        store = PostgresStore(url)
+    else:
+        raise StoreError(
+            f"store URL {url!r}: use sqlite:///PATH or postgresql://USER@HOST:PORT/DB."
+        )
+    return store.init()
