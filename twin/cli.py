@@ -58,13 +58,17 @@ app.add_typer(rain_app, name="rain")
 
 def _register_subcommands() -> None:
     """Command groups that live beside their models (imported lazily where heavy)."""
+    from dash_app.cli import app_command
     from twin.forecast.cli import app as forecast_app
+    from twin.live.cli import app as live_app
     from twin.placement.cli import place
     from twin.trucks.cli import app as trucks_app
 
     app.add_typer(trucks_app, name="trucks")
     app.add_typer(forecast_app, name="forecast")
     app.command("place")(place)
+    app.add_typer(live_app, name="live")
+    app.command("app")(app_command)
 
 
 _register_subcommands()

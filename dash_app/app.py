@@ -1,0 +1,215 @@
+"""The app factory: the page shell, routing between pages, polling and error handling.
+
+All pages are in the page at once and the address only chooses which one is shown, so
+nothing typed on one page is lost by visiting another. A ``dcc.Interval`` polls the job
+runner once a second with one request; ``jobs-state`` changes only when a job is
+queued, moves on or ends (the pages' progress bars listen to it) and ``runs-version``
+when the set of jobs changes (the pages' menus of runs listen to it).
+
+Errors: callbacks turn the errors they expect into messages next to what caused them;
+anything else is caught by the app's ``on_error`` handler, logged with its traceback on
+the server, and shown on the page as one line in a banner. The page never shows a
+traceback (unless the app was started with ``debug=True``).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import dash
+from dash import Dash, Input, Output, State, dcc, html
+
+from dash_app.context import AppContext
+from dash_app.jobs import JobRunner, failure_message
+from dash_app.pages import builder, compare, map, results
+from dash_app.theme import INDEX_STRING
+
+__all__ = ["DEFAULT_SCENARIOS_DIR", "create_app", "pages"]
+
+logger = logging.getLogger(__name__)
+
+#: How often the page asks the runner for news [ms].
+POLL_MS = 1000
+
+#: The repository's scenarios folder (the builder's default).
+DEFAULT_SCENARIOS_DIR = Path(__file__).resolve().parents[1] / "scenarios"
+
+
+def pages() -> list[ModuleType]:
+    """The page modules, in menu order (pages whose twin modules are missing left out)."""
+    found: list[ModuleType] = [builder, map, results, compare]
+    from dash_app.pages import optional_pages
+
+    found.extend(optional_pages())
+    return found
+
+
+def _shell(ctx: AppContext, modules: list[ModuleType]) -> html.Div:
+    nav = [dcc.Link(m.TITLE, href=m.PATH, id=f"nav-{m.PATH.strip('/')}") for m in modules]
+    return html.Div(
+        [
+            dcc.Location(id="url"),
+            dcc.Interval(id="poll", interval=POLL_MS),
+            dcc.Store(id="runs-version", data=-1),
+            dcc.Store(id="jobs-state", data=None),
+            html.Header(
+                [
+                    html.Div(
+                        ["city-twin", html.Small("Gongshu what-if planner")], className="brand"
+                    ),
+                    html.Nav(nav, className="pages"),
+                    html.Div(id="queue-status", className="queue"),
+                ],
+                className="topbar",
+            ),
+            html.Main(
+                [
+                    html.Div(
+                        [
+                            html.Span(id="app-error-text"),
+                            html.Button(
+                                "dismiss",
+                                id="app-error-close",
+                                className="btn small secondary",
+                                n_clicks=0,
+                                style={"marginLeft": "1rem"},
+                            ),
+                        ],
+                        id="app-error",
+                        className="alert alert-error",
+                        hidden=True,
+                    ),
+                    *[
+                        html.Div(m.layout(ctx), id=f"page-{m.PATH.strip('/')}", hidden=True)
+                        for m in modules
+                    ],
+                    html.Div(
+                        ["No such page. ", dcc.Link("Go to the builder", href=builder.PATH)],
+                        id="page-not-found",
+                        className="empty panel",
+                        hidden=True,
+                    ),
+                ],
+                className="content",
+            ),
+        ]
+    )
+
+
+def create_app(
+    *,
+    scenarios_dir: str | Path | None = None,
+    save_dir: str | Path | None = None,
+    keep_runs: int = 30,
+    preload_network: bool = True,
+    debug: bool = False,
+) -> Dash:
+    """Build the planners' what-if app.
+
+    Parameters
+    ----------
+    scenarios_dir
+        Folder of scenario YAML files offered by the builder (default: the repository's
+        ``scenarios/``).
+    save_dir
+        Folder where *Save as YAML* writes new scenarios (default: ``scenarios_dir``).
+    keep_runs
+        Finished runs kept in memory for the map, results and comparison pages.
+    preload_network
+        Load the default road network in the background at once (the map's base map,
+        and a quick first run).
+    debug
+        Let Dash show its developer tools (tracebacks included). Off for planners.
+
+    Returns
+    -------
+    dash.Dash
+        The app; ``app.run(host, port)`` serves it, ``app.server`` is its Flask app.
+        Everything it serves comes from the Python packages (``serve_locally``): it
+        needs no internet.
+    """
+    scen = Path(scenarios_dir) if scenarios_dir is not None else DEFAULT_SCENARIOS_DIR
+    ctx = AppContext(
+        scenarios_dir=scen,
+        save_dir=Path(save_dir) if save_dir is not None else scen,
+        runner=JobRunner(keep=keep_runs),
+    )
+    if preload_network:
+        ctx.load_network()
+    modules = pages()
+
+    def on_error(err: Exception) -> None:
+        logger.error("Callback failed", exc_info=err)
+        dash.set_props(
+            "app-error-text", {"children": f"Something went wrong: {failure_message(err)}"}
+        )
+        dash.set_props("app-error", {"hidden": False})
+
+    app = Dash(
+        __name__,
+        title="city-twin · what-if planner",
+        serve_locally=True,
+        update_title="",
+        include_assets_files=False,
+        on_error=None if debug else on_error,
+    )
+    app.index_string = INDEX_STRING
+    app.layout = _shell(ctx, modules)
+    app.twin_context = ctx  # type: ignore[attr-defined]
+    _register_shell(app, ctx, modules)
+    for m in modules:
+        m.register(app, ctx)
+    return app
+
+
+def _register_shell(app: Dash, ctx: AppContext, modules: list[ModuleType]) -> None:
+    page_ids = [f"page-{m.PATH.strip('/')}" for m in modules]
+    nav_ids = [f"nav-{m.PATH.strip('/')}" for m in modules]
+
+    @app.callback(
+        [Output(p, "hidden") for p in page_ids],
+        Output("page-not-found", "hidden"),
+        [Output(n, "className") for n in nav_ids],
+        Input("url", "pathname"),
+    )
+    def route(pathname: str | None) -> tuple[Any, ...]:
+        path = (pathname or "/").rstrip("/") or "/"
+        if path == "/":
+            path = builder.PATH
+        shown = [path == m.PATH for m in modules]
+        return (*[not s for s in shown], any(shown), *["active" if s else "" for s in shown])
+
+    @app.callback(
+        Output("runs-version", "data"),
+        Output("queue-status", "children"),
+        Output("jobs-state", "data"),
+        Input("poll", "n_intervals"),
+        State("runs-version", "data"),
+        State("jobs-state", "data"),
+    )
+    def poll(_: int, version: int | None, jobs: Any) -> tuple[Any, Any, Any]:
+        # One cheap request per tick; the pages hear only of changes (their progress
+        # callbacks listen to `jobs-state`, their menus of runs to `runs-version`), since
+        # every callback costs the browser work in proportion to the page's size.
+        now = ctx.runner.version
+        active = [j for j in ctx.runner.jobs() if j.status in ("queued", "running")]
+        state = {"version": now, "active": {j.id: [j.status, round(j.progress, 2), j.stage]
+                                            for j in active}}  # fmt: skip
+        if version == now and jobs == state:
+            raise dash.exceptions.PreventUpdate
+        done = len(ctx.runner.finished_runs())
+        status = f"{done} run{'s' if done != 1 else ''} held"
+        if active:
+            status = f"{len(active)} job{'s' if len(active) > 1 else ''} in progress · " + status
+        return (now if version != now else dash.no_update), status, state
+
+    @app.callback(
+        Output("app-error", "hidden", allow_duplicate=True),
+        Input("app-error-close", "n_clicks"),
+        prevent_initial_call=True,
+    )
+    def dismiss(_: int) -> bool:
+        return True

@@ -1,0 +1,532 @@
+"""The map: the twin's own road network as the base map, and a run replayed over it.
+
+No map tiles: the base map is drawn from the network's edge geometry (roads by class,
+tunnels and underpasses, the district boundary) and its city layers (docks, sites,
+depots, plazas, low points), as plain SVG traces, so it needs neither the internet nor
+WebGL. A run adds, at one record time: crews by status, cases by stage, water depth at
+the low points, roads closed or impeded by water, and crowd density at the plazas.
+
+The figure has a fixed order of traces: the base traces, then :data:`DYNAMIC` in that
+order, so that moving the time slider only replaces the dynamic traces
+(:func:`frame_traces`) and never resends the network.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import plotly.graph_objects as go
+import shapely
+
+from twin._types import FloatArray, IntArray
+from twin.network.plot import ATTRIBUTION, CLASS_STYLE, LAYER_STYLE, TUNNEL_COLOUR
+from twin.network.road_network import RoadNetwork
+from twin.sim.results import RunResult
+
+__all__ = [
+    "CASE_STAGES",
+    "CREW_STATES",
+    "DYNAMIC",
+    "LAYERS",
+    "TRUCK_STATES",
+    "RunFrames",
+    "base_traces",
+    "frame_traces",
+    "map_figure",
+]
+
+#: Layer switches of the map page: (value, label).
+LAYERS: tuple[tuple[str, str], ...] = (
+    ("local", "local roads"),
+    ("city", "city layers"),
+    ("crews", "crews"),
+    ("cases", "cases"),
+    ("water", "water and closures"),
+    ("crowds", "crowd density"),
+    ("trucks", "muck trucks"),
+)
+#: Crew states drawn (status value, label, colour); off-duty crews are not drawn.
+CREW_STATES: tuple[tuple[int, str, str], ...] = (
+    (1, "idle", "#74c0fc"),
+    (2, "travelling", "#f08c00"),
+    (3, "working", "#2f9e44"),
+    (4, "repositioning", "#9775fa"),
+)
+#: Case stages drawn (label, colour, size).
+CASE_STAGES: tuple[tuple[str, str, int], ...] = (
+    ("waiting", "#e03131", 8),
+    ("dispatched", "#f59f00", 8),
+    ("on site", "#37b24d", 8),
+    ("resolved", "#1c7ed6", 7),
+    ("closed", "#adb5bd", 5),
+)
+#: Muck-truck states drawn (label, colour, status names of :mod:`twin.trucks`); idle
+#: trucks are not drawn.
+TRUCK_STATES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("hauling", "#8b4513", ("loaded",)),
+    ("at a site or dock", "#d9480f", ("waiting_to_load", "loading", "at_dock", "unloading")),
+    ("returning", "#c0a080", ("returning", "waiting_for_route")),
+    ("dumping illegally", "#c2255c", ("dumping",)),
+)
+#: The dynamic traces, in figure order, after the base traces.
+DYNAMIC: tuple[str, ...] = (
+    "roads closed",
+    "roads impeded",
+    "water depth",
+    "crowd density",
+    *(f"cases {s}" for s, _, _ in CASE_STAGES),
+    *(f"crews {s}" for _, s, _ in CREW_STATES),
+    *(f"trucks {s}" for s, _, _ in TRUCK_STATES),
+)
+CLOSED_COLOUR = "#e03131"
+IMPEDED_COLOUR = "#f08c00"
+
+
+# ---------------------------------------------------------------------------- geometry
+def _lines(geoms: npt.NDArray[np.object_], decimals: int = 5) -> tuple[list[Any], list[Any]]:
+    """Lon/lat of line geometries as one trace, ``None`` between lines [deg]."""
+    xs: list[Any] = []
+    ys: list[Any] = []
+    for g in geoms:
+        c = np.round(np.asarray(shapely.get_coordinates(g)), decimals)
+        xs.extend(c[:, 0].tolist())
+        xs.append(None)
+        ys.extend(c[:, 1].tolist())
+        ys.append(None)
+    return xs, ys
+
+
+def _one_way(net: RoadNetwork, sel: IntArray) -> IntArray:
+    """Edges of ``sel`` with the two directions of a two-way street kept once."""
+    if sel.size == 0:
+        return sel
+    pairs = np.sort(np.column_stack([net.edge_u[sel], net.edge_v[sel]]), axis=1)
+    _, first = np.unique(pairs, axis=0, return_index=True)
+    return sel[np.sort(first)]
+
+
+def base_traces(net: RoadNetwork, *, local: bool = True, city: bool = True) -> list[go.Scatter]:
+    """The base map: roads by class, tunnels, the boundary and the city layers.
+
+    Parameters
+    ----------
+    net
+        The road network.
+    local
+        Draw local roads (the finest class; most of the network's edges).
+    city
+        Draw the city layers (docks, sites, depots, plazas, low points).
+    """
+    traces: list[go.Scatter] = []
+    geoms = net.edge_geometries()
+    classes = ("local", "collector", "arterial") if local else ("collector", "arterial")
+    for cls_name in classes:
+        colour, width = CLASS_STYLE[cls_name]
+        sel = _one_way(net, np.flatnonzero(net.road_class == cls_name))
+        xs, ys = _lines(geoms[sel])
+        traces.append(
+            go.Scatter(
+                x=xs,
+                y=ys,
+                mode="lines",
+                name=f"{cls_name} roads",
+                hoverinfo="skip",
+                line={"color": colour, "width": max(width * 1.4, 0.6)},
+            )
+        )
+    tunnels = _one_way(net, np.flatnonzero(net.tunnel))
+    if tunnels.size:
+        xs, ys = _lines(geoms[tunnels])
+        traces.append(
+            go.Scatter(
+                x=xs,
+                y=ys,
+                mode="lines",
+                name="tunnels / underpasses",
+                hoverinfo="skip",
+                line={"color": TUNNEL_COLOUR, "width": 2},
+            )
+        )
+    wkt = net.meta.get("boundary_wkt")
+    if wkt:
+        geom = shapely.from_wkt(wkt)
+        polys = list(geom.geoms) if hasattr(geom, "geoms") else [geom]
+        rings = [p.exterior for p in polys if hasattr(p, "exterior")]
+        xs, ys = _lines(np.array(rings, dtype=object), decimals=4)
+        traces.append(
+            go.Scatter(
+                x=xs,
+                y=ys,
+                mode="lines",
+                name="district boundary",
+                hoverinfo="skip",
+                line={"color": "#495057", "width": 1, "dash": "dash"},
+            )
+        )
+    if city:
+        symbols = {
+            "s": "square",
+            "^": "triangle-up",
+            "o": "circle",
+            "D": "diamond",
+            "v": "triangle-down",
+        }
+        for layer_name, gdf in net.layers.items():
+            if len(gdf) == 0:
+                continue
+            colour, marker = LAYER_STYLE.get(layer_name, ("#000000", "o"))
+            pts = gdf.geometry.representative_point()
+            names = gdf["name"].astype(str) if "name" in gdf else gdf.index.astype(str)
+            traces.append(
+                go.Scatter(
+                    x=pts.x.round(5).tolist(),
+                    y=pts.y.round(5).tolist(),
+                    mode="markers",
+                    name=f"{layer_name.replace('_', ' ')} ({len(gdf)})",
+                    marker={
+                        "color": colour,
+                        "symbol": symbols.get(marker, "circle"),
+                        "size": 9,
+                        "line": {"color": "white", "width": 1},
+                    },
+                    text=names.tolist(),
+                    hovertemplate="%{text}<extra>" + layer_name + "</extra>",
+                )
+            )
+    return traces
+
+
+# ---------------------------------------------------------------------------- a run
+@dataclass
+class RunFrames:
+    """What the map needs of a run, precomputed once: times and case stage times.
+
+    Attributes
+    ----------
+    elapsed
+        Record times [s since the start].
+    labels
+        Record times as local ``HH:MM`` (``D+1 HH:MM`` after the first day).
+    stage_s
+        Per case: seconds since the start at which it was reported, dispatched,
+        arrived, resolved, closed (NaN: not reached).
+    case_text
+        Hover text per case.
+    lowpoint_edges
+        Edge positions affected by each low point (runs with water), else empty.
+    crowd_index
+        For each record time, the crowd step to show (runs with crowds), else empty.
+    """
+
+    elapsed: FloatArray
+    labels: list[str]
+    stage_s: dict[str, FloatArray]
+    case_text: list[str]
+    lowpoint_edges: tuple[IntArray, ...]
+    crowd_index: IntArray
+
+    @classmethod
+    def of(cls, result: RunResult, net: RoadNetwork | None) -> RunFrames:
+        """Precompute the frames of a run (``net``: the network the run used)."""
+        ds = result.dataset
+        elapsed = np.asarray(ds["elapsed"].to_numpy(), dtype=np.float64)
+        tz = str(ds.attrs.get("local_timezone") or result.scenario.timezone)
+        start = pd.Timestamp(result.scenario.start).tz_convert(tz)
+        local = start + pd.to_timedelta(elapsed, unit="s")
+        day0 = start.normalize()
+        labels = [
+            f"{t:%H:%M}"
+            if (t.normalize() - day0).days == 0
+            else f"D+{(t.normalize() - day0).days} {t:%H:%M}"
+            for t in local
+        ]
+        cases = result.cases
+        stage_s: dict[str, FloatArray] = {}
+        for col in ("reported", "dispatched", "arrived", "resolved", "closed"):
+            stamps = pd.to_datetime(cases[col])
+            stage_s[col] = np.asarray((stamps - start).dt.total_seconds(), dtype=np.float64)
+        case_text = [
+            f"case {c} · {cat}<br>priority {p} · {src}"
+            for c, cat, p, src in zip(
+                cases["case"], cases["category"], cases["priority"], cases["source"], strict=True
+            )
+        ]
+        edges: tuple[IntArray, ...] = ()
+        if "water_depth" in ds and net is not None:
+            from twin.hydro.lowpoints import low_points
+
+            pts = low_points(net, design_rain_rate=result.scenario.hydro.design_rain_rate)
+            by_id = dict(zip(pts.ids.tolist(), pts.edges, strict=True))
+            empty = np.empty(0, dtype=np.int64)
+            edges = tuple(by_id.get(str(p), empty) for p in ds["point_id"].to_numpy())
+        crowd_index = np.empty(0, dtype=np.int64)
+        if "crowd_density" in ds:
+            ct = pd.DatetimeIndex(ds["crowd_time"].to_numpy()).to_numpy()
+            tt = pd.DatetimeIndex(ds["time"].to_numpy()).to_numpy()
+            crowd_index = np.clip(np.searchsorted(ct, tt, side="right") - 1, 0, len(ct) - 1)
+        return cls(elapsed, labels, stage_s, case_text, edges, crowd_index)
+
+    def case_stage(self, t: float) -> npt.NDArray[np.int64]:
+        """Stage of every case at ``t`` [s]: index into :data:`CASE_STAGES`, −1 not yet."""
+        s = self.stage_s
+
+        def reached(col: str) -> npt.NDArray[np.bool_]:
+            return np.asarray(np.nan_to_num(s[col], nan=np.inf) <= t)
+
+        stage = np.full(s["reported"].shape, -1, dtype=np.int64)
+        for i, col in enumerate(("reported", "dispatched", "arrived", "resolved", "closed")):
+            stage[reached(col)] = i
+        return stage
+
+
+def _closures_at(result: RunResult, t: float) -> dict[str, list[int]]:
+    """Low points closed and impeded at ``t`` [s] (the last state change at or before t)."""
+    states = result.road_states
+    out: dict[str, list[int]] = {"closed": [], "impeded": []}
+    if states is None or len(states) == 0:
+        return out
+    upto = states[states["elapsed_s"] <= t]
+    if upto.empty:
+        return out
+    last = upto.groupby("point", sort=True)["state"].last()
+    for point, state in last.items():
+        if state in out:
+            out[str(state)].append(int(str(point)))
+    return out
+
+
+def frame_traces(
+    result: RunResult | None,
+    frames: RunFrames | None,
+    k: int,
+    *,
+    layers: set[str],
+    net: RoadNetwork | None,
+) -> list[dict[str, Any]]:
+    """The dynamic traces (:data:`DYNAMIC`, in order) at record ``k``, as trace dicts.
+
+    Traces a run does not have, or whose layer is switched off, are empty and hidden,
+    so the figure always has the same traces in the same order.
+    """
+    empty: dict[str, Any] = {"type": "scatter", "x": [], "y": [], "visible": False}
+    out: dict[str, dict[str, Any]] = {name: dict(empty, name=name) for name in DYNAMIC}
+    if result is None or frames is None:
+        return [out[name] for name in DYNAMIC]
+    ds = result.dataset
+    k = int(min(max(k, 0), ds.sizes["time"] - 1))
+    t = float(frames.elapsed[k])
+    hy = result.scenario.hydro
+    if "water" in layers and "water_depth" in ds:
+        if net is not None and frames.lowpoint_edges:
+            geoms = net.edge_geometries()
+            closures = _closures_at(result, t)
+            for state, colour, width in (
+                ("closed", CLOSED_COLOUR, 5),
+                ("impeded", IMPEDED_COLOUR, 4),
+            ):
+                pts = closures[state]
+                sel = (
+                    np.unique(np.concatenate([frames.lowpoint_edges[p] for p in pts]))
+                    if pts
+                    else np.empty(0, dtype=np.int64)
+                )
+                xs, ys = _lines(geoms[sel]) if sel.size else ([], [])
+                out[f"roads {state}"] = {
+                    "type": "scatter",
+                    "x": xs,
+                    "y": ys,
+                    "mode": "lines",
+                    "hoverinfo": "skip",
+                    "name": f"roads {state} ({len(pts)} points)",
+                    "visible": True,
+                    "line": {"color": colour, "width": width},
+                }
+        depth = ds["water_depth"].to_numpy()[k]
+        names = ds["point_name"].to_numpy().astype(str)
+        out["water depth"] = {
+            "type": "scatter",
+            "mode": "markers",
+            "name": "water depth [m]",
+            "visible": True,
+            "x": ds["point_lon"].to_numpy().round(5).tolist(),
+            "y": ds["point_lat"].to_numpy().round(5).tolist(),
+            "marker": {
+                "size": (7 + 30 * np.minimum(depth, 0.5)).round(1).tolist(),
+                "color": depth.round(3).tolist(),
+                "colorscale": "Blues",
+                "cmin": 0.0,
+                "cmax": 1.5 * hy.closed_depth,
+                "opacity": 0.8,
+                "line": {"color": "#1864ab", "width": 1},
+                "colorbar": {"title": {"text": "water [m]"}, "x": 1.0, "len": 0.45, "y": 0.25},
+            },
+            "text": [f"{n}: {d:.2f} m" for n, d in zip(names, depth, strict=True)],
+            "hovertemplate": "%{text}<extra>water</extra>",
+        }
+    if "crowds" in layers and "crowd_density" in ds and frames.crowd_index.size:
+        j = int(frames.crowd_index[k])
+        density = ds["crowd_density"].to_numpy()[j]
+        threshold = result.scenario.crowds.alerts.density_threshold
+        names = ds["plaza_name"].to_numpy().astype(str)
+        out["crowd density"] = {
+            "type": "scatter",
+            "mode": "markers",
+            "name": "crowd density [persons/m²]",
+            "visible": True,
+            "x": ds["lon"].to_numpy().round(5).tolist(),
+            "y": ds["lat"].to_numpy().round(5).tolist(),
+            "marker": {
+                "size": (14 + 12 * np.minimum(density / threshold, 2.0)).round(1).tolist(),
+                "color": density.round(3).tolist(),
+                "colorscale": "YlOrRd",
+                "cmin": 0.0,
+                "cmax": 1.5 * threshold,
+                "symbol": "diamond",
+                "line": {"color": "#862e9c", "width": 1.5},
+                "colorbar": {"title": {"text": "persons/m²"}, "x": 1.0, "len": 0.45, "y": 0.75},
+            },
+            "text": [f"{n}: {d:.2f} persons/m²" for n, d in zip(names, density, strict=True)],
+            "hovertemplate": "%{text}<extra>crowd</extra>",
+        }
+    if "cases" in layers and len(result.cases):
+        stage = frames.case_stage(t)
+        lon = result.cases["lon"].to_numpy(dtype=float).round(5)
+        lat = result.cases["lat"].to_numpy(dtype=float).round(5)
+        text = np.array(frames.case_text, dtype=object)
+        for i, (label, colour, size) in enumerate(CASE_STAGES):
+            sel = stage == i
+            out[f"cases {label}"] = {
+                "type": "scatter",
+                "mode": "markers",
+                "visible": True,
+                "name": f"cases {label} ({int(sel.sum())})",
+                "x": lon[sel].tolist(),
+                "y": lat[sel].tolist(),
+                "text": text[sel].tolist(),
+                "marker": {
+                    "color": colour,
+                    "size": size,
+                    "symbol": "circle-open" if label == "closed" else "circle",
+                    "line": {"width": 1.5},
+                },
+                "hovertemplate": "%{text}<extra>" + label + "</extra>",
+            }
+    if "crews" in layers:
+        status = ds["crew_status"].to_numpy()[k]
+        lon = ds["crew_lon"].to_numpy()[k].round(5)
+        lat = ds["crew_lat"].to_numpy()[k].round(5)
+        skill = ds["crew_skill"].to_numpy().astype(str)
+        for value, label, colour in CREW_STATES:
+            sel = status == value
+            out[f"crews {label}"] = {
+                "type": "scatter",
+                "mode": "markers",
+                "visible": True,
+                "name": f"crews {label} ({int(sel.sum())})",
+                "x": lon[sel].tolist(),
+                "y": lat[sel].tolist(),
+                "text": [
+                    f"crew {a} · {s}" for a, s in zip(np.flatnonzero(sel), skill[sel], strict=True)
+                ],
+                "marker": {
+                    "color": colour,
+                    "size": 9,
+                    "symbol": "triangle-up",
+                    "line": {"color": "#212529", "width": 0.8},
+                },
+                "hovertemplate": "%{text}<extra>" + label + "</extra>",
+            }
+    if "trucks" in layers and "truck_status" in ds:
+        out.update(_truck_traces(ds, k))
+    return [out[name] for name in DYNAMIC]
+
+
+def _truck_traces(ds: Any, k: int) -> dict[str, dict[str, Any]]:
+    """Muck trucks at record ``k`` by state (runs with trucks: ``truck_*`` variables)."""
+    status = np.asarray(ds["truck_status"].to_numpy()[k], dtype=float)
+    lon = np.asarray(ds["truck_lon"].to_numpy()[k], dtype=float)
+    lat = np.asarray(ds["truck_lat"].to_numpy()[k], dtype=float)
+    meanings = str(ds["truck_status"].attrs.get("flag_meanings", "")).split()
+    code = {name: i for i, name in enumerate(meanings)}
+    company = (
+        ds["truck_company"].to_numpy().astype(str)
+        if "truck_company" in ds.coords
+        else np.full(lon.size, "")
+    )
+    out: dict[str, dict[str, Any]] = {}
+    for label, colour, names in TRUCK_STATES:
+        codes = [code[n] for n in names if n in code]
+        sel = np.isin(status, codes) & np.isfinite(lon) & np.isfinite(lat)
+        out[f"trucks {label}"] = {
+            "type": "scatter", "mode": "markers", "visible": True,
+            "name": f"trucks {label} ({int(sel.sum())})",
+            "x": lon[sel].round(5).tolist(), "y": lat[sel].round(5).tolist(),
+            "text": [f"truck {i} · {c}" for i, c in zip(np.flatnonzero(sel), company[sel],
+                                                       strict=True)],
+            "marker": {"color": colour, "size": 8, "symbol": "square",
+                       "line": {"color": "white", "width": 0.8}},
+            "hovertemplate": "%{text}<extra>" + label + "</extra>",
+        }  # fmt: skip
+    return out
+
+
+def map_figure(
+    base: list[go.Scatter],
+    dynamic: list[dict[str, Any]],
+    net: RoadNetwork,
+    *,
+    title: str = "",
+) -> go.Figure:
+    """The map figure: base traces, then the dynamic traces, equal-area aspect."""
+    fig = go.Figure(data=[*base, *dynamic])
+    lat0 = float(np.mean(net.node_lat)) if net.n_nodes else 30.0
+    pad = 0.004
+    fig.update_layout(
+        height=720,
+        template="plotly_white",
+        uirevision="map",
+        margin={"t": 30 if title else 10, "b": 40, "l": 50, "r": 10},
+        title={"text": title, "font": {"size": 14}} if title else None,
+        xaxis={
+            "title": "longitude [deg]",
+            "showgrid": False,
+            "zeroline": False,
+            "range": [float(net.node_lon.min()) - pad, float(net.node_lon.max()) + pad],
+        },
+        yaxis={
+            "title": "latitude [deg]",
+            "showgrid": False,
+            "zeroline": False,
+            "scaleanchor": "x",
+            "scaleratio": 1.0 / math.cos(math.radians(lat0)),
+            "range": [float(net.node_lat.min()) - pad, float(net.node_lat.max()) + pad],
+        },
+        legend={
+            "itemsizing": "constant",
+            "x": 0.0,
+            "y": 1.0,
+            "xanchor": "left",
+            "bgcolor": "rgba(255,255,255,0.85)",
+            "font": {"size": 11},
+        },
+        annotations=[
+            {
+                "text": ATTRIBUTION,
+                "xref": "paper",
+                "yref": "paper",
+                "x": 1.0,
+                "y": 0.0,
+                "xanchor": "right",
+                "yanchor": "bottom",
+                "showarrow": False,
+                "font": {"size": 10, "color": "#495057"},
+                "bgcolor": "rgba(255,255,255,0.7)",
+            }
+        ],
+    )
+    return fig

@@ -1,0 +1,123 @@
+"""What every page of one app shares: the scenarios folder, the job runner, caches.
+
+One :class:`AppContext` per app (never module-level state), so tests can run several
+apps in one process.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import plotly.graph_objects as go
+
+from dash_app.basemap import RunFrames, base_traces
+from dash_app.jobs import Job, JobRunner
+from twin.network.road_network import RoadNetwork
+from twin.scenario import NetworkConfig
+
+__all__ = ["AppContext"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class AppContext:
+    """Shared state of one app.
+
+    Attributes
+    ----------
+    scenarios_dir
+        Folder the builder lists ``*.yaml`` scenarios from.
+    save_dir
+        Folder the builder saves new scenarios to.
+    runner
+        The background job runner.
+    """
+
+    scenarios_dir: Path
+    save_dir: Path
+    runner: JobRunner
+    _network: RoadNetwork | None = None
+    _network_error: str | None = None
+    _frames: dict[str, RunFrames] = field(default_factory=dict)
+    _base: dict[tuple[int, bool, bool], list[go.Scatter]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    # ------------------------------------------------------------------ scenarios
+    def scenario_files(self) -> list[Path]:
+        """The scenario files offered by the builder (scenarios and save folders), by name."""
+        found: dict[str, Path] = {}
+        for folder in (self.save_dir, self.scenarios_dir):
+            if folder.is_dir():
+                found.update({p.name: p for p in folder.glob("*.yaml")})
+        return [found[name] for name in sorted(found)]
+
+    def scenario_path(self, name: str | None) -> Path | None:
+        """The file of that name in the scenarios (or save) folder, or ``None``."""
+        if not name:
+            return None
+        for folder in (self.scenarios_dir, self.save_dir):
+            path = folder / name
+            if path.parent == folder and path.is_file():
+                return path
+        return None
+
+    # ------------------------------------------------------------------ the network
+    def load_network(self) -> None:
+        """Load the default network on the runner's thread (the map's base map)."""
+
+        def load() -> None:
+            from twin.sim.run import load_scenario_network
+
+            try:
+                net = load_scenario_network(NetworkConfig())
+            except Exception as exc:  # the map then says why it has no base map
+                logger.exception("Could not load the default network")
+                self._network_error = str(exc) or type(exc).__name__
+            else:
+                self._network = net
+
+        self.runner.call_soon(load)
+
+    @property
+    def network(self) -> RoadNetwork | None:
+        """The default network, once loaded (``None`` before)."""
+        return self._network
+
+    @property
+    def network_error(self) -> str | None:
+        """Why the default network could not be loaded, if it could not."""
+        return self._network_error
+
+    def base_traces(self, net: RoadNetwork, *, local: bool, city: bool) -> list[go.Scatter]:
+        """The base map of ``net`` (cached per network and switches)."""
+        key = (id(net), local, city)
+        with self._lock:
+            cached = self._base.get(key)
+        if cached is None:
+            cached = base_traces(net, local=local, city=city)
+            with self._lock:
+                self._base[key] = cached
+        return cached
+
+    def frames(self, job: Job) -> RunFrames | None:
+        """The map frames of a finished run (cached per run)."""
+        if job.result is None:
+            return None
+        with self._lock:
+            cached = self._frames.get(job.id)
+        if cached is None:
+            cached = RunFrames.of(job.result, job.result.network)
+            with self._lock:
+                self._frames[job.id] = cached
+                for old in [k for k in self._frames if self.runner.get(k) is None]:
+                    del self._frames[old]
+        return cached
+
+    def run_options(self) -> list[dict[str, Any]]:
+        """Finished runs as dropdown options, newest first."""
+        return [{"label": j.label, "value": j.id} for j in reversed(self.runner.finished_runs())]

@@ -1,0 +1,313 @@
+"""Plotly figures of runs and comparisons for the app (no map; see :mod:`dash_app.basemap`).
+
+Times on the x axes are local wall-clock times in the scenario's time zone; the
+dataset's ``time`` is UTC (its ``local_timezone`` attribute names the zone).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from twin.sim.results import RunResult
+
+__all__ = [
+    "PALETTE",
+    "compare_series_figure",
+    "difference_figure",
+    "empty_figure",
+    "histogram_figure",
+    "local_times",
+    "series_figure",
+]
+
+#: Colours of run A and run B in comparisons.
+PALETTE: tuple[str, str] = ("#1971c2", "#e8590c")
+STATE_COLOURS = {"working": "#2f9e44", "travelling": "#f08c00", "idle": "#a5d8ff"}
+TARGET_COLOUR = "#e03131"
+_MARGIN = {"t": 40, "b": 50, "l": 60, "r": 20}
+
+
+def empty_figure(message: str, height: int = 300) -> go.Figure:
+    """A blank figure that says why it is blank."""
+    fig = go.Figure()
+    fig.add_annotation(
+        text=message,
+        showarrow=False,
+        font={"size": 14, "color": "#868e96"},
+        xref="paper",
+        yref="paper",
+        x=0.5,
+        y=0.5,
+    )
+    fig.update_layout(
+        height=height,
+        template="plotly_white",
+        xaxis={"visible": False},
+        yaxis={"visible": False},
+        margin=_MARGIN,
+    )
+    return fig
+
+
+def local_times(result: RunResult) -> pd.DatetimeIndex:
+    """The dataset's record times as naive local wall-clock times (plotly ignores zones)."""
+    tz = str(result.dataset.attrs.get("local_timezone") or result.scenario.timezone)
+    utc = pd.DatetimeIndex(result.dataset["time"].to_numpy())
+    if utc.tz is None:
+        utc = utc.tz_localize("UTC")
+    return utc.tz_convert(tz).tz_localize(None)
+
+
+def series_figure(result: RunResult) -> go.Figure:
+    """Open cases and crew states over local time."""
+    ds = result.dataset
+    x = local_times(result)
+    fig = make_subplots(
+        rows=2,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.1,
+        subplot_titles=("open cases [cases]", "crews [crews]"),
+    )
+    for name, label, colour in (
+        ("backlog", "open cases (backlog)", "#1971c2"),
+        ("waiting_dispatch", "waiting for dispatch", "#e8590c"),
+        ("in_verification", "in verification", "#7048e8"),
+    ):
+        if name in ds:
+            fig.add_trace(
+                go.Scatter(
+                    x=x,
+                    y=ds[name].to_numpy(),
+                    name=label,
+                    mode="lines",
+                    line={"color": colour, "width": 1.6},
+                    legendgroup="cases",
+                ),
+                row=1,
+                col=1,
+            )
+    for name, label in (
+        ("working", "working"),
+        ("travelling", "travelling"),
+        ("idle", "idle / repositioning"),
+    ):
+        if name in ds:
+            fig.add_trace(
+                go.Scatter(
+                    x=x,
+                    y=ds[name].to_numpy(),
+                    name=label,
+                    mode="lines",
+                    stackgroup="crews",
+                    legendgroup="crews",
+                    line={"width": 0.5, "color": STATE_COLOURS[name]},
+                ),
+                row=2,
+                col=1,
+            )
+    if "on_duty" in ds:
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=ds["on_duty"].to_numpy(),
+                name="on duty",
+                mode="lines",
+                line={"color": "#212529", "width": 1, "dash": "dot"},
+                legendgroup="crews",
+            ),
+            row=2,
+            col=1,
+        )
+    tz = result.dataset.attrs.get("local_timezone") or result.scenario.timezone
+    fig.update_xaxes(title_text=f"local time ({tz})", row=2, col=1)
+    fig.update_layout(
+        height=480,
+        margin=_MARGIN,
+        hovermode="x unified",
+        template="plotly_white",
+        legend={"orientation": "h", "y": -0.18},
+    )
+    return fig
+
+
+_STAGES = (
+    ("dispatch", "time_to_dispatch_s"),
+    ("arrive", "time_to_arrive_s"),
+    ("resolve", "time_to_resolve_s"),
+)
+
+
+def histogram_figure(result: RunResult) -> go.Figure:
+    """Time from report to dispatch, arrival and resolution [min], with the targets."""
+    cases = result.cases
+    tg = result.scenario.targets
+    targets = {"dispatch": tg.dispatch, "arrive": tg.arrive, "resolve": tg.resolve}
+    fig = make_subplots(
+        rows=1,
+        cols=3,
+        horizontal_spacing=0.07,
+        subplot_titles=[f"time to {s} [min]" for s, _ in _STAGES],
+    )
+    for i, (stage, col) in enumerate(_STAGES, start=1):
+        v = cases[col].to_numpy(dtype=float) / 60.0
+        done = v[np.isfinite(v)]
+        target = targets[stage] / 60.0
+        upper = max(float(np.percentile(done, 99)) if done.size else 0.0, 1.5 * target)
+        edges = np.linspace(0.0, upper, 31)
+        counts, _ = np.histogram(np.minimum(done, upper), bins=edges)
+        fig.add_trace(
+            go.Bar(
+                x=0.5 * (edges[:-1] + edges[1:]),
+                y=counts,
+                width=float(edges[1] - edges[0]),
+                marker={"color": "#4dabf7", "line": {"width": 0}},
+                showlegend=False,
+                name=stage,
+                hovertemplate="%{x:.1f} min: %{y} cases<extra></extra>",
+            ),
+            row=1,
+            col=i,
+        )
+        fig.add_vline(
+            x=target,
+            line={"color": TARGET_COLOUR, "width": 2, "dash": "dash"},
+            annotation_text=f"target {target:g} min",
+            annotation_font_color=TARGET_COLOUR,
+            row=1,
+            col=i,
+        )
+        fig.update_xaxes(
+            title_text=f"min ({v.size - done.size} never got there)", range=[0, upper], row=1, col=i
+        )
+    fig.update_yaxes(title_text="cases", row=1, col=1)
+    fig.update_layout(height=320, bargap=0, template="plotly_white", margin=_MARGIN)
+    return fig
+
+
+def compare_series_figure(a: RunResult, b: RunResult, labels: Sequence[str]) -> go.Figure:
+    """Open cases and busy crews of two runs over time since their start [h]."""
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        horizontal_spacing=0.08,
+        subplot_titles=("open cases [cases]", "crews travelling or working [crews]"),
+    )
+    for result, label, colour in zip((a, b), labels, PALETTE, strict=False):
+        ds = result.dataset
+        hours = np.asarray(ds["elapsed"].to_numpy(), dtype=float) / 3600.0
+        fig.add_trace(
+            go.Scatter(
+                x=hours,
+                y=ds["backlog"].to_numpy(),
+                name=label,
+                mode="lines",
+                legendgroup=label,
+                line={"color": colour, "width": 1.8},
+            ),
+            row=1,
+            col=1,
+        )
+        busy = ds["working"].to_numpy() + ds["travelling"].to_numpy()
+        fig.add_trace(
+            go.Scatter(
+                x=hours,
+                y=busy,
+                name=label,
+                mode="lines",
+                showlegend=False,
+                legendgroup=label,
+                line={"color": colour, "width": 1.8},
+            ),
+            row=1,
+            col=2,
+        )
+    fig.update_xaxes(title_text="hours since start [h]")
+    fig.update_layout(
+        height=340,
+        template="plotly_white",
+        margin=_MARGIN,
+        hovermode="x unified",
+        legend={"orientation": "h", "y": -0.25},
+    )
+    return fig
+
+
+def difference_figure(
+    summary: pd.DataFrame, kpis: Sequence[str], units: dict[str, str], confidence: float
+) -> go.Figure:
+    """Paired differences B − A with their confidence intervals, one panel row per KPI.
+
+    Parameters
+    ----------
+    summary
+        The table of :func:`twin.sim.compare.summarise` (``kpi, policy, mean, ci_low,
+        ci_high, diff, diff_low, diff_high``).
+    kpis
+        The KPIs to draw, top to bottom.
+    units
+        Unit of each KPI (``-`` for shares, drawn in percentage points).
+    confidence
+        Confidence level of the intervals [-] (for the title).
+    """
+    rows = summary[summary["kpi"].isin(kpis) & summary["diff"].notna()]
+    if rows.empty:
+        return empty_figure("no differences to show")
+    order = [k for k in kpis if k in set(rows["kpi"])]
+    rows = rows.set_index("kpi").loc[order]
+    scale = np.array([100.0 if units.get(k) == "-" else 1.0 for k in order])
+    d = rows["diff"].to_numpy(dtype=float) * scale
+    lo = rows["diff_low"].to_numpy(dtype=float) * scale
+    hi = rows["diff_high"].to_numpy(dtype=float) * scale
+    labels = [f"{k} [{'pp' if units.get(k) == '-' else units.get(k, '')}]" for k in order]
+    excludes = (lo > 0) | (hi < 0)
+    colours = np.where(excludes, "#e8590c", "#868e96")
+    err_plus = np.where(np.isfinite(hi), hi - d, 0.0)
+    err_minus = np.where(np.isfinite(lo), d - lo, 0.0)
+    fig = go.Figure(
+        go.Scatter(
+            x=d,
+            y=labels,
+            mode="markers",
+            marker={"size": 10, "color": colours.tolist()},
+            error_x={
+                "type": "data",
+                "array": err_plus,
+                "arrayminus": err_minus,
+                "color": "#495057",
+                "thickness": 1.5,
+            },
+            hovertemplate="%{y}: %{x:.3g}<extra></extra>",
+            showlegend=False,
+        )
+    )
+    fig.add_vline(x=0, line={"color": "#212529", "width": 1})
+    pct = round(100 * confidence)
+    fig.update_layout(
+        height=max(260, 36 * len(order) + 100),
+        template="plotly_white",
+        margin={"t": 40, "b": 50, "l": 260, "r": 20},
+        title={
+            "text": f"B − A, paired over replications, {pct}% intervals "
+            "(orange: interval excludes 0)",
+            "font": {"size": 13},
+        },
+        xaxis={"title": "difference", "zeroline": False},
+        yaxis={"autorange": "reversed"},
+    )
+    return fig
+
+
+def finite(value: Any) -> bool:
+    """Whether a value is a finite number."""
+    try:
+        return math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False

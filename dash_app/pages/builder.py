@@ -1,0 +1,434 @@
+"""Page 1, the scenario builder: pick a scenario, edit it, validate, run, save as YAML.
+
+The form is generated from the schema (:mod:`dash_app.schema`). Every change is
+validated at once by :func:`twin.scenario.validate_scenario` and each message is shown
+next to its field; nothing typed is ever reset by a message. *Run* queues the edited
+scenario on the background runner (progress bar, then the run's KPI cards); *Save as*
+writes the edited scenario to a new YAML file that ``twin run`` can load.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import dash
+from dash import ALL, Dash, Input, Output, State, dcc, html
+
+from dash_app import schema
+from dash_app.context import AppContext
+from dash_app.kpis import kpi_cards
+from dash_app.schema import FieldSpec
+from twin.errors import ScenarioError
+from twin.scenario import Scenario, load_scenario
+
+__all__ = ["PATH", "TITLE", "collect", "field_component", "form", "layout", "register"]
+
+logger = logging.getLogger(__name__)
+
+PATH = "/builder"
+TITLE = "Scenario builder"
+DEFAULT_FILE = "gongshu_baseline_day.yaml"
+
+
+# ---------------------------------------------------------------------------- the form
+def field_component(spec: FieldSpec, value: Any) -> html.Div:
+    """One field: label with its description as a tooltip, the control, hint, message."""
+    fid = {"type": "field", "path": spec.path}
+    control: Any
+    if spec.kind == "choice":
+        control = dcc.Dropdown(
+            id=fid,
+            options=[{"label": o, "value": o} for o in spec.options],
+            value=value,
+            clearable=False,
+            searchable=False,
+        )
+    elif spec.kind == "bool":
+        control = dcc.Checklist(id=fid, options=[{"label": " yes", "value": "on"}], value=value)
+    else:
+        control = dcc.Input(
+            id=fid,
+            type="text",
+            value=value,
+            debounce=True,
+            autoComplete="off",
+        )
+    label: list[Any] = [spec.label]
+    if spec.description:
+        label.append(html.Span("i", className="info", title=spec.description))
+    return html.Div(
+        [
+            html.Label(label),
+            control,
+            html.Div(spec.hint, className="hint") if spec.hint else None,
+            html.Div(id={"type": "field-error", "path": spec.path}, className="field-error"),
+        ],
+        className="field",
+        id={"type": "field-box", "path": spec.path},
+        title=spec.description or None,
+    )
+
+
+def form(scenario: Scenario, raw: dict[str, Any]) -> tuple[list[Any], dict[str, Any]]:
+    """The builder's fieldsets for a scenario, and the value each field starts with."""
+    specs = schema.builder_fields(scenario)
+    initial = {s.path: schema.initial_text(s, raw, scenario) for s in specs}
+    groups: dict[str, list[FieldSpec]] = {}
+    for s in specs:
+        groups.setdefault(s.group, []).append(s)
+    fieldsets = [
+        html.Fieldset(
+            [
+                html.Legend(group),
+                html.Div(
+                    [field_component(s, initial[s.path]) for s in members], className="fields"
+                ),
+                html.Div(id={"type": "group-error", "group": group}, className="group-error"),
+            ],
+            className="group",
+        )
+        for group, members in groups.items()
+    ]
+    return fieldsets, initial
+
+
+def collect(
+    paths: list[str], values: list[Any], initial: dict[str, Any], raw: dict[str, Any]
+) -> tuple[Scenario | None, dict[str, Any], dict[str, Any], str | None]:
+    """Validate the form: the scenario (or ``None``), the edits, the data and the message.
+
+    Only fields whose value differs from what they started with are edits, so a
+    scenario file is changed only where the planner changed it.
+    """
+    edits: dict[str, Any] = {}
+    for path, value in zip(paths, values, strict=True):
+        if value == initial.get(path):
+            continue
+        spec = schema.field_spec(path, path, "")
+        edits[path] = schema.parse_value(spec, value)
+    scenario, data, message = schema.validate_edits(raw, edits)
+    return scenario, edits, data, message
+
+
+def _status(message: str | None, n_edits: int, unplaced: list[str]) -> html.Div:
+    if message is None:
+        text = "Valid scenario" + (f" · {n_edits} field(s) changed" if n_edits else "")
+        return html.Div(text, className="alert alert-ok", id="builder-valid")
+    n = message.count("; <builder>") + 1
+    items = [html.Li(m) for m in unplaced]
+    return html.Div(
+        [
+            html.Strong(f"{n} problem{'s' if n > 1 else ''} to fix"),
+            html.Span(" (marked next to the field)" if len(unplaced) < n else ""),
+            html.Ul(items) if items else None,
+        ],
+        className="alert alert-error",
+        id="builder-invalid",
+    )
+
+
+# ---------------------------------------------------------------------------- layout
+def layout(ctx: AppContext) -> html.Div:
+    """The builder page."""
+    files = [p.name for p in ctx.scenario_files()]
+    first = DEFAULT_FILE if DEFAULT_FILE in files else (files[0] if files else None)
+    return html.Div(
+        [
+            html.H1(TITLE, className="page-title"),
+            html.P(
+                "Pick a scenario, change what you want to test, run it, and save it as a new "
+                "YAML file. Every change is checked against the scenario schema, with the "
+                "same messages as `twin run`.",
+                className="lead",
+            ),
+            dcc.Store(id="builder-base"),
+            dcc.Store(id="builder-job"),
+            dcc.Store(id="builder-job-seen"),
+            html.Div(
+                [
+                    html.Div(
+                        [
+                            html.Div(
+                                [
+                                    html.Label("Scenario file", htmlFor="builder-file"),
+                                    dcc.Dropdown(
+                                        id="builder-file",
+                                        options=files,
+                                        value=first,
+                                        clearable=False,
+                                    ),
+                                    html.Div(id="builder-description", className="hint"),
+                                ],
+                                className="panel field",
+                            ),
+                            html.Div(id="builder-form"),
+                        ]
+                    ),
+                    html.Div(
+                        [
+                            html.Div(
+                                [
+                                    html.H2("Check and run"),
+                                    html.Div(id="builder-status"),
+                                    html.Button(
+                                        "Run scenario",
+                                        id="builder-run",
+                                        className="btn",
+                                        n_clicks=0,
+                                    ),
+                                    html.Div(
+                                        html.Div(id="builder-progress-bar", className="bar"),
+                                        className="progress",
+                                    ),
+                                    html.Div(id="builder-job-text", className="job-text"),
+                                    html.Div(id="builder-kpis"),
+                                ],
+                                className="panel",
+                            ),
+                            html.Div(
+                                [
+                                    html.H2("Save as a new scenario"),
+                                    html.Div(
+                                        [
+                                            dcc.Input(
+                                                id="builder-save-name",
+                                                type="text",
+                                                placeholder="file name, e.g. my_storm_day",
+                                                className="text-input grow",
+                                                debounce=False,
+                                            ),
+                                            html.Button(
+                                                "Save as YAML",
+                                                id="builder-save",
+                                                className="btn secondary",
+                                                n_clicks=0,
+                                            ),
+                                        ],
+                                        className="row",
+                                    ),
+                                    html.Div(id="builder-save-message"),
+                                ],
+                                className="panel",
+                            ),
+                        ],
+                        className="side",
+                    ),
+                ],
+                className="builder",
+            ),
+        ]
+    )
+
+
+# ---------------------------------------------------------------------------- callbacks
+def _load(ctx: AppContext, name: str | None) -> tuple[Scenario, dict[str, Any], Path]:
+    path = ctx.scenario_path(name)
+    if path is None:
+        raise ScenarioError(f"{name}: no such scenario in {ctx.scenarios_dir}")
+    scenario = load_scenario(path)  # the CLI's own checks and messages
+    return scenario, schema.read_raw(path), path
+
+
+def register(app: Dash, ctx: AppContext) -> None:
+    """Register the builder's callbacks on ``app``."""
+
+    @app.callback(
+        Output("builder-form", "children"),
+        Output("builder-base", "data"),
+        Output("builder-description", "children"),
+        Input("builder-file", "value"),
+    )
+    def load_file(name: str | None) -> tuple[Any, Any, Any]:
+        if not name:
+            return html.Div("No scenarios found.", className="empty"), None, ""
+        try:
+            scenario, raw, _ = _load(ctx, name)
+        except ScenarioError as exc:
+            return html.Div(str(exc), className="alert alert-error"), None, ""
+        fieldsets, initial = form(scenario, raw)
+        base = {"file": name, "raw": raw, "initial": initial}
+        return fieldsets, base, scenario.description.strip()
+
+    @app.callback(
+        Output({"type": "field-error", "path": ALL}, "children"),
+        Output({"type": "field-box", "path": ALL}, "className"),
+        Output({"type": "group-error", "group": ALL}, "children"),
+        Output("builder-status", "children"),
+        Input({"type": "field", "path": ALL}, "value"),
+        State({"type": "field", "path": ALL}, "id"),
+        State({"type": "group-error", "group": ALL}, "id"),
+        State("builder-base", "data"),
+    )
+    def validate(
+        values: list[Any],
+        ids: list[dict[str, str]],
+        group_ids: list[dict[str, str]],
+        base: dict[str, Any] | None,
+    ) -> tuple[Any, Any, Any, Any]:
+        paths = [i["path"] for i in ids]
+        if base is None or not paths:
+            return [""] * len(paths), ["field"] * len(paths), [""] * len(group_ids), None
+        _, edits, _, message = collect(paths, values, base["initial"], base["raw"])
+        by_field = schema.errors_by_field(message) if message else {}
+        field_msgs = {p: "; ".join(by_field.get(p, [])) for p in paths}
+        placed = {p for p in paths if by_field.get(p)}
+        group_of = _groups(paths)
+        group_msgs: dict[str, list[str]] = {}
+        unplaced: list[str] = []
+        for field, msgs in by_field.items():
+            if field in placed:
+                continue
+            # A section-level message (e.g. 'hydro: closed_depth must exceed ...') goes to
+            # the group holding that section's fields.
+            group = next((group_of[p] for p in paths if field and p.startswith(field + ".")), None)
+            if group is not None:
+                group_msgs.setdefault(group, []).extend(f"{field}: {m}" for m in msgs)
+            else:
+                unplaced.extend(f"{field}: {m}" if field else m for m in msgs)
+        return (
+            [field_msgs[p] for p in paths],
+            ["field invalid" if field_msgs[p] else "field" for p in paths],
+            ["; ".join(group_msgs.get(g["group"], [])) for g in group_ids],
+            _status(message, len(edits), unplaced),
+        )
+
+    @app.callback(
+        Output("builder-job", "data"),
+        Output("builder-job-text", "children", allow_duplicate=True),
+        Input("builder-run", "n_clicks"),
+        State({"type": "field", "path": ALL}, "value"),
+        State({"type": "field", "path": ALL}, "id"),
+        State("builder-base", "data"),
+        prevent_initial_call=True,
+    )
+    def run(
+        n_clicks: int, values: list[Any], ids: list[dict[str, str]], base: dict[str, Any] | None
+    ) -> tuple[Any, Any]:
+        if not n_clicks or base is None:
+            raise dash.exceptions.PreventUpdate
+        paths = [i["path"] for i in ids]
+        scenario, _, _, _message = collect(paths, values, base["initial"], base["raw"])
+        if scenario is None:
+            return dash.no_update, html.Span(
+                "Not run: fix the marked fields first.", className="field-error"
+            )
+        path = ctx.scenario_path(base["file"])
+        job = ctx.runner.submit_run(scenario, base_dir=path.parent if path else None)
+        return job.id, f"Queued {job.label}"
+
+    @app.callback(
+        Output("builder-progress-bar", "style"),
+        Output("builder-progress-bar", "className"),
+        Output("builder-job-text", "children"),
+        Output("builder-kpis", "children"),
+        Output("builder-job-seen", "data"),
+        Input("jobs-state", "data"),
+        Input("builder-job", "data"),
+        State("builder-job-seen", "data"),
+    )
+    def progress(_: Any, job_id: str | None, seen: dict[str, Any] | None) -> tuple[Any, ...]:
+        snap = ctx.runner.snapshot(job_id)
+        if snap is None:
+            raise dash.exceptions.PreventUpdate
+        state = {
+            "id": snap["id"],
+            "status": snap["status"],
+            "progress": snap["progress"],
+            "stage": snap["stage"],
+        }
+        if seen == state:
+            raise dash.exceptions.PreventUpdate
+        width = {"width": f"{100 * snap['progress']:.0f}%"}
+        status = snap["status"]
+        kpis: Any = dash.no_update
+        if status == "done":
+            job = ctx.runner.get(job_id)
+            assert job is not None and job.result is not None
+            wall = job.wall_s or 0.0
+            text: Any = [
+                html.Strong("Finished "),
+                f"{job.label} in {wall:.1f} s. ",
+                dcc.Link("Results", href="/results"),
+                " · ",
+                dcc.Link("Map", href="/map"),
+            ]
+            kpis = kpi_cards(job.result)
+            cls = "bar done"
+        elif status == "failed":
+            text = html.Div(
+                [html.Strong("The run failed: "), snap["error"] or "no reason given"],
+                className="alert alert-error",
+                id="builder-run-error",
+            )
+            kpis = None
+            cls = "bar failed"
+            width = {"width": "100%"}
+        else:
+            text = f"{snap['label']}: {snap['stage']} ({100 * snap['progress']:.0f}% of horizon)"
+            cls = "bar"
+        return width, cls, text, kpis, state
+
+    @app.callback(
+        Output("builder-save-message", "children"),
+        Output("builder-file", "options"),
+        Input("builder-save", "n_clicks"),
+        State("builder-save-name", "value"),
+        State({"type": "field", "path": ALL}, "value"),
+        State({"type": "field", "path": ALL}, "id"),
+        State("builder-base", "data"),
+        prevent_initial_call=True,
+    )
+    def save(
+        n_clicks: int,
+        name: str | None,
+        values: list[Any],
+        ids: list[dict[str, str]],
+        base: dict[str, Any] | None,
+    ) -> tuple[Any, Any]:
+        if not n_clicks or base is None:
+            raise dash.exceptions.PreventUpdate
+        try:
+            file_name = schema.safe_file_name(name or "")
+        except ScenarioError as exc:
+            return html.Div(str(exc), className="alert alert-error"), dash.no_update
+        paths = [i["path"] for i in ids]
+        scenario, edits, data, _message = collect(paths, values, base["initial"], base["raw"])
+        if scenario is None:
+            return html.Div(
+                "Not saved: fix the marked fields first.", className="alert alert-error"
+            ), dash.no_update
+        target = ctx.save_dir / file_name
+        if target.exists():
+            return html.Div(
+                f"{file_name} already exists; choose another name.", className="alert alert-error"
+            ), dash.no_update
+        text = schema.scenario_yaml(data, based_on=base["file"], changed=edits)
+        try:
+            ctx.save_dir.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+            load_scenario(target)  # what `twin run` will read back
+        except (OSError, ScenarioError) as exc:
+            return html.Div(f"Not saved: {exc}", className="alert alert-error"), dash.no_update
+        files = [p.name for p in ctx.scenario_files()]
+        return (
+            html.Div(
+                f"Saved {target}. Run it with: twin run {target}",
+                className="alert alert-ok",
+                id="builder-saved",
+            ),
+            files,
+        )
+
+
+def _groups(paths: list[str]) -> dict[str, str]:
+    """The group of each field path (from the curated groups)."""
+    out: dict[str, str] = {}
+    for path in paths:
+        generic = ".".join("{i}" if part.isdigit() else part for part in path.split("."))
+        for group, fields in schema.FIELD_GROUPS:
+            if any(p == generic for p, _ in fields):
+                out[path] = group
+                break
+    return out

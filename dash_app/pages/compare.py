@@ -1,0 +1,429 @@
+"""Page 3b, two runs side by side: differences, and confidence intervals by replication.
+
+Two finished runs A and B are shown side by side: every KPI of each, the difference
+B − A, and their open cases and busy crews over time. One run of each says nothing about
+noise, so *Run replications* runs both scenarios again over ``n`` common-random-number
+seeds (A's seed, A's seed + 1, …; both variants use the same seed in each replication,
+so they see the same random cases wherever their inputs agree) and shows, per KPI, the
+mean with its Student-t confidence interval for A and B and the paired difference
+B − A with its interval (:func:`twin.sim.compare.summarise`, as ``twin compare``).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import dash
+import pandas as pd
+from dash import Dash, Input, Output, State, dcc, html
+
+from dash_app.context import AppContext
+from dash_app.figures import compare_series_figure, difference_figure
+from dash_app.jobs import Job
+from dash_app.kpis import fmt_kpi
+
+__all__ = ["KEY_KPIS", "PATH", "TITLE", "better", "ci_table", "layout", "register", "side_table"]
+
+PATH = "/compare"
+TITLE = "Compare runs"
+#: KPIs drawn in the difference plot, top to bottom.
+KEY_KPIS: tuple[str, ...] = (
+    "share_dispatch_within_target",
+    "share_arrive_within_target",
+    "share_resolve_within_target",
+    "time_to_arrive_mean",
+    "time_to_resolve_mean",
+    "mean_backlog",
+    "crew_utilisation",
+    "escalations",
+    "travel_time_mean",
+)
+_LOWER_IS_BETTER = (
+    "time_to_",
+    "backlog",
+    "escalations",
+    "cases_open_at_end",
+    "travel_time",
+    "road_closure",
+    "reroutes",
+    "preemptions",
+    "crowd_minutes",
+    "crowd_max_exit_queue",
+)
+_HIGHER_IS_BETTER = ("share_", "cases_closed")
+
+
+def better(kpi: str) -> int:
+    """+1 when more of a KPI is better, −1 when less is, 0 when neither."""
+    if kpi.startswith(_HIGHER_IS_BETTER):
+        return 1
+    if any(part in kpi for part in _LOWER_IS_BETTER):
+        return -1
+    return 0
+
+
+def _diff_class(kpi: str, diff: float, significant: bool = True) -> str:
+    if not math.isfinite(diff) or diff == 0 or not significant:
+        return "num"
+    sign = better(kpi) * (1 if diff > 0 else -1)
+    return "num better" if sign > 0 else "num worse" if sign < 0 else "num"
+
+
+def side_table(a: Job, b: Job) -> html.Table:
+    """Every KPI of runs A and B, the difference B − A and the relative change."""
+    assert a.result is not None and b.result is not None
+    ka = a.result.kpis.set_index("kpi")
+    kb = b.result.kpis.set_index("kpi")
+    names = list(dict.fromkeys([*ka.index, *kb.index]))
+    rows = []
+    for name in names:
+        unit = str(ka["unit"].get(name, kb["unit"].get(name, "")))
+        va = float(ka["value"].get(name, math.nan))
+        vb = float(kb["value"].get(name, math.nan))
+        d = vb - va
+        rel = (
+            f"{100 * d / abs(va):+.1f} %"
+            if math.isfinite(d) and va not in (0.0,) and math.isfinite(va)
+            else "–"
+        )
+        shown = (
+            "–"
+            if not math.isfinite(d)
+            else f"{100 * d:+.1f} pp"
+            if unit == "-"
+            else f"{d:+,.3g} {unit}".strip()
+        )
+        rows.append(
+            html.Tr(
+                [
+                    html.Td(html.Code(name)),
+                    html.Td(fmt_kpi(va, unit), className="num"),
+                    html.Td(fmt_kpi(vb, unit), className="num"),
+                    html.Td(shown, className=_diff_class(name, d)),
+                    html.Td(rel, className="num"),
+                ]
+            )
+        )
+    head = html.Thead(
+        html.Tr([html.Th("KPI"), html.Th("A"), html.Th("B"), html.Th("B − A"), html.Th("change")])
+    )
+    return html.Table([head, html.Tbody(rows)], className="table", id="compare-side-table")
+
+
+def _interval(mean: float, lo: float, hi: float, unit: str, signed: bool = False) -> str:
+    scale = 100.0 if unit == "-" else 1.0
+    u = "pp" if unit == "-" and signed else "%" if unit == "-" else unit
+    fmt = "{:+.3g}" if signed else "{:.3g}"
+    if not math.isfinite(mean):
+        return "–"
+    text = fmt.format(mean * scale)
+    if math.isfinite(lo) and math.isfinite(hi):
+        text += f" [{fmt.format(lo * scale)}, {fmt.format(hi * scale)}]"
+    return f"{text} {u}".strip()
+
+
+def ci_table(
+    summary: pd.DataFrame, units: dict[str, str], labels: tuple[str, str], confidence: float
+) -> html.Table:
+    """Means with intervals for A and B, and the paired difference B − A with its interval."""
+    a_label, b_label = labels
+    pct = round(100 * confidence)
+    rows = []
+    for kpi, block in summary.groupby("kpi", sort=False):
+        by = block.set_index("policy")
+        if a_label not in by.index or b_label not in by.index:
+            continue
+        unit = units.get(str(kpi), "")
+        cols = ["mean", "ci_low", "ci_high", "diff", "diff_low", "diff_high"]
+        arr = by.loc[[a_label, b_label], cols].to_numpy(dtype=float)
+        v = {
+            (p, c): float(arr[i, j])
+            for i, p in enumerate((a_label, b_label))
+            for j, c in enumerate(cols)
+        }
+        d, lo, hi = v[b_label, "diff"], v[b_label, "diff_low"], v[b_label, "diff_high"]
+        significant = math.isfinite(lo) and math.isfinite(hi) and (lo > 0 or hi < 0)
+        rows.append(
+            html.Tr(
+                [
+                    html.Td(html.Code(str(kpi))),
+                    html.Td(
+                        _interval(
+                            v[a_label, "mean"], v[a_label, "ci_low"], v[a_label, "ci_high"], unit
+                        ),
+                        className="num",
+                    ),
+                    html.Td(
+                        _interval(
+                            v[b_label, "mean"], v[b_label, "ci_low"], v[b_label, "ci_high"], unit
+                        ),
+                        className="num",
+                    ),
+                    html.Td(
+                        _interval(d, lo, hi, unit, signed=True),
+                        className=_diff_class(str(kpi), d, significant),
+                    ),
+                ]
+            )
+        )
+    head = html.Thead(
+        html.Tr(
+            [
+                html.Th("KPI"),
+                html.Th(f"A: mean [{pct}% CI]"),
+                html.Th(f"B: mean [{pct}% CI]"),
+                html.Th(f"B − A paired [{pct}% CI]"),
+            ]
+        )
+    )
+    return html.Table([head, html.Tbody(rows)], className="table", id="compare-ci-table")
+
+
+def layout(ctx: AppContext) -> html.Div:
+    """The comparison page."""
+    return html.Div(
+        [
+            html.H1(TITLE, className="page-title"),
+            html.P(
+                "Two runs side by side, with the difference of every KPI; then both "
+                "scenarios replicated over common random numbers for confidence intervals.",
+                className="lead",
+            ),
+            dcc.Store(id="compare-job"),
+            dcc.Store(id="compare-job-seen"),
+            html.Div(
+                [
+                    html.Div(
+                        [
+                            html.Label("Run A (baseline)", htmlFor="compare-a"),
+                            dcc.Dropdown(id="compare-a", options=[], clearable=False),
+                        ],
+                        className="grow field",
+                    ),
+                    html.Div(
+                        [
+                            html.Label("Run B", htmlFor="compare-b"),
+                            dcc.Dropdown(id="compare-b", options=[], clearable=False),
+                        ],
+                        className="grow field",
+                    ),
+                ],
+                className="panel row",
+            ),
+            html.Div(id="compare-body"),
+            html.Div(
+                [
+                    html.H2("Confidence intervals by replication"),
+                    html.Div(
+                        [
+                            html.Div(
+                                [
+                                    html.Label("Replications", htmlFor="compare-n"),
+                                    dcc.Input(
+                                        id="compare-n",
+                                        type="number",
+                                        value=3,
+                                        min=2,
+                                        max=30,
+                                        step=1,
+                                        className="text-input",
+                                    ),
+                                ],
+                                className="field",
+                            ),
+                            html.Div(
+                                [
+                                    html.Label("Confidence", htmlFor="compare-confidence"),
+                                    dcc.Dropdown(
+                                        id="compare-confidence",
+                                        clearable=False,
+                                        value=0.95,
+                                        options=[
+                                            {"label": f"{c:.0%}", "value": c}
+                                            for c in (0.9, 0.95, 0.99)
+                                        ],
+                                    ),
+                                ],
+                                className="field",
+                                style={"minWidth": "8rem"},
+                            ),
+                            html.Button(
+                                "Run replications", id="compare-run", n_clicks=0, className="btn"
+                            ),
+                        ],
+                        className="row",
+                    ),
+                    html.Div(
+                        html.Div(id="compare-progress-bar", className="bar"), className="progress"
+                    ),
+                    html.Div(id="compare-job-text", className="job-text"),
+                    html.Div(id="compare-ci"),
+                ],
+                className="panel",
+            ),
+        ]
+    )
+
+
+def register(app: Dash, ctx: AppContext) -> None:
+    """Register the comparison page's callbacks on ``app``."""
+
+    @app.callback(
+        Output("compare-a", "options"),
+        Output("compare-b", "options"),
+        Output("compare-a", "value"),
+        Output("compare-b", "value"),
+        Input("runs-version", "data"),
+        State("compare-a", "value"),
+        State("compare-b", "value"),
+        State("compare-a", "options"),
+    )
+    def runs(
+        _: Any, a: str | None, b: str | None, old: list[dict[str, Any]] | None
+    ) -> tuple[Any, ...]:
+        options = ctx.run_options()
+        if old is not None and [o["value"] for o in old] == [o["value"] for o in options]:
+            raise dash.exceptions.PreventUpdate
+        values = [o["value"] for o in options]  # newest first
+        known = {o["value"] for o in old or []}
+        new = [v for v in values if v not in known]
+        if new:  # the newest run becomes B, and the run that was B becomes A
+            if b in values and b != new[0]:
+                a = b
+            b = new[0]
+        if b not in values:
+            b = values[0] if values else None
+        if a not in values or a == b:
+            a = next((v for v in values if v != b), b)
+        return options, options, a, b
+
+    @app.callback(
+        Output("compare-body", "children"),
+        Input("compare-a", "value"),
+        Input("compare-b", "value"),
+    )
+    def show(a_id: str | None, b_id: str | None) -> Any:
+        a, b = ctx.runner.get(a_id), ctx.runner.get(b_id)
+        if a is None or b is None or a.result is None or b.result is None:
+            return html.Div(
+                [
+                    "Two finished runs are needed. ",
+                    dcc.Link("Run scenarios in the builder", href="/builder"),
+                    ".",
+                ],
+                className="empty panel",
+            )
+        note = (
+            html.Div(
+                "A and B are the same run: pick another run for B.", className="alert alert-info"
+            )
+            if a.id == b.id
+            else None
+        )
+        labels = (f"A {a.label}", f"B {b.label}")
+        return [
+            note,
+            html.Div(
+                [
+                    html.H2("Side by side"),
+                    html.Div(
+                        [
+                            html.Div(labels[0], className="muted"),
+                            html.Div(labels[1], className="muted"),
+                        ]
+                    ),
+                    side_table(a, b),
+                ],
+                className="panel",
+            ),
+            html.Div(
+                [
+                    html.H2("Over time"),
+                    dcc.Graph(
+                        figure=compare_series_figure(a.result, b.result, ("A", "B")),
+                        config={"displaylogo": False},
+                    ),
+                ],
+                className="panel",
+            ),
+        ]
+
+    @app.callback(
+        Output("compare-job", "data"),
+        Output("compare-job-text", "children", allow_duplicate=True),
+        Input("compare-run", "n_clicks"),
+        State("compare-a", "value"),
+        State("compare-b", "value"),
+        State("compare-n", "value"),
+        State("compare-confidence", "value"),
+        prevent_initial_call=True,
+    )
+    def replicate(
+        n_clicks: int, a_id: str | None, b_id: str | None, n: Any, confidence: float | None
+    ) -> tuple[Any, Any]:
+        if not n_clicks:
+            raise dash.exceptions.PreventUpdate
+        a, b = ctx.runner.get(a_id), ctx.runner.get(b_id)
+        if a is None or b is None:
+            return dash.no_update, html.Span(
+                "Pick two finished runs first.", className="field-error"
+            )
+        if not isinstance(n, int | float) or int(n) != n or not 2 <= n <= 30:
+            return dash.no_update, html.Span(
+                "Replications: give a whole number from 2 to 30.", className="field-error"
+            )
+        job = ctx.runner.submit_comparison(
+            a, b, replications=int(n), confidence=float(confidence or 0.95)
+        )
+        return job.id, f"Queued {job.label}"
+
+    @app.callback(
+        Output("compare-progress-bar", "style"),
+        Output("compare-progress-bar", "className"),
+        Output("compare-job-text", "children"),
+        Output("compare-ci", "children"),
+        Output("compare-job-seen", "data"),
+        Input("jobs-state", "data"),
+        Input("compare-job", "data"),
+        State("compare-job-seen", "data"),
+    )
+    def progress(_: Any, job_id: str | None, seen: dict[str, Any] | None) -> tuple[Any, ...]:
+        snap = ctx.runner.snapshot(job_id)
+        if snap is None:
+            raise dash.exceptions.PreventUpdate
+        state = {k: snap[k] for k in ("id", "status", "progress", "stage")}
+        if seen == state:
+            raise dash.exceptions.PreventUpdate
+        width = {"width": f"{100 * snap['progress']:.0f}%"}
+        body: Any = dash.no_update
+        if snap["status"] == "done":
+            job = ctx.runner.get(job_id)
+            assert job is not None and job.summary is not None and job.runs is not None
+            units = job.units
+            text: Any = f"Finished {job.label} in {job.wall_s or 0.0:.1f} s."
+            labels = (job.variant_labels[0], job.variant_labels[1])
+            body = [
+                html.Div(
+                    f"A = {labels[0]}, B = {labels[1]}; seeds {job.scenario.seed} … "
+                    f"{job.scenario.seed + job.replications - 1}.",
+                    className="muted",
+                ),
+                dcc.Graph(
+                    figure=difference_figure(job.summary, KEY_KPIS, units, job.confidence),
+                    config={"displaylogo": False},
+                ),
+                ci_table(job.summary, units, labels, job.confidence),
+            ]
+            cls = "bar done"
+        elif snap["status"] == "failed":
+            text = html.Div(
+                [html.Strong("The replications failed: "), snap["error"] or ""],
+                className="alert alert-error",
+            )
+            body = None
+            cls = "bar failed"
+        else:
+            text = f"{snap['label']}: {snap['stage']}"
+            cls = "bar"
+        return width, cls, text, body, state

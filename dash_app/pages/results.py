@@ -1,0 +1,168 @@
+"""Page 3a, results of one run: KPI cards, time series, targets, water, crowds, all KPIs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash
+import pandas as pd
+from dash import Dash, Input, Output, State, dcc, html
+
+from dash_app.context import AppContext
+from dash_app.figures import histogram_figure, local_times, series_figure
+from dash_app.jobs import Job
+from dash_app.kpis import fmt_duration, kpi_cards, kpi_table
+
+__all__ = ["PATH", "TITLE", "layout", "register", "run_view"]
+
+PATH = "/results"
+TITLE = "Results"
+_GRAPH_CONFIG: Any = {"displaylogo": False}
+
+
+def layout(ctx: AppContext) -> html.Div:
+    """The results page."""
+    return html.Div(
+        [
+            html.H1(TITLE, className="page-title"),
+            html.P(
+                "The headline numbers and time series of a run. Runs are made in the "
+                "builder; the newest is shown when it finishes.",
+                className="lead",
+            ),
+            html.Div(
+                [
+                    html.Label("Run", htmlFor="results-run"),
+                    dcc.Dropdown(
+                        id="results-run",
+                        options=[],
+                        value=None,
+                        clearable=False,
+                        placeholder="no runs yet: run a scenario in the builder",
+                    ),
+                ],
+                className="panel field",
+            ),
+            html.Div(id="results-body", children=_no_run()),
+        ]
+    )
+
+
+def _no_run() -> html.Div:
+    return html.Div(
+        ["No run yet. ", dcc.Link("Build and run a scenario", href="/builder"), " first."],
+        className="empty panel",
+    )
+
+
+def _facts(job: Job) -> html.Dl:
+    result = job.result
+    assert result is not None
+    sc = result.scenario
+    tz = sc.timezone
+    start = pd.Timestamp(sc.start).tz_convert(tz)
+    facts = [
+        ("scenario", sc.name),
+        ("start", f"{start:%Y-%m-%d %H:%M} ({tz})"),
+        ("horizon", fmt_duration(sc.horizon)),
+        ("seed", str(sc.seed)),
+        ("dispatch policy", sc.dispatch.policy),
+        ("crews", f"{sc.crews.count:,}"),
+        (
+            "rain",
+            sc.rain.kind
+            if sc.rain.kind != "design_storm"
+            else f"design storm, {sc.rain.design_storm.return_period:g}-year, "
+            f"{fmt_duration(sc.rain.design_storm.duration)}",
+        ),
+        ("wall time", f"{job.wall_s or 0.0:.1f} s"),
+    ]
+    items: list[Any] = []
+    for key, value in facts:
+        items += [html.Dt(key), html.Dd(value)]
+    return html.Dl(items, className="facts")
+
+
+def run_view(job: Job) -> list[Any]:
+    """Everything the results page shows of one finished run."""
+    result = job.result
+    assert result is not None
+    body: list[Any] = [
+        html.Div([html.H2(job.label), _facts(job)], className="panel"),
+        html.Div(kpi_cards(result), id="results-kpis"),
+        html.Div(
+            [
+                html.H2("Open cases and crews over time"),
+                dcc.Graph(figure=series_figure(result), config=_GRAPH_CONFIG),
+            ],
+            className="panel",
+        ),
+    ]
+    if len(result.cases):
+        body.append(
+            html.Div(
+                [
+                    html.H2("Time from report to dispatch, arrival and resolution"),
+                    dcc.Graph(figure=histogram_figure(result), config=_GRAPH_CONFIG),
+                ],
+                className="panel",
+            )
+        )
+    if "water_depth" in result.dataset:
+        from twin.hydro.plots import water_figure
+
+        hy = result.scenario.hydro
+        fig = water_figure(
+            result.dataset, local_times(result), impeded=hy.impeded_depth, closed=hy.closed_depth
+        )
+        body.append(
+            html.Div(
+                [
+                    html.H2("Rain and water at the low points"),
+                    dcc.Graph(figure=fig, config=_GRAPH_CONFIG),
+                ],
+                className="panel",
+            )
+        )
+    if result.crowds is not None:
+        from twin.crowds.plots import crowd_figure
+
+        fig = crowd_figure(result.crowds, result.scenario.timezone)
+        body.append(
+            html.Div(
+                [html.H2("Crowds at the plazas"), dcc.Graph(figure=fig, config=_GRAPH_CONFIG)],
+                className="panel",
+            )
+        )
+    body.append(html.Div([html.H2("All KPIs"), kpi_table(result.kpis)], className="panel"))
+    return body
+
+
+def register(app: Dash, ctx: AppContext) -> None:
+    """Register the results page's callbacks on ``app``."""
+
+    @app.callback(
+        Output("results-run", "options"),
+        Output("results-run", "value"),
+        Input("runs-version", "data"),
+        State("results-run", "value"),
+        State("results-run", "options"),
+    )
+    def runs(_: Any, value: str | None, old: list[dict[str, Any]] | None) -> tuple[Any, Any]:
+        options = ctx.run_options()
+        if old is not None and [o["value"] for o in old] == [o["value"] for o in options]:
+            raise dash.exceptions.PreventUpdate
+        known = {o["value"] for o in old or []}
+        new = [o["value"] for o in options if o["value"] not in known]
+        if new:
+            value = new[0]  # newest first: show the run that just finished
+        elif value not in {o["value"] for o in options}:
+            value = options[0]["value"] if options else None
+        return options, value
+
+    @app.callback(Output("results-body", "children"), Input("results-run", "value"))
+    def show(run_id: str | None) -> Any:
+        job = ctx.runner.get(run_id)
+        if job is None or job.result is None:
+            return _no_run()
+        return run_view(job)

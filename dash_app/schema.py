@@ -1,0 +1,533 @@
+"""Builder fields generated from the scenario schema, and validation mapped to them.
+
+The scenario builder offers a curated set of the :class:`~twin.scenario.Scenario` fields
+(:data:`FIELD_GROUPS`). Everything else about a field comes from the pydantic models
+themselves: its kind (whole number, number, duration, text, choice from a ``Literal``
+or a known list, yes/no), its bounds (``gt``/``ge``/``lt``/``le``), its default and its
+description (shown as a tooltip).
+
+Values typed into the builder are read the way a YAML file would read them
+(:func:`parse_value`), put into the scenario file's own mapping (:func:`apply_edits`)
+and validated by :func:`twin.scenario.validate_scenario`, so the messages are the CLI's
+own. :func:`errors_by_field` splits such a message into one message per field.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import re
+import types
+import typing
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import annotated_types
+import yaml
+from pydantic import AfterValidator, BaseModel, BeforeValidator
+from pydantic.fields import FieldInfo
+
+from twin.durations import PositiveDuration, parse_duration
+from twin.errors import ScenarioError
+from twin.scenario import POLICIES, Scenario, validate_scenario
+
+__all__ = [
+    "FIELD_GROUPS",
+    "WHERE",
+    "FieldSpec",
+    "apply_edits",
+    "builder_fields",
+    "errors_by_field",
+    "field_spec",
+    "format_value",
+    "initial_text",
+    "parse_value",
+    "read_raw",
+    "safe_file_name",
+    "scenario_yaml",
+    "validate_edits",
+]
+
+#: The ``where`` given to :func:`~twin.scenario.validate_scenario` for builder input.
+WHERE = "<builder>"
+
+Kind = Literal["int", "float", "duration", "text", "choice", "bool"]
+
+#: Choices of ``str`` fields that are checked by a validator rather than a ``Literal``.
+CHOICES: dict[str, tuple[str, ...]] = {"dispatch.policy": POLICIES}
+
+#: The builder's fields: (group title, ((dotted path, label), ...)). ``{i}`` in a path
+#: stands for each crowd event of the scenario. Fields the schema does not have (yet)
+#: are left out.
+FIELD_GROUPS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
+    (
+        "Scenario",
+        (
+            ("name", "Name"),
+            ("seed", "Seed"),
+            ("start", "Start (local time)"),
+            ("horizon", "Horizon"),
+            ("network.source", "Road network"),
+        ),
+    ),
+    (
+        "Cases",
+        (
+            ("cases.daily_total", "Cases per day"),
+            ("cases.hotspots.count", "Hot spots"),
+            ("cases.hotspots.share", "Share in hot spots"),
+        ),
+    ),
+    (
+        "Fleet and operations centre",
+        (
+            ("crews.count", "Crew members"),
+            ("crews.speed_factor", "Crew speed factor"),
+            ("operations.operators", "Operators"),
+            ("operations.inspectors", "Inspectors"),
+        ),
+    ),
+    (
+        "Dispatch",
+        (
+            ("dispatch.policy", "Dispatch policy"),
+            ("dispatch.zone_size_m", "Zone size [m]"),
+            ("dispatch.candidates", "Crews compared"),
+            ("dispatch.reposition_every", "Reposition every"),
+        ),
+    ),
+    (
+        "Service targets",
+        (
+            ("targets.dispatch", "Dispatch within"),
+            ("targets.arrive", "Arrive within"),
+            ("targets.resolve", "Resolve within"),
+        ),
+    ),
+    (
+        "Storm",
+        (
+            ("rain.kind", "Rain"),
+            ("rain.start", "Rain starts after"),
+            ("rain.design_storm.return_period", "Return period [years]"),
+            ("rain.design_storm.duration", "Storm duration"),
+            ("rain.event", "Catalogue event"),
+            ("rain.scale", "Rain multiplier"),
+        ),
+    ),
+    (
+        "Waterlogging",
+        (
+            ("hydro.impeded_depth", "Traffic impeded from [m]"),
+            ("hydro.closed_depth", "Road closed from [m]"),
+        ),
+    ),
+    (
+        "Muck trucks",
+        (
+            ("trucks.enabled", "Muck trucks on"),
+            ("trucks.trips_per_day", "Truck trips per day"),
+        ),
+    ),
+    (
+        "Crowd events",
+        (
+            ("crowds.events.{i}.attendance", "Attendance"),
+            ("crowds.events.{i}.metro_share", "Share by metro"),
+            ("crowds.alerts.density_threshold", "Alert density [persons/m²]"),
+            ("crowds.response.crews_per_alert", "Crews per alert"),
+        ),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One builder field, described from the schema.
+
+    Attributes
+    ----------
+    path
+        Dotted path in the scenario; list items by index (``crowds.events.0.attendance``).
+    label
+        What the builder calls it.
+    group
+        The builder section it belongs to.
+    kind
+        ``int``, ``float``, ``duration`` [s], ``text``, ``choice`` or ``bool``.
+    description
+        The schema's description (the tooltip).
+    options
+        Allowed values of a ``choice``.
+    lower, upper
+        Bounds from the schema, or ``None``.
+    lower_strict, upper_strict
+        Whether a bound is strict (``gt``/``lt``) or not (``ge``/``le``).
+    default
+        The schema's default, or ``None`` when the field is required.
+    """
+
+    path: str
+    label: str
+    group: str
+    kind: Kind
+    description: str = ""
+    options: tuple[str, ...] = ()
+    lower: float | None = None
+    upper: float | None = None
+    lower_strict: bool = False
+    upper_strict: bool = False
+    default: Any = None
+
+    @property
+    def bounds_text(self) -> str:
+        """The bounds as text, e.g. ``> 0``, ``≥ 1``, ``0 … 1``."""
+        lo, hi = self.lower, self.upper
+        if lo is not None and hi is not None:
+            left = "<" if self.lower_strict else "≤"
+            right = "<" if self.upper_strict else "≤"
+            return f"{lo:g} {left} value {right} {hi:g}"
+        if lo is not None:
+            return f"{'>' if self.lower_strict else '≥'} {lo:g}"
+        if hi is not None:
+            return f"{'<' if self.upper_strict else '≤'} {hi:g}"
+        return ""
+
+    @property
+    def hint(self) -> str:
+        """A short line under the field: the format and the bounds."""
+        parts = []
+        if self.kind == "duration":
+            parts.append("seconds, or e.g. 45s, 5min, 2h")
+        elif self.kind == "int":
+            parts.append("whole number")
+        elif self.kind == "float":
+            parts.append("number")
+        elif self.path == "start":
+            parts.append("YYYY-MM-DDTHH:MM:SS")
+        if self.bounds_text:
+            parts.append(self.bounds_text)
+        return " · ".join(parts)
+
+
+# ---------------------------------------------------------------------------- schema walk
+def _strip_optional(annotation: Any) -> Any:
+    """``X | None`` → ``X``; anything else unchanged."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(args) == 1:
+            return args[0]
+    return annotation
+
+
+def _field_info(path: str) -> FieldInfo:
+    """The pydantic field at a dotted path of :class:`Scenario` (indices step into tuples)."""
+    model: Any = Scenario
+    info: FieldInfo | None = None
+    for part in path.split("."):
+        if part.isdigit():
+            if info is None:
+                raise KeyError(path)
+            args = typing.get_args(_strip_optional(info.annotation))
+            if not args:
+                raise KeyError(f"{path}: {part} indexes something that is not a list")
+            model = args[0]
+            continue
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            raise KeyError(f"{path}: {part!r} is below a field that has no fields")
+        fields = model.model_fields
+        if part not in fields:
+            raise KeyError(f"{path}: no field {part!r}")
+        info = fields[part]
+        model = _strip_optional(info.annotation)
+    if info is None:
+        raise KeyError(path)
+    return info
+
+
+def _is_duration(info: FieldInfo) -> bool:
+    return any(isinstance(m, BeforeValidator) and m.func is parse_duration for m in info.metadata)
+
+
+def field_spec(path: str, label: str, group: str) -> FieldSpec:
+    """Describe one field from the schema.
+
+    Parameters
+    ----------
+    path
+        Dotted path in :class:`~twin.scenario.Scenario` (list items by index).
+    label
+        The label to show.
+    group
+        The builder section.
+
+    Raises
+    ------
+    KeyError
+        ``path`` is not a field of the schema.
+    """
+    info = _field_info(path)
+    annotation = _strip_optional(info.annotation)
+    default = None if info.is_required() else info.get_default(call_default_factory=True)
+    kind: Kind
+    options: tuple[str, ...] = ()
+    generic = re.sub(r"\.\d+\.", ".{i}.", path)
+    if path in CHOICES or generic in CHOICES:
+        kind, options = "choice", CHOICES.get(path, CHOICES.get(generic, ()))
+    elif typing.get_origin(annotation) is Literal:
+        kind, options = "choice", tuple(str(a) for a in typing.get_args(annotation))
+    elif _is_duration(info):
+        kind = "duration"
+    elif annotation is bool:
+        kind = "bool"
+    elif annotation is int:
+        kind = "int"
+    elif annotation is float:
+        kind = "float"
+    else:
+        kind = "text"
+    lower = upper = None
+    lower_strict = upper_strict = False
+    for m in info.metadata:
+        if isinstance(m, annotated_types.Gt):
+            lower, lower_strict = float(m.gt), True  # type: ignore[arg-type]
+        elif isinstance(m, annotated_types.Ge):
+            lower, lower_strict = float(m.ge), False  # type: ignore[arg-type]
+        elif isinstance(m, annotated_types.Lt):
+            upper, upper_strict = float(m.lt), True  # type: ignore[arg-type]
+        elif isinstance(m, annotated_types.Le):
+            upper, upper_strict = float(m.le), False  # type: ignore[arg-type]
+    if kind == "duration":
+        positive = [
+            m for m in typing.get_args(PositiveDuration)[1:] if isinstance(m, AfterValidator)
+        ]
+        lower, lower_strict = 0.0, any(m in positive for m in info.metadata)
+    return FieldSpec(
+        path=path,
+        label=label,
+        group=group,
+        kind=kind,
+        description=info.description or "",
+        options=options,
+        lower=lower,
+        upper=upper,
+        lower_strict=lower_strict,
+        upper_strict=upper_strict,
+        default=default,
+    )
+
+
+def builder_fields(scenario: Scenario) -> list[FieldSpec]:
+    """The builder's fields for a scenario, in display order.
+
+    Crowd fields appear only when the scenario has crowds; event fields once per event.
+    """
+    out: list[FieldSpec] = []
+    for group, fields in FIELD_GROUPS:
+        if group == "Crowd events" and not scenario.crowds.enabled:
+            continue
+        for path, label in fields:
+            if "{i}" in path:
+                for i, event in enumerate(scenario.crowds.events):
+                    out.append(field_spec(path.format(i=i), f"{label} ({event.name})", group))
+            else:
+                try:
+                    out.append(field_spec(path, label, group))
+                except KeyError:  # not in this version of the schema
+                    continue
+    return out
+
+
+# ---------------------------------------------------------------------------- values
+def _lookup(data: Any, path: str) -> Any:
+    """The value at a dotted path of nested mappings and lists; ``KeyError`` if absent."""
+    node = data
+    for part in path.split("."):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list | tuple) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            raise KeyError(path)
+    return node
+
+
+def format_duration(seconds: float) -> str:
+    """Seconds as the shortest exact duration text: ``45s``, ``5min``, ``2h``, ``1d``."""
+    if not math.isfinite(seconds):
+        return str(seconds)
+    for unit, size in (("d", 86400.0), ("h", 3600.0), ("min", 60.0)):
+        if seconds >= size and (seconds / size).is_integer():
+            return f"{int(seconds / size)}{unit}"
+    return f"{seconds:g}s"
+
+
+def format_value(spec: FieldSpec, value: Any) -> Any:
+    """A validated value as the builder shows it (text, a choice, a checklist value)."""
+    if value is None:
+        return "" if spec.kind not in ("choice", "bool") else value
+    if spec.kind == "bool":
+        return ["on"] if value else []  # a checklist's value
+    if spec.kind == "choice":
+        return str(value)
+    if spec.kind == "duration":
+        return format_duration(float(value))
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=None).isoformat()
+    if isinstance(value, float):
+        return f"{value:g}" if abs(value) < 1e15 else repr(value)
+    return str(value)
+
+
+def initial_text(spec: FieldSpec, raw: dict[str, Any], scenario: Scenario) -> Any:
+    """What a field shows first: the file's own text when it has the field, else the value."""
+    try:
+        value = _lookup(raw, spec.path)
+    except KeyError:
+        value = _lookup(scenario.model_dump(mode="python"), spec.path)
+        return format_value(spec, value)
+    if spec.kind in ("choice", "bool"):
+        return format_value(spec, value)
+    if isinstance(value, str):
+        return value
+    if spec.kind == "duration" and isinstance(value, int | float) and not isinstance(value, bool):
+        return format_duration(float(value))
+    return format_value(spec, value)
+
+
+def parse_value(spec: FieldSpec, value: Any) -> Any:
+    """A builder value as the YAML file would hold it.
+
+    Numbers and durations are read as YAML scalars (``12`` → 12, ``2h`` stays text,
+    empty → ``None``), so that validation gives the CLI's messages for the same text;
+    free text stays text.
+    """
+    if spec.kind == "bool":
+        return bool(value)  # a checklist's value: ["on"] or []
+    if spec.kind == "choice":
+        return value
+    if value is None:
+        return None
+    text = str(value).strip()
+    if spec.kind == "text":
+        return text
+    if text == "":
+        return None
+    try:
+        parsed = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+    if isinstance(parsed, dict | list):
+        return text
+    return parsed
+
+
+def _set_path(data: dict[str, Any], path: str, value: Any) -> None:
+    """Set a dotted path in nested mappings (missing sections are created)."""
+    node: Any = data
+    parts = path.split(".")
+    for i, part in enumerate(parts[:-1]):
+        nxt = parts[i + 1]
+        if isinstance(node, list):
+            node = node[int(part)]
+            continue
+        child = node.get(part)
+        if not isinstance(child, dict | list):
+            child = [] if nxt.isdigit() else {}
+            node[part] = child
+        node = child
+    leaf = parts[-1]
+    if isinstance(node, list):
+        node[int(leaf)] = value
+    else:
+        node[leaf] = value
+
+
+def apply_edits(raw: dict[str, Any], edits: dict[str, Any]) -> dict[str, Any]:
+    """A deep copy of a scenario file's mapping with dotted-path edits applied."""
+    data = copy.deepcopy(raw)
+    for path, value in edits.items():
+        _set_path(data, path, value)
+    return data
+
+
+def validate_edits(
+    raw: dict[str, Any], edits: dict[str, Any]
+) -> tuple[Scenario | None, dict[str, Any], str | None]:
+    """Apply edits and validate.
+
+    Returns
+    -------
+    scenario
+        The validated scenario, or ``None`` when it is not valid.
+    data
+        The edited mapping (what a saved file would hold).
+    message
+        The :class:`~twin.errors.ScenarioError` message (the CLI's text), or ``None``.
+    """
+    data = apply_edits(raw, edits)
+    try:
+        return validate_scenario(data, where=WHERE), data, None
+    except ScenarioError as exc:
+        return None, data, str(exc)
+
+
+def errors_by_field(message: str, where: str = WHERE) -> dict[str, list[str]]:
+    """Split a :class:`~twin.errors.ScenarioError` message into messages per field.
+
+    ``"<builder>: cases.daily_total: Input should be greater than 0 (got -3)"`` gives
+    ``{"cases.daily_total": ["Input should be greater than 0 (got -3)"]}``. Parts that
+    name no field are kept under ``""``.
+    """
+    prefix = re.escape(where) + r"(?::\d+)?: "
+    parts = re.split(r"; (?=" + prefix + ")", message)
+    out: dict[str, list[str]] = {}
+    for part in parts:
+        body = re.sub("^" + prefix, "", part, count=1)
+        field, sep, text = body.partition(": ")
+        if not sep or " " in field:
+            out.setdefault("", []).append(body)
+        else:
+            out.setdefault(field, []).append(text)
+    return out
+
+
+# ---------------------------------------------------------------------------- files
+def read_raw(path: Path) -> dict[str, Any]:
+    """A scenario file's own mapping (as YAML reads it), for editing and saving."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise ScenarioError(f"{path}: a scenario must be a mapping of fields")
+    return data
+
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,80}$")
+
+
+def safe_file_name(name: str) -> str:
+    """A scenario file name from user input: letters, digits, ``_ - .``; ends in ``.yaml``.
+
+    Raises
+    ------
+    ScenarioError
+        The name is empty, has a path separator or other characters.
+    """
+    stem = name.strip().removesuffix(".yaml").removesuffix(".yml")
+    if not _NAME.match(stem) or ".." in stem:
+        raise ScenarioError(
+            f"file name {name!r}: use letters, digits, '_', '-' or '.', e.g. my_storm_day"
+        )
+    return f"{stem}.yaml"
+
+
+def scenario_yaml(data: dict[str, Any], *, based_on: str, changed: dict[str, Any]) -> str:
+    """The text of a saved scenario: a header comment and the mapping as block YAML."""
+    lines = [
+        f"# Saved from the twin app on {datetime.now():%Y-%m-%d %H:%M}, based on {based_on}.",
+    ]
+    if changed:
+        lines.append("# Changed: " + ", ".join(f"{k} = {v!r}" for k, v in changed.items()))
+    body = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=False)
+    return "\n".join(lines) + "\n" + body
