@@ -36,6 +36,7 @@ from twin.errors import ScenarioError
 from twin.network.congestion import CongestionProfile
 from twin.placement.config import PlacementConfig
 from twin.trucks.config import TrucksConfig
+from twin.yamlconfig import format_validation_errors, yaml_line_index
 
 __all__ = [
     "POLICIES",
@@ -450,45 +451,6 @@ class Scenario(_Frozen):
 
 
 # ---------------------------------------------------------------------------- loading
-def _line_index(node: yaml.Node, path: tuple[Any, ...], out: dict[tuple[Any, ...], int]) -> None:
-    out[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            key = key_node.value
-            out[(*path, key)] = key_node.start_mark.line + 1
-            _line_index(value_node, (*path, key), out)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _line_index(item, (*path, i), out)
-
-
-def _format_errors(exc: ValidationError, where: str, lines: dict[tuple[Any, ...], int]) -> str:
-    parts = []
-    for err in exc.errors():
-        loc = tuple(err["loc"])
-        # Walk up to the nearest located ancestor (a missing field has no line of its own).
-        line = None
-        for cut in range(len(loc), -1, -1):
-            if loc[:cut] in lines:
-                line = lines[loc[:cut]]
-                break
-        field = ".".join(str(x) for x in loc) or "(top level)"
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = "unknown field (check its spelling; unknown fields are not allowed)"
-        elif err["type"] == "missing":
-            msg = "required field is missing"
-        got = err.get("input")
-        got_txt = (
-            f" (got {got!r})"
-            if err["type"] not in ("missing",) and not isinstance(got, dict)
-            else ""
-        )
-        prefix = f"{where}:{line}" if line is not None else where
-        parts.append(f"{prefix}: {field}: {msg}{got_txt}")
-    return "; ".join(parts)
-
-
 def validate_scenario(
     data: Any, *, where: str = "<scenario>", lines: dict[tuple[Any, ...], int] | None = None
 ) -> Scenario:
@@ -500,7 +462,7 @@ def validate_scenario(
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(_format_errors(exc, where, lines or {})) from None
+        raise ScenarioError(format_validation_errors(exc, where, lines or {})) from None
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -525,7 +487,5 @@ def load_scenario(path: str | Path) -> Scenario:
         raise ScenarioError(
             f"{path}{line}: not valid YAML ({getattr(exc, 'problem', exc)})."
         ) from None
-    lines: dict[tuple[Any, ...], int] = {}
-    if node is not None:
-        _line_index(node, (), lines)
+    lines = yaml_line_index(node)
     return validate_scenario(data, where=str(path), lines=lines)

@@ -41,6 +41,7 @@ __all__ = [
     "OPEN",
     "Waterlogging",
     "merge_streams",
+    "onsets",
     "ponding_cases",
     "rain_for_scenario",
     "simulate_waterlogging",
@@ -175,6 +176,16 @@ def simulate_waterlogging(
     return Waterlogging(points, times, rain2d, depth, result, t, p, s)
 
 
+def onsets(water: Waterlogging) -> npt.NDArray[np.bool_]:
+    """Which of the water's road-state changes are onsets (to impeded or closed from open)."""
+    prev = np.full(len(water.points), OPEN)
+    onset = np.zeros(water.change_time.size, dtype=bool)
+    for k, (p, s) in enumerate(zip(water.change_point, water.change_state, strict=True)):
+        onset[k] = prev[p] == OPEN and s != OPEN
+        prev[p] = s
+    return onset
+
+
 def ponding_cases(
     water: Waterlogging,
     scenario: Scenario,
@@ -196,12 +207,7 @@ def ponding_cases(
             f"hydro.ponding_source: {hy.ponding_source!r} is not a case source; use one of "
             f"{', '.join(names)}"
         )
-    # An onset is a change to IMPEDED or CLOSED from OPEN.
-    prev = np.full(len(water.points), OPEN)
-    onset = np.zeros(water.change_time.size, dtype=bool)
-    for k, (p, s) in enumerate(zip(water.change_point, water.change_state, strict=True)):
-        onset[k] = prev[p] == OPEN and s != OPEN
-        prev[p] = s
+    onset = onsets(water)
     occur = water.change_time[onset]
     n = occur.size
     source = names.index(hy.ponding_source)

@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from twin.alerts import AlertPolicy
 from twin.durations import Duration, PositiveDuration
 from twin.live.errors import LiveError
+from twin.yamlconfig import format_validation_errors, yaml_line_index
 
 __all__ = [
     "SCOPES",
@@ -337,40 +338,6 @@ class LiveConfig(_Frozen):
 
 
 # ---------------------------------------------------------------------------- loading
-def _line_index(node: yaml.Node, path: tuple[Any, ...], out: dict[tuple[Any, ...], int]) -> None:
-    """Map every key path of a YAML document to its line (1-based)."""
-    out[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            out[(*path, key_node.value)] = key_node.start_mark.line + 1
-            _line_index(value_node, (*path, key_node.value), out)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _line_index(item, (*path, i), out)
-
-
-def _format_errors(exc: ValidationError, where: str, lines: dict[tuple[Any, ...], int]) -> str:
-    parts = []
-    for err in exc.errors():
-        loc = tuple(err["loc"])
-        line = None
-        for cut in range(len(loc), -1, -1):  # nearest located ancestor
-            if loc[:cut] in lines:
-                line = lines[loc[:cut]]
-                break
-        field = ".".join(str(x) for x in loc) or "(top level)"
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = "unknown field (check its spelling; unknown fields are not allowed)"
-        elif err["type"] == "missing":
-            msg = "required field is missing"
-        got = err.get("input")
-        got_txt = "" if err["type"] == "missing" or isinstance(got, dict) else f" (got {got!r})"
-        prefix = f"{where}:{line}" if line is not None else where
-        parts.append(f"{prefix}: {field}: {msg}{got_txt}")
-    return "; ".join(parts)
-
-
 def validate_live_config(
     data: Any, *, where: str = "<live config>", lines: dict[tuple[Any, ...], int] | None = None
 ) -> LiveConfig:
@@ -382,7 +349,7 @@ def validate_live_config(
     try:
         return LiveConfig.model_validate(data)
     except ValidationError as exc:
-        raise LiveError(_format_errors(exc, where, lines or {})) from None
+        raise LiveError(format_validation_errors(exc, where, lines or {})) from None
 
 
 def load_live_config(path: str | Path) -> LiveConfig:
@@ -417,7 +384,5 @@ def load_live_config(path: str | Path) -> LiveConfig:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""
         raise LiveError(f"{path}{line}: not valid YAML ({getattr(exc, 'problem', exc)}).") from None
-    lines: dict[tuple[Any, ...], int] = {}
-    if node is not None:
-        _line_index(node, (), lines)
+    lines = yaml_line_index(node)
     return validate_live_config(data, where=str(path), lines=lines)

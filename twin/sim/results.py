@@ -316,17 +316,13 @@ def _staging(sim: Simulation) -> Any:
 
 def _forecast_kpis(staging: Any, water: Any) -> list[tuple[str, float, str, str]]:
     """Forecast alerts against the water's actual onsets (impeded from dry)."""
-    from twin.hydro.coupling import OPEN
+    from twin.hydro.coupling import onsets as onset_mask
 
     tl = staging.timeline
     alerts = tl[tl["msgType"] == "Alert"]
-    prev = np.full(len(water.points), OPEN)
-    onsets: list[tuple[int, float]] = []
-    for t, p, st in zip(water.change_time.tolist(), water.change_point.tolist(),
-                        water.change_state.tolist(), strict=True):  # fmt: skip
-        if prev[p] == OPEN and st != OPEN:
-            onsets.append((p, t))
-        prev[p] = st
+    is_onset = onset_mask(water)
+    onsets = list(zip(water.change_point[is_onset].tolist(),
+                      water.change_time[is_onset].tolist(), strict=True))  # fmt: skip
     warned, lead = 0, []
     issue = alerts["issue_time"].to_numpy(dtype=float)
     point = alerts["point_index"].to_numpy(dtype=np.int64)
@@ -454,6 +450,7 @@ def collect_results(sim: Simulation, timing: dict[str, float] | None = None) -> 
     if sim.water is not None:
         ds = _add_water(ds, sim)
     crowd = _crowd_run(sim)
+    staging = _staging(sim)
     if crowd is not None:
         ds = ds.merge(crowd.to_dataset())
     if sim.trucks is not None:
@@ -465,6 +462,6 @@ def collect_results(sim: Simulation, timing: dict[str, float] | None = None) -> 
     return RunResult(
         sim.scenario, ds, cases, kpis, esc, dict(timing or {}),
         road_states=road_state_table(sim), network=sim.net, crowds=crowd, trucks=sim.trucks,
-        forecast_alerts=None if _staging(sim) is None else _staging(sim).timeline,
-        cap_messages=[] if _staging(sim) is None else list(_staging(sim).messages),
+        forecast_alerts=None if staging is None else staging.timeline,
+        cap_messages=[] if staging is None else list(staging.messages),
     )  # fmt: skip
