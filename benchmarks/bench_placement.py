@@ -37,16 +37,16 @@ import warnings
 import numpy as np
 import pulp
 
+from twin.cases.arrivals import demand_weights, hotspot_centres
 from twin.hydro.lowpoints import low_points
 from twin.network import default_network
-from twin.placement.config import ProbeConfig
 from twin.placement.gauges import catalogue_storms, design_storms, gauge_impact, simulate_storms
 from twin.placement.impact import ImpactMatrix
 from twin.placement.objectives import objective_data
 from twin.placement.probes import probe_ensemble
 from twin.placement.solvers import solve_greedy, solve_milp
 from twin.scenario import DesignStormConfig
-from twin.sim.arrivals import demand_weights, hotspot_centres
+from twin.scenario.placement import ProbeConfig
 
 sys.path.insert(0, os.path.dirname(__file__))
 from _report import markdown_table, write_section

@@ -3,13 +3,13 @@
 Workload: the baseline day (``scenarios/gongshu_baseline_day.yaml``: about 1,500 cases,
 150 crews on two shifts, nearest-idle dispatch, hour-of-day congestion, escalation).
 
-- **twin**: :func:`twin.sim.run.run_scenario` (array fleet, compiled nearest-crew search
+- **twin**: :func:`twin.run.runner.run_scenario` (array fleet, compiled nearest-crew search
   that stops at the first idle crew, routes as array kernels, positions computed only at
   record times). Median of ``--repeat`` runs; the network is built once beforehand and its
   build time is reported apart.
 - **plain**: the same six stages written the straightforward way, on the *same* inputs
   (the case stream, dispatch and closing times, crews, depots and shifts that
-  :func:`twin.sim.run.prepare` gives): operators and inspectors are simpy Resources, each
+  :func:`twin.run.runner.prepare` gives): operators and inspectors are simpy Resources, each
   crew is a simpy process fed through a Store, the nearest idle crew is found with
   networkx ``single_source_dijkstra_path_length`` from the case node over the reversed
   graph (hour-of-day travel times stored as edge attributes ``tt_0`` … ``tt_23``), the
@@ -41,9 +41,9 @@ import numpy as np
 import simpy
 
 from twin.network.road_network import RoadNetwork
+from twin.run.runner import load_scenario_network, prepare, run_scenario
 from twin.scenario import Scenario, load_scenario
 from twin.sim.engine import Simulation
-from twin.sim.run import load_scenario_network, prepare, run_scenario
 
 sys.path.insert(0, os.path.dirname(__file__))
 from _report import markdown_table, write_section

@@ -51,7 +51,7 @@ TARGET = 1.7
 
 def warm(scenario: Scenario) -> float:
     """Build the network and compile the kernels in this worker; return the time [s]."""
-    from twin.sim.run import run_scenario
+    from twin.run.runner import run_scenario
 
     t = time.perf_counter()
     run_scenario(scenario.with_updates(horizon=600.0))

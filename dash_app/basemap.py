@@ -26,7 +26,7 @@ import shapely
 from twin._types import FloatArray, IntArray
 from twin.network.plot import ATTRIBUTION, CLASS_STYLE, LAYER_STYLE, TUNNEL_COLOUR
 from twin.network.road_network import RoadNetwork
-from twin.sim.results import RunResult
+from twin.run.results import RunResult
 
 __all__ = [
     "CASE_STAGES",

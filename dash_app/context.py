@@ -71,7 +71,7 @@ class AppContext:
         """Load the default network on the runner's thread (the map's base map)."""
 
         def load() -> None:
-            from twin.sim.run import load_scenario_network
+            from twin.run.runner import load_scenario_network
 
             try:
                 net = load_scenario_network(NetworkConfig())

@@ -15,7 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from twin.sim.results import RunResult
+from twin.run.results import RunResult
 
 __all__ = [
     "PALETTE",
@@ -248,7 +248,7 @@ def difference_figure(
     Parameters
     ----------
     summary
-        The table of :func:`twin.sim.compare.summarise` (``kpi, policy, mean, ci_low,
+        The table of :func:`twin.run.compare.summarise` (``kpi, policy, mean, ci_low,
         ci_high, diff, diff_low, diff_high``).
     kpis
         The KPIs to draw, top to bottom.

@@ -1,7 +1,7 @@
 """Runs in the background: one worker thread, jobs polled by the page.
 
 The app never runs a simulation inside a request. A button queues a :class:`Job`; one
-worker thread takes jobs in order and runs them with :func:`twin.sim.run.run_scenario`,
+worker thread takes jobs in order and runs them with :func:`twin.run.runner.run_scenario`,
 whose ``progress`` callback moves the job's progress bar; the page polls
 :meth:`JobRunner.snapshot` with a ``dcc.Interval``.
 
@@ -30,9 +30,9 @@ from typing import Any, Literal
 import pandas as pd
 
 from twin.errors import TwinError
+from twin.run.compare import summarise
+from twin.run.results import RunResult
 from twin.scenario import NetworkConfig, Scenario
-from twin.sim.compare import summarise
-from twin.sim.results import RunResult
 
 __all__ = ["Job", "JobRunner", "failure_message"]
 
@@ -85,10 +85,10 @@ class Job:
     error
         Why it failed.
     result
-        The :class:`~twin.sim.results.RunResult` of a run.
+        The :class:`~twin.run.results.RunResult` of a run.
     runs, summary
         Of a comparison: per-run KPIs (``policy`` holds the variant label) and the
-        summary of :func:`twin.sim.compare.summarise` (means, intervals, paired
+        summary of :func:`twin.run.compare.summarise` (means, intervals, paired
         differences to A).
     units
         Of a comparison: the unit of each KPI.
@@ -153,13 +153,13 @@ class JobRunner:
     keep
         How many finished runs to keep in memory (older ones are dropped).
     run
-        The function that runs a scenario (:func:`twin.sim.run.run_scenario` by
+        The function that runs a scenario (:func:`twin.run.runner.run_scenario` by
         default; the signature must match it).
     """
 
     def __init__(self, *, keep: int = 30, run: Callable[..., RunResult] | None = None) -> None:
         if run is None:
-            from twin.sim.run import run_scenario
+            from twin.run.runner import run_scenario
 
             run = run_scenario
         self._run = run
@@ -245,7 +245,7 @@ class JobRunner:
         """Load the default network on the worker thread (so the first run is quick)."""
 
         def load() -> None:
-            from twin.sim.run import load_scenario_network
+            from twin.run.runner import load_scenario_network
 
             load_scenario_network(NetworkConfig())
 

@@ -1,6 +1,6 @@
 """KPI cards and KPI tables: a run's headline numbers as components.
 
-Cards read only the tidy KPI table of a :class:`~twin.sim.results.RunResult` (``kpi,
+Cards read only the tidy KPI table of a :class:`~twin.run.results.RunResult` (``kpi,
 value, unit, description``); a KPI the run has not got (no rain, no crowds) is left out.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 from dash import html
 
-from twin.sim.results import RunResult
+from twin.run.results import RunResult
 
 __all__ = [
     "Card",

@@ -26,6 +26,7 @@ from rich.table import Table
 
 from twin import __version__
 from twin.errors import TwinError
+from twin.run.folder import write_run
 
 __all__ = ["app", "main"]
 
@@ -271,7 +272,7 @@ def _kpi_table(kpis: Any, title: str) -> Table:
 
 
 def _run_with_progress(scenario: Any, base_dir: Path, label: str) -> Any:
-    from twin.sim.run import run_scenario
+    from twin.run.runner import run_scenario
 
     with Progress(
         SpinnerColumn(),
@@ -348,7 +349,7 @@ def run(
         scenario = scenario.with_updates(seed=seed)
     folder = out or DEFAULT_OUT / "runs" / f"{scenario.name}-seed{scenario.seed}"
     result = _run_with_progress(scenario, scenario_file.parent, f"Running {scenario.name}")
-    paths = result.write(folder)
+    paths = write_run(result, folder)
     console.print(_kpi_table(result.kpis, f"{scenario.name} (seed {scenario.seed})"))
     t = result.timing
     console.print(
@@ -375,8 +376,8 @@ def compare(
     Policies: nearest_idle, fixed_zones, priority_preemption, workload_balancing,
     prepositioning.
     """
+    from twin.run.compare import compare_policies
     from twin.scenario import load_scenario
-    from twin.sim.compare import compare_policies
 
     scenario = load_scenario(scenario_file)
     names = [p.strip() for p in policies.split(",") if p.strip()]
@@ -399,8 +400,8 @@ def compare(
 
 def _storm(source: str) -> tuple[Any, str]:
     """A storm's rain-rate series and a title, from a scenario file or a catalogue event."""
-    from twin.hydro.coupling import rain_for_scenario
     from twin.hydro.sources import event_series, series_from_values
+    from twin.hydro.waterlogging import rain_for_scenario
     from twin.scenario import load_scenario
 
     if source.endswith((".yaml", ".yml")):
@@ -494,9 +495,9 @@ def demo(
     """
     from twin.network import save_network
     from twin.network.plot import plot_network_html, plot_network_png
+    from twin.run.compare import compare_policies
+    from twin.run.runner import load_scenario_network
     from twin.scenario import load_scenario
-    from twin.sim.compare import compare_policies
-    from twin.sim.run import load_scenario_network
 
     t0 = time.perf_counter()
     scenario_file = _scenarios_dir() / "gongshu_baseline_day.yaml"
@@ -515,7 +516,7 @@ def demo(
     _print_summary(summary)
 
     result = _run_with_progress(scenario, scenario_file.parent, "Baseline day")
-    day_paths = result.write(out / "baseline_day")
+    day_paths = write_run(result, out / "baseline_day")
     console.print(_kpi_table(result.kpis, f"{scenario.name} (seed {scenario.seed})"))
     t = result.timing
     console.print(
@@ -526,7 +527,7 @@ def demo(
     storm_file = _scenarios_dir() / "gongshu_rainstorm.yaml"
     storm = load_scenario(storm_file)
     wet = _run_with_progress(storm, storm_file.parent, "Rainstorm day")
-    wet_paths = wet.write(out / "rainstorm_day")
+    wet_paths = write_run(wet, out / "rainstorm_day")
     _print_against(result, wet, "dry baseline", "rainstorm", [
         "rain_depth", "max_water_depth", "points_impeded", "points_closed",
         "road_closure_hours", "reroutes", "ponding_cases", "cases_reported",
@@ -536,7 +537,7 @@ def demo(
 
     forecast = storm.with_updates(**{"hydro.forecast.enabled": True})
     warned = _run_with_progress(forecast, storm_file.parent, "Rainstorm with forecasts")
-    fc_paths = warned.write(out / "rainstorm_forecast")
+    fc_paths = write_run(warned, out / "rainstorm_forecast")
     _print_against(wet, warned, "no forecast", "forecast alerts", [
         "forecast_alerts", "forecast_onsets_warned", "forecast_warning_mean",
         "forecast_crews_staged", "ponding_time_to_arrive_mean", "time_to_arrive_mean",
@@ -548,13 +549,13 @@ def demo(
     muck_file = _scenarios_dir() / "gongshu_muck_night.yaml"
     muck = load_scenario(muck_file)
     haul = _run_with_progress(muck, muck_file.parent, "Muck-truck day")
-    muck_paths = haul.write(out / "muck_night")
+    muck_paths = write_run(haul, out / "muck_night")
     _print_trucks(haul)
 
     event_file = _scenarios_dir() / "gongshu_event_night.yaml"
     event = load_scenario(event_file)
     night = _run_with_progress(event, event_file.parent, "Event night")
-    night_paths = night.write(out / "event_night")
+    night_paths = write_run(night, out / "event_night")
     _print_crowds(night)
 
     policies = ["nearest_idle", "prepositioning", "fixed_zones"]
@@ -594,10 +595,10 @@ def _demo_placement(scenario: Any, base_dir: Path, out: Path) -> dict[str, Path]
     `twin place` adds the exact MILP and other technologies; the demo keeps to the
     greedy so that it stays quick.
     """
-    from twin.placement.config import GaugeConfig, PlacementConfig
     from twin.placement.outputs import write_outputs
     from twin.placement.pipeline import run_placement
-    from twin.sim.run import load_scenario_network
+    from twin.run.runner import load_scenario_network
+    from twin.scenario.placement import GaugeConfig, PlacementConfig
 
     cfg = PlacementConfig(budget=8, solver="greedy", curve_points=6,
                           gauge=GaugeConfig(max_storms=60))  # fmt: skip

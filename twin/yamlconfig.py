@@ -1,18 +1,61 @@
-"""Line-numbered validation errors for YAML configuration files.
+"""YAML configuration files: one reader, one frozen base model, line-numbered errors.
 
 Shared by the scenario loader (:mod:`twin.scenario`) and the live service's config
-(:mod:`twin.live.config`): every key path of a YAML document is mapped to its line, and
-pydantic errors are rewritten as ``file:line: field: message (got value)``.
+(:mod:`twin.live.config`): :func:`read_yaml` parses a file and maps every key path of the
+document to its line; pydantic errors are rewritten as
+``file:line: field: message (got value)``; every configuration section derives from
+:class:`Frozen` (immutable, unknown fields rejected).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
-__all__ = ["format_validation_errors", "yaml_line_index"]
+__all__ = ["Frozen", "format_validation_errors", "read_yaml", "yaml_line_index"]
+
+
+class Frozen(BaseModel):
+    """Base of every configuration section: immutable, and unknown fields are errors."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def read_yaml(
+    path: Path, error: type[Exception], *, what: str, missing: str
+) -> tuple[Any, dict[tuple[Any, ...], int]]:
+    """Parse a YAML file into its data and the line of every key path.
+
+    Parameters
+    ----------
+    path
+        The file.
+    error
+        The exception class raised (a :class:`~twin.errors.TwinError` subclass).
+    what
+        What the file is, for the message (``"scenario"``, ``"config"``).
+    missing
+        What to do when the file does not exist (appended to the message).
+
+    Raises
+    ------
+    error
+        The file is missing or is not YAML (with the line of the problem).
+    """
+    if not path.is_file():
+        raise error(f"{path}: no such {what} file; {missing}")
+    text = path.read_text(encoding="utf-8")
+    try:
+        node = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        raise error(f"{path}{line}: not valid YAML ({getattr(exc, 'problem', exc)}).") from None
+    return data, yaml_line_index(node)
 
 
 def yaml_line_index(

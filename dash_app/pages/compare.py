@@ -6,7 +6,7 @@ noise, so *Run replications* runs both scenarios again over ``n`` common-random-
 seeds (A's seed, A's seed + 1, …; both variants use the same seed in each replication,
 so they see the same random cases wherever their inputs agree) and shows, per KPI, the
 mean with its Student-t confidence interval for A and B and the paired difference
-B − A with its interval (:func:`twin.sim.compare.summarise`, as ``twin compare``).
+B − A with its interval (:func:`twin.run.compare.summarise`, as ``twin compare``).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Built on :mod:`twin.forecast` and :mod:`twin.alerts`. For a finished run with rain,
 *Replay forecasts* (in the background) recomputes the run's water at every low point
-(:func:`twin.hydro.coupling.simulate_waterlogging`, the same physics as the run), reads
+(:func:`twin.hydro.waterlogging.simulate_waterlogging`, the same physics as the run), reads
 it through the gauge model (:func:`twin.forecast.sensors.sensor_readings`: noise, drift,
 gaps), loads a shipped forecaster from ``models/`` (:func:`twin.forecast.load_shipped`)
 and replays it online with the alert lifecycle (:func:`twin.forecast.alert_timeline`:
@@ -123,8 +123,8 @@ def build(
     scenario: Scenario, base_dir: Path | None, kind: str, source: str, report: Any
 ) -> ForecastData:
     """Replay a forecaster and the alert lifecycle over a run (on the runner's thread)."""
-    from twin.hydro.coupling import simulate_waterlogging
-    from twin.sim.run import load_scenario_network
+    from twin.hydro.waterlogging import simulate_waterlogging
+    from twin.run.runner import load_scenario_network
 
     report(0.05, "recomputing the run's water")
     net = load_scenario_network(scenario.network, base_dir=base_dir)

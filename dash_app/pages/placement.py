@@ -30,9 +30,9 @@ from dash_app.figures import empty_figure
 from dash_app.kpis import Card
 from twin.network.road_network import RoadNetwork
 from twin.placement import ImpactMatrix, PlacementConfig, solve, summary
-from twin.placement.config import GaugeConfig
 from twin.placement.pipeline import build_matrices
 from twin.scenario import Scenario, load_scenario
+from twin.scenario.placement import GaugeConfig
 
 __all__ = ["OBJECTIVES", "PATH", "TITLE", "PlacementData", "build", "layout", "register"]
 
@@ -119,7 +119,7 @@ def build(
     max_storms
         Catalogue storms per ensemble (a seeded sample; design storms come on top).
     """
-    from twin.sim.run import load_scenario_network
+    from twin.run.runner import load_scenario_network
 
     report(0.02, "loading the network")
     net = load_scenario_network(scenario.network, base_dir=base_dir)

@@ -98,7 +98,7 @@ def test_muck_trucks_on_the_map() -> None:
     path = SCENARIOS / "gongshu_muck_night.yaml"
     if not path.exists() or "trucks" not in Scenario.model_fields:
         pytest.skip("no muck-truck scenario in this checkout")
-    from twin.sim.run import run_scenario
+    from twin.run.runner import run_scenario
 
     result = run_scenario(
         load_scenario(path).with_updates(**{"horizon": "1h", "start": "2026-06-01T22:00:00"})

@@ -22,10 +22,10 @@ from dash_app.figures import difference_figure, histogram_figure, series_figure
 from dash_app.jobs import Job
 from dash_app.kpis import fmt_kpi, headline_cards, kpi_value
 from dash_app.pages import builder, compare, results
+from twin.run.compare import summarise
+from twin.run.results import RunResult
+from twin.run.runner import run_scenario
 from twin.scenario import load_scenario
-from twin.sim.compare import summarise
-from twin.sim.results import RunResult
-from twin.sim.run import run_scenario
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 

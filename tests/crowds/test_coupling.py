@@ -7,12 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from twin.cases.stream import CaseStream
 from twin.errors import ScenarioError
 from twin.network.build import data_dir
+from twin.run.folder import write_run
+from twin.run.results import RunResult
+from twin.run.runner import prepare, run_scenario
 from twin.scenario import Scenario, load_scenario
-from twin.sim.cases import CaseStream
-from twin.sim.results import RunResult
-from twin.sim.run import prepare, run_scenario
 
 SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "gongshu_event_night.yaml"
 
@@ -91,7 +92,7 @@ def test_results_carry_the_crowds(event_run: RunResult, tmp_path: Path) -> None:
     assert ds["crowd_density"].dims == ("crowd_time", "plaza")
     assert ds.sizes["crowd_time"] == 6 * 60
     assert float(ds["crowd_density"].max()) > 1.076
-    paths = event_run.write(tmp_path)
+    paths = write_run(event_run, tmp_path)
     assert paths["crowd_alerts"].exists() and paths["crowd_effect"].exists()
     html = paths["summary"].read_text(encoding="utf-8")
     assert "Crowds at plazas" in html and "twin-crowds" in html

@@ -7,14 +7,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from twin.hydro.coupling import CLOSED, IMPEDED, OPEN, state_changes
 from twin.hydro.lowpoints import low_points
+from twin.hydro.waterlogging import CLOSED, IMPEDED, OPEN, state_changes
 from twin.network import default_network
 from twin.network.road_network import RoadNetwork
+from twin.run.results import RunResult
+from twin.run.runner import prepare, run_scenario
 from twin.scenario import Scenario, load_scenario
 from twin.sim.fleet import Status
-from twin.sim.results import RunResult
-from twin.sim.run import prepare, run_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -133,8 +133,8 @@ def test_gauges_with_positions_give_rain_that_varies_in_space(
     import pandas as pd
     import xarray as xr
 
-    from twin.hydro.coupling import simulate_waterlogging
     from twin.hydro.rainfall import with_station_coords, write_netcdf
+    from twin.hydro.waterlogging import simulate_waterlogging
 
     times = pd.date_range("2026-06-01", periods=24, freq="5min").to_numpy()
     values = np.zeros((24, 2))

@@ -15,7 +15,6 @@ from twin.network import RoadNetwork
 from twin.network.build import data_dir
 from twin.network.layers import read_layer
 from twin.placement.cameras import camera_impact, truck_trip_events
-from twin.placement.config import PlacementConfig, ProbeConfig
 from twin.placement.gauges import (
     PondingEnsemble,
     catalogue_storms,
@@ -32,6 +31,7 @@ from twin.placement.probes import draw_defects, draw_fleet, probe_impact, simula
 from twin.placement.routing import route_many
 from twin.placement.solvers import solve_greedy, solve_milp
 from twin.scenario import DesignStormConfig, load_scenario
+from twin.scenario.placement import PlacementConfig, ProbeConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -32,7 +32,7 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
 
 def run_case(name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The KPI table (kpi, value) and the case table of one reference case."""
-    from twin.sim.run import run_scenario
+    from twin.run.runner import run_scenario
     from twin.scenario import load_scenario
 
     file, updates = CASES[name]
@@ -49,7 +49,7 @@ def main() -> None:
         kpis, cases = run_case(name)
         kpis.to_parquet(FIXTURES / f"{name}_kpis.parquet", index=False)
         cases.to_parquet(FIXTURES / f"{name}_cases.parquet", index=False)
-        print(name, len(cases), "cases")  # noqa: T201
+        print(name, len(cases), "cases")
 
 
 if __name__ == "__main__":

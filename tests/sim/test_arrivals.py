@@ -15,10 +15,7 @@ import pytest
 from scipy import stats
 from scipy.spatial import cKDTree
 
-from twin.errors import ScenarioError
-from twin.network import RoadNetwork
-from twin.scenario import CasesConfig, CaseSource, DurationDist, HotspotConfig, OperationsConfig
-from twin.sim.arrivals import (
+from twin.cases.arrivals import (
     CaseGeneration,
     demand_weights,
     expected_count,
@@ -27,7 +24,10 @@ from twin.sim.arrivals import (
     hotspot_centres,
     hourly_rate,
 )
-from twin.sim.categories import CategoryTable, load_categories
+from twin.cases.categories import CategoryTable, load_categories
+from twin.errors import ScenarioError
+from twin.network import RoadNetwork
+from twin.scenario import CasesConfig, CaseSource, DurationDist, HotspotConfig, OperationsConfig
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 START = datetime(2024, 5, 27, 6, 30, tzinfo=SHANGHAI)  # a Monday, mid-hour on purpose

@@ -8,9 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from twin.errors import ScenarioError
-from twin.scenario import CrewsConfig
-from twin.sim.categories import (
+from twin.cases.categories import (
     COLUMNS,
     KINDS,
     PROFILES,
@@ -19,6 +17,8 @@ from twin.sim.categories import (
     load_categories,
     profile_weights,
 )
+from twin.errors import ScenarioError
+from twin.scenario import CrewsConfig
 
 DEFAULT = default_categories_path()
 

@@ -10,8 +10,8 @@ import pytest
 from scipy import stats
 
 from twin.errors import ScenarioError
+from twin.run.compare import compare_policies, summarise
 from twin.scenario import load_scenario
-from twin.sim.compare import compare_policies, summarise
 
 BASELINE = Path(__file__).resolve().parents[2] / "scenarios" / "gongshu_baseline_day.yaml"
 

@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from twin.run.runner import prepare, run_scenario
 from twin.scenario import POLICIES, Scenario, load_scenario
 from twin.sim.dispatch import FixedZones
 from twin.sim.engine import Simulation
 from twin.sim.fleet import Status
-from twin.sim.run import prepare, run_scenario
 
 BASELINE = Path(__file__).resolve().parents[2] / "scenarios" / "gongshu_baseline_day.yaml"
 

@@ -10,10 +10,11 @@ import pandas as pd
 import pytest
 import xarray as xr
 
+from twin.run.folder import write_run
+from twin.run.results import RunResult
+from twin.run.runner import prepare, run_scenario
 from twin.scenario import Scenario, load_scenario
 from twin.sim.fleet import Status
-from twin.sim.results import RunResult
-from twin.sim.run import prepare, run_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 BASELINE = ROOT / "scenarios" / "gongshu_baseline_day.yaml"
@@ -159,7 +160,7 @@ def test_backlog_series_matches_case_table(day: RunResult) -> None:
 
 
 def test_write_round_trip(day: RunResult, tmp_path: Path) -> None:
-    paths = day.write(tmp_path, report=False)
+    paths = write_run(day, tmp_path, report=False)
     for p in paths.values():
         assert p.exists() and p.stat().st_size > 0
     back = xr.open_dataset(paths["dataset"])

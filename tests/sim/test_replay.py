@@ -13,18 +13,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from twin.errors import ScenarioError
-from twin.network import RoadNetwork
-from twin.network.build import data_dir
-from twin.scenario import CasesConfig, OperationsConfig, ReplayConfig
-from twin.sim.categories import CategoryTable, load_categories
-from twin.sim.replay import (
+from twin.cases.categories import CategoryTable, load_categories
+from twin.cases.replay import (
     MAX_DISTANCE_M,
     ReplayResult,
     load_replay_config,
     replay_cases,
     resolve_path,
 )
+from twin.errors import ScenarioError
+from twin.network import RoadNetwork
+from twin.network.build import data_dir
+from twin.scenario import CasesConfig, OperationsConfig, ReplayConfig
 
 CASES = data_dir() / "cases"
 NYC_CSV = CASES / "nyc_311_sample.csv"

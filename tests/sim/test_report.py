@@ -12,10 +12,11 @@ from numpy.testing import assert_array_equal
 from plotly.offline import get_plotlyjs
 
 from twin.network.road_network import RoadNetwork
+from twin.run.folder import write_run
+from twin.run.report import clipped_histogram, write_summary
+from twin.run.results import RunResult
+from twin.run.runner import load_scenario_network, run_scenario
 from twin.scenario import Scenario, load_scenario
-from twin.sim.report import clipped_histogram, write_summary
-from twin.sim.results import RunResult
-from twin.sim.run import load_scenario_network, run_scenario
 
 BASELINE = Path(__file__).resolve().parents[2] / "scenarios" / "gongshu_baseline_day.yaml"
 #: Text from the licence header at the top of the plotly.js bundle; once per copy.
@@ -138,7 +139,7 @@ def test_run_without_cases(scenario: Scenario, tmp_path: Path) -> None:
 
 
 def test_result_write_includes_the_summary(result: RunResult, tmp_path: Path) -> None:
-    paths = result.write(tmp_path / "run")
+    paths = write_run(result, tmp_path / "run")
     assert paths["summary"] == tmp_path / "run" / "summary.html"
     assert paths["summary"].is_file()
 

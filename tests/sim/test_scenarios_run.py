@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from twin.run.runner import run_scenario
 from twin.scenario import load_scenario
-from twin.sim.run import run_scenario
 
 SCENARIOS = sorted((Path(__file__).resolve().parents[2] / "scenarios").glob("*.yaml"))
 

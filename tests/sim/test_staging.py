@@ -1,4 +1,4 @@
-"""Pre-positioning crews on predictive alerts (twin.sim.staging)."""
+"""Pre-positioning crews on predictive alerts (twin.coupling.staging)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ from pathlib import Path
 
 import numpy as np
 
+from twin.coupling.staging import AlertStaging
+from twin.run.folder import write_run
+from twin.run.runner import prepare
 from twin.scenario import load_scenario
 from twin.sim.fleet import Status
-from twin.sim.run import prepare
-from twin.sim.staging import AlertStaging
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
@@ -51,7 +52,7 @@ def test_staging_is_reproducible() -> None:
 
 
 def test_forecast_alerts_stage_crews_before_the_water() -> None:
-    from twin.sim.run import run_scenario
+    from twin.run.runner import run_scenario
 
     storm = load_scenario(SCENARIOS / "gongshu_rainstorm.yaml").with_updates(
         horizon=12 * 3600.0, **{"cases.daily_total": 300, "hydro.forecast.enabled": True}
@@ -71,12 +72,12 @@ def test_forecast_alerts_stage_crews_before_the_water() -> None:
 
 def test_forecast_alerts_written_as_valid_cap(tmp_path: Path) -> None:
     from twin.alerts import validate_cap
-    from twin.sim.run import run_scenario
+    from twin.run.runner import run_scenario
 
     storm = load_scenario(SCENARIOS / "gongshu_rainstorm.yaml").with_updates(
         horizon=10 * 3600.0, **{"cases.daily_total": 100, "hydro.forecast.enabled": True}
     )
-    paths = run_scenario(storm).write(tmp_path, report=False)
+    paths = write_run(run_scenario(storm), tmp_path, report=False)
     xml = sorted((tmp_path / "cap").glob("*.xml"))
     assert xml and paths["cap_feed"].exists()
     validate_cap(xml[0].read_text(encoding="utf-8"))

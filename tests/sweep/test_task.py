@@ -16,8 +16,9 @@ import xarray as xr
 from scipy import stats
 
 from twin.errors import ScenarioError
+from twin.run.folder import write_run
+from twin.run.runner import run_scenario
 from twin.scenario import Scenario
-from twin.sim.run import run_scenario
 from twin.sweep import SweepError, read_run, run_sweep, write_report
 from twin.sweep.grid import Grid, parse_grid
 from twin.sweep.merge import kpi_runs_table, merge_runs, summarise_grid
@@ -153,7 +154,7 @@ def test_summary_is_the_student_t_interval_over_replications(
 
 def test_read_run_gives_back_the_run_and_its_report(short: Scenario, tmp_path: Path) -> None:
     result = run_scenario(short)
-    result.write(tmp_path, report=False)
+    write_run(result, tmp_path, report=False)
     back = read_run(tmp_path)
     assert back.scenario == short
     pd.testing.assert_frame_equal(back.kpis, result.kpis)

@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from twin.cases.categories import load_categories
+from twin.coupling.trucks import violation_cases
 from twin.network import RoadNetwork
 from twin.scenario import OperationsConfig
-from twin.sim.categories import load_categories
-from twin.trucks import TruckError, TruckResult, violation_cases
+from twin.trucks import TruckError, TruckResult
 from twin.trucks.plots import dock_queue_figure, on_road_figure, violation_map
 
 SOURCES = ["patrol", "camera_ai", "hotline_12345", "iot_alarm"]

@@ -70,13 +70,13 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from twin.cases.categories import load_categories
+from twin.cases.stream import CaseStream
 from twin.network import RoadNetwork
+from twin.run.results import RunResult, collect_results
+from twin.run.runner import prepare
 from twin.scenario import Scenario, load_scenario, validate_scenario
-from twin.sim.cases import CaseStream
-from twin.sim.categories import load_categories
 from twin.sim.engine import Simulation
-from twin.sim.results import RunResult, collect_results
-from twin.sim.run import prepare
 
 ROOT = Path(__file__).resolve().parents[2]
 BASELINE = ROOT / "scenarios" / "gongshu_baseline_day.yaml"

@@ -25,9 +25,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     field_validator,
     model_validator,
@@ -36,6 +34,7 @@ from pydantic import (
 from twin.crowds.fundamental import EXIT_CAPACITY, RHO_MAX
 from twin.crowds.los import density_threshold
 from twin.durations import Duration, PositiveDuration, parse_duration
+from twin.yamlconfig import Frozen
 
 __all__ = [
     "AlertConfig",
@@ -113,14 +112,10 @@ Selector = Annotated[str, AfterValidator(check_selector)]
 PlazaId = Annotated[str, AfterValidator(_check_id)]
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
 # ---------------------------------------------------------------------------- geometry
 
 
-class PlazaGeometryConfig(_Frozen):
+class PlazaGeometryConfig(Frozen):
     """How a plaza polygon becomes a usable area and exits (ASSUMPTIONS, overridable).
 
     The plaza layer holds outlines only. Each side of the outline at least
@@ -157,7 +152,7 @@ class PlazaGeometryConfig(_Frozen):
 # ---------------------------------------------------------------------------- flow model
 
 
-class FlowModelConfig(_Frozen):
+class FlowModelConfig(Frozen):
     """Parameters of the zone-level flow model (:mod:`twin.crowds.model`)."""
 
     step: PositiveDuration = Field(default=60.0, description="report and demand step [s]")
@@ -209,7 +204,7 @@ _BACKGROUND_PER_HA = (5, 3, 2, 2, 3, 10, 40, 120, 120, 150, 150, 150,
                       200, 200, 150, 150, 150, 250, 250, 400, 400, 250, 100, 30)  # fmt: skip
 
 
-class MetroFeed(_Frozen):
+class MetroFeed(Frozen):
     """Timetabled arrivals at a plaza: a metro line's trains (or a water bus's boats).
 
     Trains come at a regular headway within each hour (``trains_per_hour``, both
@@ -229,7 +224,7 @@ class MetroFeed(_Frozen):
     spread_s: Duration = Field(default=90.0, description="a train's load reaches the plaza over")
 
 
-class BusFeed(_Frozen):
+class BusFeed(Frozen):
     """Bus arrivals at a plaza: a steady flow of ``buses_per_hour × alighting_per_bus``."""
 
     name: str = Field(min_length=1)
@@ -238,7 +233,7 @@ class BusFeed(_Frozen):
     alighting_per_bus: float = Field(default=5.0, ge=0.0)
 
 
-class BackgroundFlow(_Frozen):
+class BackgroundFlow(Frozen):
     """Walk-in visitors by hour of day; they stay ``dwell_s`` on average (exponential).
 
     With ``per_hectare`` the profile is per hectare of the plaza's outline (the layer's
@@ -252,7 +247,7 @@ class BackgroundFlow(_Frozen):
     dwell_s: Duration = Field(default=900.0, description="mean stay [s]")
 
 
-class CrowdEvent(_Frozen):
+class CrowdEvent(Frozen):
     """A concert, game or festival with start and end times and an attendance.
 
     Attendees arrive over ``arrival_window_s`` before ``start`` (``ramp``: a rate rising
@@ -287,7 +282,7 @@ class CrowdEvent(_Frozen):
 # ---------------------------------------------------------------------------- interventions
 
 
-class OpenExits(_Frozen):
+class OpenExits(Frozen):
     """Open extra exits at a plaza from ``start`` (until ``end``, if given).
 
     Times are seconds from the run's start. ``widths_m`` lists the new exits' widths [m].
@@ -313,7 +308,7 @@ class OpenExits(_Frozen):
         return self
 
 
-class HoldTrains(_Frozen):
+class HoldTrains(Frozen):
     """Hold trains: cap the timetabled arrivals at a plaza from ``start`` to ``end``.
 
     During the hold at most ``max_per_min`` people a minute come out of the station onto
@@ -339,7 +334,7 @@ class HoldTrains(_Frozen):
         return self
 
 
-class SendStaff(_Frozen):
+class SendStaff(Frozen):
     """Staff on site at a plaza from ``start`` (until ``end``, if given), managing exits.
 
     Times are seconds from the run's start. For crews dispatched through the case loop,
@@ -367,7 +362,7 @@ Intervention = Annotated[OpenExits | HoldTrains | SendStaff, Field(discriminator
 # ---------------------------------------------------------------------------- alerts
 
 
-class AlertConfig(_Frozen):
+class AlertConfig(Frozen):
     """When a forecast density raises an alert (:mod:`twin.crowds.alerts`)."""
 
     density_threshold: float = Field(
@@ -380,7 +375,7 @@ class AlertConfig(_Frozen):
     every: PositiveDuration = Field(default=300.0, description="a forecast is issued every [s]")
 
 
-class ResponseConfig(_Frozen):
+class ResponseConfig(Frozen):
     """How a crowd alert is answered through the case loop (in a scenario run).
 
     Each alert raises ``crews_per_alert`` cases of ``category`` at the plaza's node,
@@ -420,7 +415,7 @@ def _unique(kind: str, names: list[str]) -> None:
         raise ValueError(f"{kind} names must be unique; repeated: {', '.join(dup)}")
 
 
-class CrowdConfig(_Frozen):
+class CrowdConfig(Frozen):
     """Crowds at station plazas and public squares: geometry, model, demand, actions.
 
     Default demand (one timetabled feed at every station plaza, buses and walk-in

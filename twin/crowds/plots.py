@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from twin.crowds.coupling import CrowdRun
+from twin.crowds.results import CrowdRun
 
 __all__ = ["crowd_figure"]
 

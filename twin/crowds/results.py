@@ -22,7 +22,7 @@ from twin.crowds.demand import Demand
 from twin.crowds.los import level_of_service, los_index, los_thresholds
 from twin.crowds.plazas import Plazas
 
-__all__ = ["CrowdResult", "CrowdState"]
+__all__ = ["CrowdResult", "CrowdRun", "CrowdState"]
 
 
 def _vec(a: npt.ArrayLike | None, n: int, name: str) -> FloatArray:
@@ -411,4 +411,59 @@ class CrowdResult:
                 "states": "at the end of each step; flows summed over the step",
             },
         )
+        return ds
+
+
+@dataclass(frozen=True, eq=False)
+class CrowdRun:
+    """What the crowds did in a scenario run.
+
+    Attributes
+    ----------
+    coupled
+        The run with the staff the crews brought.
+    baseline
+        The same demand with no staff sent (interventions of the scenario still apply).
+    alerts
+        One row per alert issued on the clock (:func:`~twin.crowds.alerts.alerts_frame`
+        columns), plus ``kind`` (``alert``: a new episode; ``reinforce``: renewed when
+        every crew sent had left) and ``cases`` (indices of the cases raised).
+    episodes
+        Episodes above the threshold in the coupled run, with whether an alert preceded
+        each (``alerted``) and by how long (``warning_s``).
+    effect
+        Per plaza KPIs of both runs and their change (coupled − baseline).
+    threshold
+        Alert density [persons/m²].
+    """
+
+    coupled: CrowdResult
+    baseline: CrowdResult
+    alerts: pd.DataFrame
+    episodes: pd.DataFrame
+    effect: pd.DataFrame
+    threshold: float
+
+    @property
+    def plazas(self) -> Plazas:
+        """The plazas."""
+        return self.coupled.plazas
+
+    def to_dataset(self) -> xr.Dataset:
+        """Density, occupants, queues and staff per plaza (``crowd_time`` × ``plaza``).
+
+        The step ends of the crowd model (one a minute by default) form their own time
+        axis, ``crowd_time`` (UTC), beside the run's record times.
+        """
+        ds = self.coupled.to_dataset()
+        keep = ["occupants", "density", "los", "exit_queue", "waiting", "staff", "efficiency"]
+        ds = ds[keep].rename({k: f"crowd_{k}" for k in keep}).rename({"time": "crowd_time"})
+        ds = ds.drop_dims("exit", errors="ignore")
+        ds["crowd_density_without_staff"] = (
+            ("crowd_time", "plaza"),
+            self.baseline.density,
+            {"units": "persons m-2", "long_name": "crowd density had no staff been sent"},
+        )
+        ds.attrs = {}
+        ds["crowd_density"].attrs["alert_threshold"] = self.threshold
         return ds

@@ -4,7 +4,7 @@
 hours of readings (what ``twin forecast predict`` and a live service call).
 
 :func:`alert_timeline` replays the forecaster **online** over a simulated run (e.g. the
-depth and rain of :func:`twin.hydro.coupling.simulate_waterlogging`): at each issue time
+depth and rain of :func:`twin.hydro.waterlogging.simulate_waterlogging`): at each issue time
 it sees only the gauge readings and rain up to that time (plus, for the ``observed``
 source, the rain that will fall — an oracle, labelled as such), decides with the alert
 lifecycle (:class:`twin.alerts.AlertManager`) and lists the messages. Its table is what

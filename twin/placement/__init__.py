@@ -19,12 +19,12 @@ to equip as probes, under a budget, scored on fresh runs. The pipeline:
 
 from __future__ import annotations
 
-from twin.placement.config import PlacementConfig
 from twin.placement.errors import PlacementError
 from twin.placement.impact import ImpactMatrix, concat_matrices
 from twin.placement.objectives import summary
 from twin.placement.pareto import pareto_curve
 from twin.placement.solvers import Placement, solve, solve_brute_force, solve_greedy, solve_milp
+from twin.scenario.placement import PlacementConfig
 
 __all__ = [
     "ImpactMatrix",

@@ -2,7 +2,7 @@
 
 Register it on the main command with ``app.command("place")(place)`` (from
 :mod:`twin.cli`). Settings come, in increasing priority, from the defaults of
-:class:`~twin.placement.config.PlacementConfig`, the scenario's ``placement:`` section
+:class:`~twin.scenario.placement.PlacementConfig`, the scenario's ``placement:`` section
 (when the scenario schema has one), a ``--config`` YAML, and the command's options.
 """
 
@@ -18,8 +18,8 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
-from twin.placement.config import PlacementConfig
 from twin.placement.errors import PlacementError
+from twin.scenario.placement import PlacementConfig
 
 __all__ = ["app", "load_placement_config", "place"]
 
@@ -108,8 +108,8 @@ def place(
     """
     from twin.placement.outputs import write_outputs
     from twin.placement.pipeline import run_placement
+    from twin.run.runner import load_scenario_network
     from twin.scenario import load_scenario
-    from twin.sim.run import load_scenario_network
 
     scenario = load_scenario(scenario_file)
     cfg = load_placement_config(

@@ -44,8 +44,8 @@ import numpy.typing as npt
 import pandas as pd
 
 from twin._types import FloatArray, IntArray, StrArray
-from twin.placement.config import TECHNOLOGIES, CostConfig
 from twin.placement.errors import PlacementError
+from twin.scenario.placement import TECHNOLOGIES, CostConfig
 
 __all__ = ["CANDIDATE_COLUMNS", "EVENT_COLUMNS", "ImpactMatrix", "concat_matrices"]
 

@@ -32,9 +32,9 @@ import numpy as np
 import numpy.typing as npt
 
 from twin._types import FloatArray, IntArray, StrArray
-from twin.placement.config import OBJECTIVES
 from twin.placement.errors import PlacementError
 from twin.placement.impact import ImpactMatrix
+from twin.scenario.placement import OBJECTIVES
 
 __all__ = ["ObjectiveData", "event_values", "loss", "objective_data", "reported", "summary"]
 
@@ -46,7 +46,7 @@ class ObjectiveData:
     Attributes
     ----------
     objective
-        Its name (one of :data:`twin.placement.config.OBJECTIVES`).
+        Its name (one of :data:`twin.scenario.placement.OBJECTIVES`).
     weight, undetected
         Per event: weight [-] and undetected value.
     event, candidate, value

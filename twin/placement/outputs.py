@@ -276,9 +276,7 @@ def _table(df: pd.DataFrame) -> str:
 
 def write_report(run: PlacementRun, net: RoadNetwork, path: str | Path) -> Path:
     """Write the self-contained HTML report (curve, map, scores); return its path."""
-    from plotly.offline import get_plotlyjs
-
-    from twin.sim.report import _CSS, _card, _esc, _figure_html
+    from twin.report.page import card, esc, figure_html, html_page, write_page
 
     path = Path(path)
     p = run.best
@@ -286,17 +284,17 @@ def write_report(run: PlacementRun, net: RoadNetwork, path: str | Path) -> Path:
     ev = run.evaluation
     out_row = ev[(ev["placement"] == p.solver) & (ev["sample"] == "out")].iloc[0]
     cards = [
-        _card(f"{p.value:.4g}", f"{cfg.objective}, in sample", _UNITS[cfg.objective]),
-        _card(f"{out_row['objective']:.4g}", f"{cfg.objective}, out of sample", "fresh runs"),
-        _card(f"{len(p.selected)}", "sensors chosen", f"cost {p.cost:g} of {p.budget:g}"),
-        _card(f"{p.seconds:.2f} s", f"{p.solver} solve", p.status),
+        card(f"{p.value:.4g}", f"{cfg.objective}, in sample", _UNITS[cfg.objective]),
+        card(f"{out_row['objective']:.4g}", f"{cfg.objective}, out of sample", "fresh runs"),
+        card(f"{len(p.selected)}", "sensors chosen", f"cost {p.cost:g} of {p.budget:g}"),
+        card(f"{p.seconds:.2f} s", f"{p.solver} solve", p.status),
     ]
     greedy = run.placements.get("greedy")
     if greedy is not None:
         ratio = greedy.reduction / p.reduction if p.reduction > 0 and p is not greedy else 1.0
         bound = "none a priori" if greedy.factor is None else f"≥ {greedy.factor:.3f} a priori"
         cards.append(
-            _card(
+            card(
                 f"{ratio:.4f}",
                 "greedy / optimum (reduction)",
                 f"{bound}; certified {greedy.certified_ratio:.3f}",
@@ -304,15 +302,15 @@ def write_report(run: PlacementRun, net: RoadNetwork, path: str | Path) -> Path:
         )
     techs = ", ".join(cfg.technologies)
     parts = [
-        f"<h1>Sensor placement · {_esc(run.scenario.name)}</h1>",
-        f'<p class="description">{_esc(techs)} · objective {_esc(cfg.objective)} · budget '
+        f"<h1>Sensor placement · {esc(run.scenario.name)}</h1>",
+        f'<p class="description">{esc(techs)} · objective {esc(cfg.objective)} · budget '
         f"{cfg.budget:g} · seed {run.seed} · {run.train.n_events} training events, "
         f"{run.test.n_events} fresh events, {run.train.n_candidates} candidates.</p>",
         f'<div class="cards">{"".join(cards)}</div>',
         "<h2>Budget against objective (Pareto curve)</h2>",
-        _figure_html(curve_figure(run), "curve"),
+        figure_html(curve_figure(run), "curve"),
         "<h2>Where the sensors go</h2>",
-        _figure_html(map_figure(run, net), "map"),
+        figure_html(map_figure(run, net), "map"),
         "<h2>In sample and out of sample</h2>",
         '<p class="note">The placement is optimised on the training runs and scored '
         "unchanged on fresh runs (held-out storms, new seeds).</p>",
@@ -330,27 +328,11 @@ def write_report(run: PlacementRun, net: RoadNetwork, path: str | Path) -> Path:
             "<h2>Forecast skill at ungauged points (held-out storms)</h2>",
             _table(pd.DataFrame([{"placement": k, **v} for k, v in skill.items()])),
         ]
-    html_text = "\n".join(
-        [
-            "<!DOCTYPE html>",
-            '<html lang="en">',
-            "<head>",
-            '<meta charset="utf-8">',
-            f"<title>{_esc(run.scenario.name)} · sensor placement</title>",
-            f"<style>{_CSS}</style>",
-            f'<script type="text/javascript">{get_plotlyjs()}</script>',
-            "</head>",
-            "<body><main>",
-            *parts,
-            "<footer><p>city-twin · twin place</p></footer>",
-            "</main></body>",
-            "</html>",
-        ]
+    page = html_page(
+        f"{run.scenario.name} · sensor placement",
+        [*parts, "<footer><p>city-twin · twin place</p></footer>"],
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(html_text, encoding="utf-8")
-    logger.info("Wrote %s (%.1f MB)", path, path.stat().st_size / 1e6)
-    return path
+    return write_page(path, page)
 
 
 def write_outputs(run: PlacementRun, net: RoadNetwork, folder: str | Path) -> dict[str, Path]:

@@ -31,7 +31,6 @@ from twin._types import FloatArray, IntArray
 from twin.hydro.lowpoints import LowPoints, low_points
 from twin.network.road_network import RoadNetwork
 from twin.placement.cameras import camera_impact, truck_trip_events
-from twin.placement.config import PlacementConfig
 from twin.placement.errors import PlacementError
 from twin.placement.evaluation import out_of_sample
 from twin.placement.gauges import (
@@ -49,6 +48,7 @@ from twin.placement.pareto import curve_budgets, pareto_curve
 from twin.placement.probes import probe_ensemble
 from twin.placement.solvers import Placement, solve
 from twin.scenario import Scenario
+from twin.scenario.placement import PlacementConfig
 
 __all__ = ["PlacementRun", "build_matrices", "camera_event_table", "run_placement"]
 
@@ -181,7 +181,7 @@ def _gauges(
 
 
 def _demand(net: RoadNetwork, scenario: Scenario, seed: int) -> FloatArray:
-    from twin.sim.arrivals import demand_weights, hotspot_centres
+    from twin.cases.arrivals import demand_weights, hotspot_centres
 
     centres = hotspot_centres(net, scenario.cases.hotspots, np.random.default_rng(seed))
     return demand_weights(net, scenario.cases, centres)

@@ -12,7 +12,7 @@ Trips (:func:`simulate_trips`)
     Each vehicle-day has a Poisson number of trips at the vehicle's rate. A trip ends
     near home with probability ``home_share`` (a Gaussian offset of ``home_radius_m``
     snapped to a node), else at a node drawn from the demand weights
-    (:func:`twin.sim.arrivals.demand_weights`); it starts where the last ended (home
+    (:func:`twin.cases.arrivals.demand_weights`); it starts where the last ended (home
     for the first). Trips follow the fastest route on the network at one hour's travel
     times (``route_hour``; free flow by default), computed for all trips at once: one
     shortest-path tree per distinct origin (``scipy.sparse.csgraph``), paths read off
@@ -44,12 +44,12 @@ import numpy as np
 import pandas as pd
 
 from twin._types import FloatArray, IntArray
+from twin.cases.arrivals import NodeIndex
 from twin.network.road_network import RoadNetwork
-from twin.placement.config import ProbeConfig
 from twin.placement.errors import PlacementError
 from twin.placement.impact import ImpactMatrix
 from twin.placement.routing import route_many
-from twin.sim.arrivals import NodeIndex
+from twin.scenario.placement import ProbeConfig
 
 __all__ = [
     "Defects",
@@ -140,7 +140,7 @@ def _check_demand(net: RoadNetwork, demand: FloatArray) -> FloatArray:
     if w.shape != (net.n_nodes,) or not np.all(np.isfinite(w)) or (w < 0).any() or w.sum() <= 0:
         raise PlacementError(
             f"demand weights must be {net.n_nodes} finite values >= 0 (one per node) with a "
-            "positive sum; build them with twin.sim.arrivals.demand_weights"
+            "positive sum; build them with twin.cases.arrivals.demand_weights"
         )
     return np.asarray(w / w.sum(), dtype=np.float64)
 

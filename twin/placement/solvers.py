@@ -63,10 +63,10 @@ from typing import Any
 import numpy as np
 
 from twin._types import FloatArray, IntArray
-from twin.placement.config import TECHNOLOGIES
 from twin.placement.errors import PlacementError
 from twin.placement.impact import ImpactMatrix
 from twin.placement.objectives import ObjectiveData, loss, objective_data, reported
+from twin.scenario.placement import TECHNOLOGIES
 
 __all__ = [
     "GREEDY_FACTOR",

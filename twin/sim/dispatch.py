@@ -47,7 +47,7 @@ from twin.scenario import DispatchConfig
 from twin.sim.fleet import Status
 
 if TYPE_CHECKING:
-    from twin.sim.engine import Simulation
+    from twin.sim.loop import CaseLoop
 
 __all__ = [
     "DispatchPolicy",
@@ -65,7 +65,7 @@ class DispatchPolicy:
 
     name = "base"
 
-    def __init__(self, cfg: DispatchConfig, sim: Simulation) -> None:
+    def __init__(self, cfg: DispatchConfig, sim: CaseLoop) -> None:
         self.cfg = cfg
         self.sim = sim
 
@@ -104,7 +104,7 @@ class FixedZones(DispatchPolicy):
 
     name = "fixed_zones"
 
-    def __init__(self, cfg: DispatchConfig, sim: Simulation) -> None:
+    def __init__(self, cfg: DispatchConfig, sim: CaseLoop) -> None:
         super().__init__(cfg, sim)
         net = sim.net
         x, y = net.projector.forward(net.node_lon, net.node_lat)
@@ -248,6 +248,6 @@ _POLICIES: dict[str, type[DispatchPolicy]] = {
 }
 
 
-def make_policy(cfg: DispatchConfig, sim: Simulation) -> DispatchPolicy:
+def make_policy(cfg: DispatchConfig, sim: CaseLoop) -> DispatchPolicy:
     """The policy named in ``cfg``."""
     return _POLICIES[cfg.policy](cfg, sim)

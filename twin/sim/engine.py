@@ -5,7 +5,7 @@ Each case passes through the closed loop that operations centres run::
     discover → file → dispatch → handle (travel + on-site work) → verify → close
 
 - **discover**: the case enters at its report time (occurrence + the detection delay of
-  its source, drawn up front in the :class:`~twin.sim.cases.CaseStream`);
+  its source, drawn up front in the :class:`~twin.cases.stream.CaseStream`);
 - **file**: an operator (a ``simpy.Resource``) files it;
 - **dispatch**: after the dispatch decision time, the policy assigns a crew, or the case
   waits in a queue until a crew is free;
@@ -37,15 +37,16 @@ import numpy.typing as npt
 import simpy
 
 from twin._types import FloatArray, IntArray
+from twin.cases.categories import CategoryTable
+from twin.cases.distributions import sample
+from twin.cases.stream import CaseStream
 from twin.errors import NoRouteError, ScenarioError
-from twin.hydro.coupling import Waterlogging
+from twin.hydro.waterlogging import Waterlogging
+from twin.network.movement import RouteBuffer, positions_at
 from twin.network.road_network import RoadNetwork
 from twin.scenario import Scenario
-from twin.sim.cases import CaseStream
-from twin.sim.categories import CategoryTable
-from twin.sim.distributions import sample
+from twin.seeds import stream_seed
 from twin.sim.fleet import CityModel, CrewFleet, Status
-from twin.sim.kernels import RouteBuffer, positions_at
 
 __all__ = ["STAGES", "Simulation"]
 
@@ -91,7 +92,6 @@ class Simulation:
         water: Waterlogging | None = None,
     ) -> None:
         from twin.sim.dispatch import make_policy
-        from twin.sim.hazards import HazardController
 
         if not cases.is_sorted:
             raise ValueError("the cases must be sorted by report_time (see merge_streams)")
@@ -102,7 +102,7 @@ class Simulation:
         self.env = simpy.Environment()
         self.start: datetime = scenario.start
         self.start_hour = self.start.hour + self.start.minute / 60 + self.start.second / 3600
-        seeds = np.random.SeedSequence([scenario.seed, 0x7717]).spawn(4)
+        seeds = stream_seed(scenario.seed, "engine").spawn(4)
         crew_rng, ops_rng, policy_rng, raised_rng = (np.random.default_rng(s) for s in seeds)
         self.policy_rng = policy_rng
         # Durations of cases raised on the clock come from their own stream, so raising
@@ -134,7 +134,9 @@ class Simulation:
         self._work_start = np.full(n, np.nan)
         self.in_travel = np.zeros(n, dtype=bool)
         self.water = water
-        self.hazards = HazardController(self, water) if water is not None else None
+        #: Applies the water's road-state changes on the clock; set by the run
+        #: (:class:`twin.coupling.hazards.HazardController`) when the scenario has rain.
+        self.hazards: Any = None
         #: Cases raised by the water (ponding), included in ``cases``.
         self.water_cases = 0
         #: The muck trucks' day (:class:`twin.trucks.TruckResult`), when the run has one;
@@ -161,6 +163,11 @@ class Simulation:
         self.rec_open = np.zeros(n_rec, dtype=np.int64)
         self._rec_i = 0
         self.events_processed = 0
+
+    @property
+    def recorded(self) -> int:
+        """How many record times have been recorded so far."""
+        return self._rec_i
 
     # ------------------------------------------------------------------ helpers
     def _case_skills(self) -> IntArray:

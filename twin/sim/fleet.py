@@ -11,16 +11,23 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from enum import IntEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import mesa
 import numpy as np
+import simpy
 
 from twin._types import IntArray
 from twin.scenario import CrewsConfig
 
-if TYPE_CHECKING:
-    from twin.sim.engine import Simulation
+
+class LoopState(Protocol):
+    """What the population reads of the engine: its clock, start and case counters."""
+
+    env: simpy.Environment
+    start: datetime
+    counts: dict[str, int]
+
 
 __all__ = ["CityModel", "Crew", "CrewFleet", "Status"]
 
@@ -142,7 +149,7 @@ class CityModel(mesa.Model):  # type: ignore[misc]
         Seed of mesa's random generators.
     """
 
-    def __init__(self, sim: Simulation, fleet: CrewFleet, seed: int) -> None:
+    def __init__(self, sim: LoopState, fleet: CrewFleet, seed: int) -> None:
         super().__init__(rng=seed)
         self.sim = sim
         self.fleet = fleet

@@ -17,8 +17,9 @@ import numpy.typing as npt
 import pandas as pd
 
 from twin.network.plot import ATTRIBUTION, CLASS_STYLE
-from twin.sim.compare import _interval
-from twin.sim.report import MAP_ROAD_CLASSES, _esc, _network_lines
+from twin.report.maps import MAP_ROAD_CLASSES, network_lines
+from twin.report.page import esc
+from twin.run.compare import t_interval
 from twin.sweep.grid import Grid, GridPoint
 from twin.sweep.results import RUNS_DIR, SweepResult
 
@@ -172,7 +173,7 @@ def response_figure(result: SweepResult, kpis: list[str]) -> Any:
                 for i in range(len(axis.values)):
                     flats = [point_flat(grid, (*c[: j - 1], i, *c[j - 1 :])) for c in combos]
                     v = runs.loc[runs["point"].isin(flats) & (runs["kpi"] == kpi), "value"]
-                    mi, li, hi_ = _interval(v.to_numpy(dtype=float), result.confidence)
+                    mi, li, hi_ = t_interval(v.to_numpy(dtype=float), result.confidence)
                     m.append(mi)
                     lo.append(li)
                     hi.append(hi_)
@@ -199,7 +200,7 @@ def response_figure(result: SweepResult, kpis: list[str]) -> Any:
                                  "array": np.nan_to_num(ha - ma).tolist(),
                                  "arrayminus": np.nan_to_num(ma - la).tolist(),
                                  "thickness": 1.2, "width": 4},
-                        hovertemplate=f"{_esc(kpi)}: %{{y:.4g}}<extra>{_esc(name)}</extra>",
+                        hovertemplate=f"{esc(kpi)}: %{{y:.4g}}<extra>{esc(name)}</extra>",
                     ),
                     row=row, col=j,
                 )  # fmt: skip
@@ -358,7 +359,7 @@ def map_figure(result: SweepResult, network: RoadNetwork | None) -> Any | None:
     if network is not None:
         for cls_name in MAP_ROAD_CLASSES:
             colour, width = CLASS_STYLE[cls_name]
-            xs, ys = _network_lines(network, cls_name)
+            xs, ys = network_lines(network, cls_name)
             fig.add_trace(go.Scattergl(x=xs, y=ys, mode="lines", name=f"{cls_name} roads",
                                        line={"color": colour, "width": max(width, 0.8)},
                                        hoverinfo="skip"))  # fmt: skip

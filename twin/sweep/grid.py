@@ -9,7 +9,7 @@ parameter and what is allowed, before any run starts.
 
 The grid's points are the Cartesian product of its axes. Replication ``r`` of every point
 runs with seed ``scenario.seed + r``, so all points share their random numbers (common
-random numbers), as in :mod:`twin.sim.compare`.
+random numbers), as in :mod:`twin.run.compare`.
 
 Each run has a *key*: a readable slug of its parameters and replication plus a short
 hash of the exact scenario it runs (after the grid's changes, with its seed). The key

@@ -21,7 +21,7 @@ scenario's start plus ``elapsed`` (UTC, as in a run's Dataset). Values missing b
 run failed, or because its horizon was shorter, are NaN, so every series is float.
 
 The summary gives, per grid point and KPI, the mean over replications and a Student-t
-confidence interval, as :mod:`twin.sim.compare` does:
+confidence interval, as :mod:`twin.run.compare` does:
 
 .. math::
 
@@ -42,8 +42,8 @@ import pandas as pd
 import xarray as xr
 
 from twin import __version__
+from twin.run.compare import t_interval
 from twin.scenario import Scenario
-from twin.sim.compare import _interval
 from twin.sweep.grid import Grid
 from twin.sweep.task import RunOutcome, RunTask
 
@@ -306,7 +306,7 @@ def summarise_grid(runs: pd.DataFrame, grid: Grid, confidence: float = 0.95) -> 
         for kpi in kpi_order:
             x = values.get(kpi, np.empty(0))
             finite = x[np.isfinite(x)]
-            m, lo, hi = _interval(x, confidence)
+            m, lo, hi = t_interval(x, confidence)
             sd = float(finite.std(ddof=1)) if finite.size > 1 else np.nan
             rows.append((flat, *point.params.values(), kpi, units[kpi], int(finite.size),
                          m, sd, lo, hi))  # fmt: skip

@@ -12,7 +12,7 @@ failed run with its error, seed, parameters and traceback.
 
 :func:`write_report` re-renders from files, running nothing again: a sweep folder gives
 ``report.html``, a run folder (``twin run`` or one of a sweep's ``runs/<key>/``) gives
-``summary.html`` through :func:`twin.sim.report.write_summary`.
+``summary.html`` through :func:`twin.run.report.write_summary`.
 
 Like the run summary, the page embeds plotly.js once, inline, loads nothing from the
 internet, and escapes every piece of text from the scenario or the results.
@@ -27,16 +27,8 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from twin.errors import TwinError
-from twin.sim.report import (
-    _CSS,
-    TARGET_COLOUR,
-    _card,
-    _esc,
-    _figure_html,
-    _fmt_duration,
-    _fmt_number,
-    write_summary,
-)
+from twin.report.page import card, esc, figure_html, fmt_duration, fmt_number, html_page
+from twin.run.report import TARGET_COLOUR, write_summary
 from twin.sweep.figures import (
     CELL_M,
     axis_title,
@@ -77,7 +69,7 @@ def _header_html(result: SweepResult) -> str:
                  f"({len(result.reused):,} reused from an earlier run), "
                  f"{len(result.failures):,} failed"),
         ("start", f"{start:%Y-%m-%d %H:%M} ({tz})"),
-        ("horizon", _fmt_duration(sc.horizon)),
+        ("horizon", fmt_duration(sc.horizon)),
         ("confidence", f"{100 * result.confidence:g} % Student-t intervals over replications"),
     ]  # fmt: skip
     where = result.info.get("scheduler")
@@ -86,21 +78,21 @@ def _header_html(result: SweepResult) -> str:
         facts.append(("ran on", f"{where}" + (f", {workers} workers" if workers else "")))
     if result.timing.get("total_s"):
         facts.append(("wall time", f"{result.timing['total_s']:.1f} s"))
-    rows = "\n".join(f"<dt>{_esc(k)}</dt><dd>{_esc(v)}</dd>" for k, v in facts)
+    rows = "\n".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in facts)
     description = (
-        f'<p class="description">{_esc(sc.description.strip())}</p>' if sc.description else ""
+        f'<p class="description">{esc(sc.description.strip())}</p>' if sc.description else ""
     )
-    return (f"<h1>{_esc(sc.name)} · sweep</h1>\n{description}\n"
+    return (f"<h1>{esc(sc.name)} · sweep</h1>\n{description}\n"
             f'<dl class="facts">\n{rows}\n</dl>')  # fmt: skip
 
 
 def _cards_html(result: SweepResult) -> str:
     cards = [
-        _card(_fmt_number(len(result.outcomes)), "runs",
+        card(fmt_number(len(result.outcomes)), "runs",
               f"{result.grid.size} grid points × {result.replications} replications"),
-        _card(_fmt_number(len(result.finished)), "finished",
+        card(fmt_number(len(result.finished)), "finished",
               f"{len(result.reused)} reused from an earlier run"),
-        _card(_fmt_number(len(result.failures)), "failed",
+        card(fmt_number(len(result.failures)), "failed",
               "listed at the end of the page" if result.failures else "none"),
     ]  # fmt: skip
     return '<div class="cards">\n' + "\n".join(cards) + "\n</div>"
@@ -109,12 +101,12 @@ def _cards_html(result: SweepResult) -> str:
 def _summary_table_html(result: SweepResult, kpis: list[str]) -> str:
     units = kpi_units(result)
     stats = kpi_stats(result)
-    head = "".join(f"<th>{_esc(a.path)}</th>" for a in result.grid.axes)
-    head += "".join(f"<th>{_esc(axis_title(k, units.get(k, '')))}</th>" for k in kpis)
+    head = "".join(f"<th>{esc(a.path)}</th>" for a in result.grid.axes)
+    head += "".join(f"<th>{esc(axis_title(k, units.get(k, '')))}</th>" for k in kpis)
     body = []
     for point in result.grid.points():
         flat = point_flat(result.grid, point.index)
-        cells = "".join(f"<td>{_esc(v)}</td>" for v in point.labels.values())
+        cells = "".join(f"<td>{esc(v)}</td>" for v in point.labels.values())
         for k in kpis:
             if (flat, k) in stats:
                 m, lo, hi = stats[(flat, k)]
@@ -122,7 +114,7 @@ def _summary_table_html(result: SweepResult, kpis: list[str]) -> str:
                 text = f"{fmt_value(m, u)} [{fmt_value(lo, u)}, {fmt_value(hi, u)}]"
             else:
                 text = "–"
-            cells += f'<td class="num">{_esc(text)}</td>'
+            cells += f'<td class="num">{esc(text)}</td>'
         body.append(f"<tr>{cells}</tr>")
     return (f'<table class="kpis"><thead><tr>{head}</tr></thead>\n<tbody>\n'
             + "\n".join(body) + "\n</tbody></table>")  # fmt: skip
@@ -132,16 +124,16 @@ def _all_kpis_html(result: SweepResult) -> str:
     s = result.summary
     cols = [*result.grid.dims, "kpi", "unit", "n", "mean", "std", "ci_low", "ci_high"]
     cols = [c for c in cols if c in s.columns]
-    head = "".join(f"<th>{_esc(c)}</th>" for c in cols)
+    head = "".join(f"<th>{esc(c)}</th>" for c in cols)
     body = []
     for _, row in s[cols].iterrows():
         cells = []
         for c in cols:
             v = row[c]
             if c in ("mean", "std", "ci_low", "ci_high") and isinstance(v, (int, float)):
-                cells.append(f'<td class="num">{_esc(_fmt_number(float(v)))}</td>')
+                cells.append(f'<td class="num">{esc(fmt_number(float(v)))}</td>')
             else:
-                cells.append(f"<td>{_esc(v)}</td>")
+                cells.append(f"<td>{esc(v)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     return (f'<details><summary>All KPIs per grid point ({len(s):,} rows; also in '
             f'summary.csv)</summary>\n<table class="kpis"><thead><tr>{head}</tr></thead>\n'
@@ -153,13 +145,13 @@ def _failures_html(result: SweepResult) -> str:
     for o in result.failures:
         params = ", ".join(f"{k}={v}" for k, v in o.labels.items()) or "–"
         rows.append(
-            f"<tr><td><code>{_esc(o.key)}</code></td><td>{_esc(params)}</td>"
+            f"<tr><td><code>{esc(o.key)}</code></td><td>{esc(params)}</td>"
             f'<td class="num">{o.replication}</td><td class="num">{o.seed}</td>'
-            f"<td>{_esc(o.error)}</td></tr>"
+            f"<td>{esc(o.error)}</td></tr>"
         )
     traces = "\n".join(
-        f"<details><summary><code>{_esc(o.key)}</code> traceback</summary>"
-        f"<pre>{_esc(o.traceback or 'no traceback recorded')}</pre></details>"
+        f"<details><summary><code>{esc(o.key)}</code> traceback</summary>"
+        f"<pre>{esc(o.traceback or 'no traceback recorded')}</pre></details>"
         for o in result.failures
     )
     return (
@@ -172,16 +164,10 @@ def _failures_html(result: SweepResult) -> str:
 
 
 def _page(title: str, parts: list[str], footer: str) -> str:
-    from plotly.offline import get_plotlyjs
-
-    return "\n".join([
-        "<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{_esc(title)}</title>", f"<style>{_CSS}\npre {{ font-size: 0.75rem; "
-        "white-space: pre-wrap; background: #fff; padding: 0.5rem; }</style>",
-        f'<script type="text/javascript">{get_plotlyjs()}</script>', "</head>",
-        "<body><main>", *parts, footer, "</main></body>", "</html>",
-    ])  # fmt: skip
+    extra = (
+        "\npre { font-size: 0.75rem; white-space: pre-wrap; background: #fff; padding: 0.5rem; }"
+    )
+    return html_page(title, [*parts, footer], extra_css=extra)
 
 
 # ---------------------------------------------------------------------------- the pages
@@ -211,31 +197,31 @@ def write_sweep_report(
         parts += ["<h2>KPI response to each parameter</h2>",
                   '<p class="note">Mean over replications with its confidence interval; one '
                   "line per value of the other parameters (pooled when there are many).</p>",
-                  _figure_html(response_figure(result, kpis), "response")]  # fmt: skip
+                  figure_html(response_figure(result, kpis), "response")]  # fmt: skip
     if kpis:
         parts += ["<h2>KPI distributions over replications</h2>",
-                  _figure_html(distribution_figure(result, kpis), "distributions"),
+                  figure_html(distribution_figure(result, kpis), "distributions"),
                   "<h2>KPIs per grid point</h2>", _summary_table_html(result, kpis),
                   _all_kpis_html(result)]  # fmt: skip
     if result.dataset is not None and "backlog" in result.dataset:
         parts += ["<h2>Backlog and crews over time</h2>",
-                  _figure_html(series_figure(result), "series")]  # fmt: skip
+                  figure_html(series_figure(result), "series")]  # fmt: skip
     if result.dataset is not None and "water_depth" in result.dataset:
         parts += ["<h2>Rain and waterlogging</h2>",
-                  _figure_html(water_figure(result), "water")]  # fmt: skip
+                  figure_html(water_figure(result), "water")]  # fmt: skip
     fig = map_figure(result, network) if result.finished else None
     if fig is not None:
         parts += ["<h2>Where service was slow</h2>",
                   '<p class="note">Cases of all replications on '
                   f"{CELL_M:g} m cells: colour is the share resolved within target, size the "
                   "cases per run. Choose the grid point from the menu.</p>",
-                  _figure_html(fig, "map")]  # fmt: skip
+                  figure_html(fig, "map")]  # fmt: skip
     if result.failures:
         parts += [f'<h2 style="color: {TARGET_COLOUR}">Failed runs</h2>', _failures_html(result)]
     if not result.finished:
         parts.append('<p class="note">No run finished: nothing to plot.</p>')
-    footer = (f"<footer><p>city-twin sweep · {_esc(result.scenario.name)} · times in "
-              f"{_esc(result.scenario.timezone)}</p></footer>")  # fmt: skip
+    footer = (f"<footer><p>city-twin sweep · {esc(result.scenario.name)} · times in "
+              f"{esc(result.scenario.timezone)}</p></footer>")  # fmt: skip
     html_text = _page(f"{result.scenario.name} · sweep report", parts, footer)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(html_text, encoding="utf-8")
@@ -244,7 +230,7 @@ def write_sweep_report(
 
 
 def _network_for(scenario: Scenario, base_dir: str | None) -> RoadNetwork | None:
-    from twin.sim.run import load_scenario_network
+    from twin.run.runner import load_scenario_network
 
     try:
         return load_scenario_network(scenario.network,
@@ -262,7 +248,7 @@ def write_report(folder: str | Path, *, out: str | Path | None = None, roads: bo
     ----------
     folder
         A sweep folder (``sweep.json``) or a run folder (``run.nc`` + ``kpis.parquet``:
-        ``twin run``, :meth:`~twin.sim.results.RunResult.write`, or a sweep's
+        ``twin run``, :meth:`~twin.run.results.RunResult.write`, or a sweep's
         ``runs/<key>/``).
     out
         Output file [default: ``report.html`` in a sweep folder, ``summary.html`` in a

@@ -17,8 +17,8 @@ Layout of a sweep folder (``RUN_DIR``)::
                       kpis.parquet, kpis.csv, escalations.parquet, [road_states.csv],
                       status.json; or error.json + status.json for a failed run
 
-A run folder written by ``twin run`` or :meth:`twin.sim.results.RunResult.write` (and
-each ``runs/<key>/``) is read back as a :class:`~twin.sim.results.RunResult` by
+A run folder written by ``twin run`` or :meth:`twin.run.results.RunResult.write` (and
+each ``runs/<key>/``) is read back as a :class:`~twin.run.results.RunResult` by
 :func:`read_run`, without running anything again.
 """
 
@@ -37,8 +37,8 @@ import pandas as pd
 import xarray as xr
 
 from twin import __version__
+from twin.run.results import RunResult
 from twin.scenario import Scenario, validate_scenario
-from twin.sim.results import RunResult
 from twin.sweep.errors import SweepError
 from twin.sweep.grid import Grid
 from twin.sweep.task import ERROR_FILE, RunOutcome, RunTask, read_status
@@ -256,7 +256,7 @@ def folder_kind(folder: str | Path) -> Literal["sweep", "run"]:
 
 
 def read_run(folder: str | Path) -> RunResult:
-    """A run folder read back as a :class:`~twin.sim.results.RunResult` (nothing is rerun).
+    """A run folder read back as a :class:`~twin.run.results.RunResult` (nothing is rerun).
 
     Reads ``run.nc`` (the scenario comes from its ``scenario_json`` attribute),
     ``cases.parquet``, ``kpis.parquet``, ``escalations.parquet`` and, when present,

@@ -2,7 +2,7 @@
 
 :func:`execute_run` is what a worker executes. It receives a small :class:`RunTask` (the
 scenario, the run's key and folder; never the road network, which each worker process
-builds once and caches, see :func:`twin.sim.run.load_scenario_network`), runs the
+builds once and caches, see :func:`twin.run.runner.load_scenario_network`), runs the
 scenario, and writes the run's results to ``RUN_DIR/runs/<key>/`` *atomically*: into a
 temporary folder beside it, renamed into place when complete. A folder named by a key
 is therefore either complete or absent, and a rerun of the sweep skips complete ones.
@@ -15,7 +15,7 @@ Files of a run folder:
 
 - finished: ``run.nc``, ``cases.parquet``, ``kpis.parquet``, ``kpis.csv``,
   ``escalations.parquet``, ``road_states.csv`` (rain runs) as written by
-  :meth:`twin.sim.results.RunResult.write` (no HTML), and ``status.json``;
+  :meth:`twin.run.results.RunResult.write` (no HTML), and ``status.json``;
 - failed: ``error.json`` and ``status.json``.
 """
 
@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from twin import __version__
+from twin.run.folder import write_run
 from twin.scenario import Scenario
 
 __all__ = [
@@ -286,7 +287,7 @@ def execute_run(task: RunTask) -> RunOutcome:
         ``ok`` with the run's timing [s], or the error (also written to ``error.json``).
         A folder that is already complete is not run again (``reused``).
     """
-    from twin.sim.run import run_scenario
+    from twin.run.runner import run_scenario
 
     final = Path(task.folder)
     worker, host = _where()
@@ -301,7 +302,7 @@ def execute_run(task: RunTask) -> RunOutcome:
             result = run_scenario(task.scenario, base_dir=base_dir)
         t1 = time.perf_counter()
         tmp = _temporary(final)
-        result.write(tmp, report=False)
+        write_run(result, tmp, report=False)
         timing = {k: float(v) for k, v in result.timing.items()}
         timing["write_s"] = time.perf_counter() - t1
         timing["total_s"] = time.perf_counter() - t0

@@ -5,20 +5,20 @@ The pipeline: layers → :func:`~twin.trucks.actors.load_sites` /
 cycling site → dock → site on a simpy clock, routed around hour-of-day bans) →
 :mod:`~twin.trucks.detection` (cameras, dock checkpoints, probe vehicles; trace-back "by
 the map") → :class:`~twin.trucks.results.TruckResult` (trips, violations, positions,
-KPIs, risk profiles) → :func:`violation_cases` (cases for the case loop). Configuration
-is one frozen model, :class:`~twin.trucks.config.TrucksConfig`; the entry point is
+KPIs, risk profiles); the cases they raise for the case loop are built in
+:func:`twin.coupling.trucks.violation_cases`. Configuration is one frozen model,
+:class:`~twin.trucks.config.TrucksConfig`; the entry point is
 :func:`simulate_trucks`.
 
 Modules: :mod:`~twin.trucks.config`, :mod:`~twin.trucks.actors`,
 :mod:`~twin.trucks.routing` (bans and routing), :mod:`~twin.trucks.model`,
 :mod:`~twin.trucks.detection`, :mod:`~twin.trucks.simulate`, :mod:`~twin.trucks.results`,
-:mod:`~twin.trucks.risk`, :mod:`~twin.trucks.cases`, :mod:`~twin.trucks.plots`,
+:mod:`~twin.trucks.risk`, :mod:`~twin.trucks.plots`,
 :mod:`~twin.trucks.cli`.
 """
 
 from __future__ import annotations
 
-from twin.trucks.cases import violation_cases
 from twin.trucks.config import VIOLATION_KINDS, TrucksConfig
 from twin.trucks.errors import TruckError
 from twin.trucks.results import TruckResult
@@ -30,5 +30,4 @@ __all__ = [
     "TruckResult",
     "TrucksConfig",
     "simulate_trucks",
-    "violation_cases",
 ]

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from twin.durations import Duration, PositiveDuration
 from twin.network.layer_schema import parse_hours
+from twin.yamlconfig import Frozen
 
 __all__ = [
     "DETECTORS",
@@ -57,11 +58,7 @@ def _check_window(value: str) -> str:
 Window = Annotated[str, AfterValidator(_check_window)]
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class ComplianceProfile(_Frozen):
+class ComplianceProfile(Frozen):
     """Per-trip probabilities of each violation kind [-] (illustrative).
 
     Each loaded trip draws each kind independently: ``spillage`` (spoil leaks along a
@@ -91,7 +88,7 @@ RISKY = ComplianceProfile(
 )
 
 
-class Company(_Frozen):
+class Company(Frozen):
     """A haulage company: its fleet, the sites it serves and its compliance profile.
 
     With ``sites`` empty the company is given sites automatically (see
@@ -115,7 +112,7 @@ def _default_companies() -> tuple[Company, ...]:
     )
 
 
-class TruckSpec(_Frozen):
+class TruckSpec(Frozen):
     """The muck truck and the loading at sites (illustrative)."""
 
     capacity_m3: float = Field(
@@ -129,7 +126,7 @@ class TruckSpec(_Frozen):
     site_loaders: int = Field(default=2, ge=1, description="trucks loaded at once at a site")
 
 
-class Ban(_Frozen):
+class Ban(Frozen):
     """An hour-of-day ban on roads or an area for muck trucks.
 
     A ban selects edges by any mix of ``road_classes``, explicit ``edges`` (OSM node id
@@ -175,7 +172,7 @@ def _default_bans() -> tuple[Ban, ...]:
     )
 
 
-class ViolationModel(_Frozen):
+class ViolationModel(Frozen):
     """How a violation, once drawn, plays out (illustrative)."""
 
     spill_length_km: float = Field(
@@ -208,7 +205,7 @@ class ViolationModel(_Frozen):
         return value
 
 
-class CameraConfig(_Frozen):
+class CameraConfig(Frozen):
     """Fixed cameras on edges; each reads the plate of a violating truck it sees.
 
     ``edges`` places cameras on explicit edges (OSM node id pairs). ``count`` more are
@@ -226,7 +223,7 @@ class CameraConfig(_Frozen):
     delay: Duration = Field(default=60.0, description="video AI processing delay [s]")
 
 
-class CheckpointConfig(_Frozen):
+class CheckpointConfig(Frozen):
     """Checkpoints at docks: a weighbridge (overloading) and the e-manifest check.
 
     A truck tipping at a dock with a checkpoint is weighed: an overloaded truck is
@@ -242,7 +239,7 @@ class CheckpointConfig(_Frozen):
     delay: Duration = Field(default=0.0, description="[s]")
 
 
-class ProbeConfig(_Frozen):
+class ProbeConfig(Frozen):
     """Probe vehicles (equipped taxis and patrol cars, 云上坦途-style).
 
     Model: ``count`` probes spread uniformly over the network's length, each driving at
@@ -261,7 +258,7 @@ class ProbeConfig(_Frozen):
     delay: Duration = Field(default=300.0, description="upload and review delay [s]")
 
 
-class SensorsConfig(_Frozen):
+class SensorsConfig(Frozen):
     """The sensors a scenario places (defaults illustrative)."""
 
     cameras: CameraConfig = Field(default_factory=CameraConfig)
@@ -290,7 +287,7 @@ def _default_sources() -> dict[str, str]:
     }
 
 
-class TruckCasesConfig(_Frozen):
+class TruckCasesConfig(Frozen):
     """How detected and traced violations become cases of the case loop.
 
     ``categories`` maps a violation kind to a case category code (``None``: no case);
@@ -320,7 +317,7 @@ class TruckCasesConfig(_Frozen):
         return value
 
 
-class RiskConfig(_Frozen):
+class RiskConfig(Frozen):
     """Flagging high-risk sites and companies from history (see :mod:`twin.trucks.risk`)."""
 
     prior_trips: float = Field(
@@ -332,7 +329,7 @@ class RiskConfig(_Frozen):
     min_detections: int = Field(default=2, ge=1, description="detections needed to flag [-]")
 
 
-class TrucksConfig(_Frozen):
+class TrucksConfig(Frozen):
     """Muck-truck governance: sites, docks, companies, bans, violations, sensors, cases.
 
     ``sites`` and ``docks`` are ``"layer"`` (the network's ``sites``/``docks`` layers,

@@ -27,7 +27,7 @@ uses an edge while it is banned); a speeding truck drives the loaded leg
 (:mod:`twin.trucks.detection`); detection does not change what trucks do.
 
 Where every truck is, is computed by the compiled kernel
-:func:`twin.sim.kernels.positions_at` over the whole fleet at each record tick.
+:func:`twin.network.movement.positions_at` over the whole fleet at each record tick.
 
 Spoil is booked where it physically moves — loaded at the site (end of loading), spilled
 at the start of the trail, dumped at the start of the tip, delivered at the end of
@@ -53,8 +53,9 @@ import numpy as np
 import simpy
 
 from twin._types import FloatArray, IntArray
+from twin.network.movement import RouteBuffer, positions_at
 from twin.network.road_network import RoadNetwork
-from twin.sim.kernels import RouteBuffer, positions_at
+from twin.seeds import stream_seed
 from twin.trucks.actors import Docks, Fleet, Sites, build_fleet, load_docks, load_sites
 from twin.trucks.config import VIOLATION_KINDS, TrucksConfig
 from twin.trucks.errors import TruckError
@@ -126,7 +127,7 @@ class TruckModel:
         self.horizon = float(horizon)
         self.seed = int(seed)
         self.record_interval = float(record_interval or cfg.record_interval)
-        streams = np.random.SeedSequence([self.seed, 0x7C0C]).spawn(3)
+        streams = stream_seed(self.seed, "truck_model").spawn(3)
         self.viol_rng, self.detect_seed, self.place_rng = (
             np.random.default_rng(streams[0]), streams[1], np.random.default_rng(streams[2]),
         )  # fmt: skip

@@ -9,7 +9,7 @@ A :class:`~twin.scenario.ReplayConfig` names the CSV and maps its columns:
     CSV column names.
 ``category_map``
     Raw category value → category code of the run's
-    :class:`~twin.sim.categories.CategoryTable`. A raw value that is already a code is
+    :class:`~twin.cases.categories.CategoryTable`. A raw value that is already a code is
     accepted as is.
 ``relocate``
     ``"none"``: use the coordinates as they are. ``"bbox"``: map the bounding box of the
@@ -17,7 +17,7 @@ A :class:`~twin.scenario.ReplayConfig` names the CSV and maps its columns:
     bounding box, a way to reuse another city's case mix and rough spatial pattern;
     **the result is not geographically real**. ``"sample"``: ignore the coordinates and
     draw the locations from the scenario's spatial intensity (hot spots over a uniform
-    background, see :mod:`twin.sim.arrivals`).
+    background, see :mod:`twin.cases.arrivals`).
 ``time_shift``
     ``"align_start"``: shift all times so that the first usable case is reported at the
     scenario start, gaps kept. ``"none"``: take the times as they are (naive times are
@@ -32,7 +32,7 @@ mapping, or a file without a single usable row raise :class:`~twin.errors.Scenar
 
 Replayed cases have no detection delay: the CSV time is the report time, and
 ``occur_time = report_time``. Filing, on-site work and verification times are drawn as
-for generated cases (:func:`twin.sim.arrivals.draw_service_times`).
+for generated cases (:func:`twin.cases.arrivals.draw_service_times`).
 
 The bundled example, ``data/cases/nyc_311_sample.csv`` with
 ``data/cases/nyc_311_mapping.yaml``, is 1,000 real NYC 311 requests (about 3 hours of
@@ -59,13 +59,13 @@ import yaml
 from pydantic import ValidationError
 
 from twin._types import FloatArray, IntArray, StrArray
+from twin.cases.arrivals import NodeIndex, draw_service_times, hotspot_centres, sample_case_nodes
+from twin.cases.categories import CategoryTable
+from twin.cases.stream import CaseStream
 from twin.errors import ScenarioError
 from twin.network.build import data_dir
 from twin.network.road_network import RoadNetwork
 from twin.scenario import CasesConfig, CaseSource, OperationsConfig, ReplayConfig
-from twin.sim.arrivals import NodeIndex, draw_service_times, hotspot_centres, sample_case_nodes
-from twin.sim.cases import CaseStream
-from twin.sim.categories import CategoryTable
 
 __all__ = [
     "MAPPING_KEYS",

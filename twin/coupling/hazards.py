@@ -1,7 +1,7 @@
 """Hazards on the simulation clock: road states from water depth, and rerouting.
 
 :class:`HazardController` replays the road-state changes of a
-:class:`~twin.hydro.coupling.Waterlogging` as simpy events. Several low points may touch
+:class:`~twin.hydro.waterlogging.Waterlogging` as simpy events. Several low points may touch
 the same edge; an edge is closed while any of its points is closed, slowed while any is
 impeded, and open otherwise. When an edge gets worse, crews whose remaining route uses
 it reroute from the last node they passed (a simplification: a crew part-way along an
@@ -18,7 +18,7 @@ import simpy
 
 from twin._types import IntArray
 from twin.errors import NoRouteError
-from twin.hydro.coupling import CLOSED, IMPEDED, Waterlogging
+from twin.hydro.waterlogging import CLOSED, IMPEDED, Waterlogging
 from twin.sim.fleet import Status
 
 if TYPE_CHECKING:

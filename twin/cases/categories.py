@@ -73,7 +73,7 @@ COLUMNS = (
 #: Case families of CJ/T 214: components (部件) and events (事件).
 KINDS = ("component", "event")
 
-#: Distribution kinds of the on-site work time (see :mod:`twin.sim.distributions`).
+#: Distribution kinds of the on-site work time (see :mod:`twin.cases.distributions`).
 WORK_KINDS = ("lognormal", "gamma", "exponential", "fixed")
 
 #: Crew skills of the default :class:`twin.scenario.CrewsConfig`.

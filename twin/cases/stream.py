@@ -17,7 +17,7 @@ import pandas as pd
 
 from twin._types import FloatArray, IntArray
 
-__all__ = ["CaseStream"]
+__all__ = ["CaseStream", "merge_streams"]
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class CaseStream:
     report_time
         When it is discovered and reported [s since start] (occur + detection delay).
     category
-        Index into the run's :class:`~twin.sim.categories.CategoryTable`.
+        Index into the run's :class:`~twin.cases.categories.CategoryTable`.
     source
         Index into the scenario's ``cases.sources`` (patrol, camera AI, hotline, IoT…).
     node
@@ -90,3 +90,12 @@ class CaseStream:
     def select(self, mask: npt.NDArray[np.bool_]) -> CaseStream:
         """The cases where ``mask`` is true (order kept)."""
         return CaseStream(**{f.name: getattr(self, f.name)[mask] for f in fields(self)})
+
+
+def merge_streams(a: CaseStream, b: CaseStream) -> CaseStream:
+    """Two case streams as one, sorted by report time (ties: ``a`` first)."""
+    if len(b) == 0:
+        return a
+    merged = {f.name: np.concatenate([getattr(a, f.name), getattr(b, f.name)]) for f in fields(a)}
+    order = np.argsort(merged["report_time"], kind="stable")
+    return CaseStream(**{k: v[order] for k, v in merged.items()})

@@ -19,16 +19,19 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from twin._types import FloatArray, IntArray
+from twin.cases.arrivals import demand_weights, generate_cases
+from twin.cases.categories import CategoryTable, load_categories
+from twin.cases.stream import CaseStream, merge_streams
+from twin.coupling.hazards import HazardController
+from twin.coupling.ponding import ponding_cases
 from twin.errors import ScenarioError, TwinError
-from twin.hydro.coupling import merge_streams, ponding_cases, simulate_waterlogging
+from twin.hydro.waterlogging import simulate_waterlogging
 from twin.network.build import build_network, default_network, load_network
 from twin.network.road_network import RoadNetwork
+from twin.run.results import RunResult, collect_results
 from twin.scenario import NetworkConfig, Scenario
-from twin.sim.arrivals import demand_weights, generate_cases
-from twin.sim.cases import CaseStream
-from twin.sim.categories import CategoryTable, load_categories
+from twin.seeds import stream_rng
 from twin.sim.engine import Simulation
-from twin.sim.results import RunResult, collect_results
 
 __all__ = ["load_scenario_network", "prepare", "run_scenario"]
 
@@ -109,13 +112,13 @@ def prepare(
         else load_scenario_network(scenario.network, base_dir=base_dir)
     )
     table: CategoryTable = load_categories(scenario.cases.categories, skills=scenario.crews.skills)
-    case_rng = np.random.default_rng(np.random.SeedSequence([scenario.seed, 0xCA5E]))
+    case_rng = stream_rng(scenario.seed, "cases")
     cfg = scenario.cases
     hotspots = np.empty(0, dtype=np.int64)
     if not cfg.enabled:
         stream = CaseStream.empty()
     elif cfg.replay is not None:
-        from twin.sim.replay import replay_cases
+        from twin.cases.replay import replay_cases
 
         replayed = replay_cases(
             net, cfg, table, start=scenario.start, horizon=scenario.horizon, rng=case_rng,
@@ -132,7 +135,7 @@ def prepare(
     water = simulate_waterlogging(net, scenario, base_dir=base_dir)
     n_water = 0
     if water is not None:
-        hydro_rng = np.random.default_rng(np.random.SeedSequence([scenario.seed, 0x4A7E]))
+        hydro_rng = stream_rng(scenario.seed, "ponding")
         raised = ponding_cases(water, scenario, table, hydro_rng)
         n_water = len(raised)
         stream = merge_streams(stream, raised)
@@ -147,6 +150,8 @@ def prepare(
         scenario, net, stream, table, depots, demand_nodes=targets, demand_weight=weight,
         water=water,
     )  # fmt: skip
+    if water is not None:
+        sim.hazards = HazardController(sim, water)
     sim.water_cases = n_water
     sim.trucks = trucks
     sim.truck_cases = n_truck
@@ -161,9 +166,9 @@ def _forecast_staging(
     sim: Simulation, water: Any, scenario: Scenario, table: CategoryTable, base_dir: Path | None
 ) -> Any:
     """Forecast alerts replayed online over the run's water, staging crews at alerts."""
+    from twin.coupling.staging import AlertStaging
     from twin.forecast import load_forecaster, load_shipped, replay_alerts
     from twin.forecast.io import model_folder
-    from twin.sim.staging import AlertStaging
 
     fc = scenario.hydro.forecast
     path = Path(fc.model)
@@ -207,13 +212,14 @@ def _truck_day(
     clock of its own with the run's start and time base; each detected, traced
     violation enters the case loop at its report time (detection + report delay).
     """
-    from twin.trucks import simulate_trucks, violation_cases
+    from twin.coupling.trucks import violation_cases
+    from twin.trucks import simulate_trucks
 
     result = simulate_trucks(
         net, scenario.trucks, start=scenario.start, horizon=scenario.horizon,
         seed=scenario.seed, record_interval=scenario.record_interval,
     )  # fmt: skip
-    rng = np.random.default_rng(np.random.SeedSequence([scenario.seed, 0x7B0C]))
+    rng = stream_rng(scenario.seed, "trucks")
     raised = violation_cases(
         result, table, sources=[s.name for s in scenario.cases.sources],
         operations=scenario.operations, rng=rng, horizon=scenario.horizon,
@@ -222,8 +228,8 @@ def _truck_day(
 
 
 def _crowd_controller(sim: Simulation, net: RoadNetwork, scenario: Scenario) -> Any:
-    """The crowd model stepped on the run's clock (see :mod:`twin.crowds.coupling`)."""
-    from twin.crowds.coupling import CrowdController
+    """The crowd model stepped on the run's clock (see :mod:`twin.coupling.crowds`)."""
+    from twin.coupling.crowds import CrowdController
     from twin.crowds.demand import build_demand
     from twin.crowds.plazas import load_plazas
 

@@ -11,38 +11,31 @@ turns it into timed **road-state changes** with hysteresis:
 
 The engine applies the changes as simpy events: routes are computed on the network as it
 is at that moment, and crews whose route crosses a newly closed or slowed edge reroute
-from the last node they passed. The first time a point reaches the impeded depth (and
-again after it has dried), a *road ponding* case enters the case loop, reported through
-the IoT channel with its detection delay.
+from the last node they passed. The ponding cases raised at onsets are built in
+:mod:`twin.coupling.ponding`.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
 from twin._types import FloatArray, IntArray
-from twin.errors import ScenarioError
 from twin.hydro.lowpoints import LowPoints, low_points
 from twin.hydro.reservoir import PondingResult, simulate_ponding
 from twin.network.road_network import RoadNetwork
 from twin.scenario import Scenario
-from twin.sim.cases import CaseStream
-from twin.sim.categories import CategoryTable
-from twin.sim.distributions import sample
 
 __all__ = [
     "CLOSED",
     "IMPEDED",
     "OPEN",
     "Waterlogging",
-    "merge_streams",
     "onsets",
-    "ponding_cases",
     "rain_for_scenario",
     "simulate_waterlogging",
     "state_changes",
@@ -184,61 +177,3 @@ def onsets(water: Waterlogging) -> npt.NDArray[np.bool_]:
         onset[k] = prev[p] == OPEN and s != OPEN
         prev[p] = s
     return onset
-
-
-def ponding_cases(
-    water: Waterlogging,
-    scenario: Scenario,
-    table: CategoryTable,
-    rng: np.random.Generator,
-) -> CaseStream:
-    """A road-ponding case each time a point becomes impeded from dry."""
-    hy = scenario.hydro
-    if not hy.ponding_cases or water.change_time.size == 0:
-        return CaseStream.empty()
-    if not table.has_code(hy.ponding_category):
-        raise ScenarioError(
-            f"hydro.ponding_category: {hy.ponding_category!r} is not a case category; use "
-            f"one of {', '.join(table.codes())}"
-        )
-    names = [s.name for s in scenario.cases.sources]
-    if hy.ponding_source not in names:
-        raise ScenarioError(
-            f"hydro.ponding_source: {hy.ponding_source!r} is not a case source; use one of "
-            f"{', '.join(names)}"
-        )
-    onset = onsets(water)
-    occur = water.change_time[onset]
-    n = occur.size
-    source = names.index(hy.ponding_source)
-    delay = sample(scenario.cases.sources[source].delay, n, rng)
-    category = np.full(n, table.index_of(hy.ponding_category), dtype=np.int64)
-    from twin.sim.arrivals import draw_service_times
-
-    file_t, work_t, verify_t = draw_service_times(category, table, scenario.operations, rng)
-    report = occur + delay
-    keep = report < scenario.horizon
-    order = np.argsort(report[keep], kind="stable")
-
-    def pick(a: npt.NDArray[np.generic]) -> npt.NDArray[np.generic]:
-        return a[keep][order]
-
-    return CaseStream(
-        occur_time=pick(occur).astype(float),
-        report_time=pick(report).astype(float),
-        category=pick(category).astype(np.int64),
-        source=np.full(int(keep.sum()), source, dtype=np.int64),
-        node=pick(water.points.node[water.change_point[onset]]).astype(np.int64),
-        file_time=pick(file_t).astype(float),
-        work_time=pick(work_t).astype(float),
-        verify_time=pick(verify_t).astype(float),
-    )
-
-
-def merge_streams(a: CaseStream, b: CaseStream) -> CaseStream:
-    """Two case streams as one, sorted by report time (ties: ``a`` first)."""
-    if len(b) == 0:
-        return a
-    merged = {f.name: np.concatenate([getattr(a, f.name), getattr(b, f.name)]) for f in fields(a)}
-    order = np.argsort(merged["report_time"], kind="stable")
-    return CaseStream(**{k: v[order] for k, v in merged.items()})

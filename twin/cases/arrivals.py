@@ -3,7 +3,7 @@
 Time
     Cases of category ``c`` occur in local hour ``h`` (the scenario's time zone) at the
     rate ``daily_total · share[c] · hourly_weight[c, h] / 24`` [cases/h] (see
-    :class:`~twin.sim.categories.CategoryTable`). The horizon is cut into blocks at the
+    :class:`~twin.cases.categories.CategoryTable`). The horizon is cut into blocks at the
     local hour boundaries (the first and last blocks may be partial); every (category,
     block) pair gets a Poisson count, and its cases are spread uniformly inside the block.
 Space
@@ -40,12 +40,12 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from twin._types import FloatArray, IntArray
+from twin.cases.categories import WORK_KINDS, CategoryTable
+from twin.cases.distributions import sample, sample_params
+from twin.cases.stream import CaseStream
 from twin.errors import ScenarioError
 from twin.network.road_network import RoadNetwork
 from twin.scenario import CasesConfig, HotspotConfig, OperationsConfig
-from twin.sim.cases import CaseStream
-from twin.sim.categories import WORK_KINDS, CategoryTable
-from twin.sim.distributions import sample, sample_params
 
 __all__ = [
     "CaseGeneration",
@@ -419,7 +419,7 @@ def generate_cases(
         The road network (cases fall on its nodes).
     cfg
         Case settings: ``daily_total``, ``hotspots``, ``sources``. ``cfg.replay`` is not
-        read here (see :func:`twin.sim.replay.replay_cases`).
+        read here (see :func:`twin.cases.replay.replay_cases`).
     table
         Case categories (shares, hour-of-day weights, work-time distributions).
     start

@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from twin.sim.cases import CaseStream
-from twin.sim.categories import CategoryTable
+from twin.cases.categories import CategoryTable
+from twin.cases.stream import CaseStream
 from twin.trucks.errors import TruckError
 from twin.trucks.results import TruckResult
 
@@ -63,14 +63,14 @@ def violation_cases(
     Returns
     -------
     CaseStream
-        Sorted by report time; merge with :func:`twin.hydro.coupling.merge_streams`.
+        Sorted by report time; merge with :func:`twin.hydro.waterlogging.merge_streams`.
 
     Raises
     ------
     TruckError
         A mapped category is not in the table, or a detector's source is not a source.
     """
-    from twin.sim.arrivals import draw_service_times
+    from twin.cases.arrivals import draw_service_times
 
     cfg = result.config.cases
     if not cfg.enabled:

@@ -36,24 +36,23 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Generator
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import xarray as xr
 
 from twin._types import FloatArray, IntArray
+from twin.cases.stream import CaseStream
 from twin.crowds.alerts import CrowdAlert, alerts_frame, crossings, forecast_alerts
 from twin.crowds.config import CrowdConfig
 from twin.crowds.demand import Demand
 from twin.crowds.interventions import intervention_effect
 from twin.crowds.model import simulate
 from twin.crowds.plazas import Plazas
-from twin.crowds.results import CrowdResult, CrowdState
+from twin.crowds.results import CrowdRun, CrowdState
 from twin.errors import ScenarioError
-from twin.sim.cases import CaseStream
+from twin.seeds import stream_rng
 
 if TYPE_CHECKING:
     from twin.sim.engine import Simulation
@@ -61,61 +60,6 @@ if TYPE_CHECKING:
 __all__ = ["CrowdController", "CrowdRun"]
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, eq=False)
-class CrowdRun:
-    """What the crowds did in a scenario run.
-
-    Attributes
-    ----------
-    coupled
-        The run with the staff the crews brought.
-    baseline
-        The same demand with no staff sent (interventions of the scenario still apply).
-    alerts
-        One row per alert issued on the clock (:func:`~twin.crowds.alerts.alerts_frame`
-        columns), plus ``kind`` (``alert``: a new episode; ``reinforce``: renewed when
-        every crew sent had left) and ``cases`` (indices of the cases raised).
-    episodes
-        Episodes above the threshold in the coupled run, with whether an alert preceded
-        each (``alerted``) and by how long (``warning_s``).
-    effect
-        Per plaza KPIs of both runs and their change (coupled − baseline).
-    threshold
-        Alert density [persons/m²].
-    """
-
-    coupled: CrowdResult
-    baseline: CrowdResult
-    alerts: pd.DataFrame
-    episodes: pd.DataFrame
-    effect: pd.DataFrame
-    threshold: float
-
-    @property
-    def plazas(self) -> Plazas:
-        """The plazas."""
-        return self.coupled.plazas
-
-    def to_dataset(self) -> xr.Dataset:
-        """Density, occupants, queues and staff per plaza (``crowd_time`` × ``plaza``).
-
-        The step ends of the crowd model (one a minute by default) form their own time
-        axis, ``crowd_time`` (UTC), beside the run's record times.
-        """
-        ds = self.coupled.to_dataset()
-        keep = ["occupants", "density", "los", "exit_queue", "waiting", "staff", "efficiency"]
-        ds = ds[keep].rename({k: f"crowd_{k}" for k in keep}).rename({"time": "crowd_time"})
-        ds = ds.drop_dims("exit", errors="ignore")
-        ds["crowd_density_without_staff"] = (
-            ("crowd_time", "plaza"),
-            self.baseline.density,
-            {"units": "persons m-2", "long_name": "crowd density had no staff been sent"},
-        )
-        ds.attrs = {}
-        ds["crowd_density"].attrs["alert_threshold"] = self.threshold
-        return ds
 
 
 class CrowdController:
@@ -179,7 +123,7 @@ class CrowdController:
         self.alert_cases: list[IntArray] = []
         # Plaza of every case of the run (-1: not a crowd-control case raised here).
         self._case_plaza = np.full(len(sim.cases), -1, dtype=np.int64)
-        self._rng = np.random.default_rng(np.random.SeedSequence([sim.scenario.seed, 0xC70D]))
+        self._rng = stream_rng(sim.scenario.seed, "crowds")
         self.result: CrowdRun | None = None
 
     # ------------------------------------------------------------------ clock
@@ -250,7 +194,7 @@ class CrowdController:
         resp = self.cfg.response
         if not resp.dispatch:
             return np.empty(0, dtype=np.int64)
-        from twin.sim.arrivals import draw_service_times
+        from twin.cases.arrivals import draw_service_times
 
         n = resp.crews_per_alert
         now = float(self.sim.env.now)
@@ -306,56 +250,3 @@ class CrowdController:
             effect=intervention_effect(baseline, coupled), threshold=thr,
         )  # fmt: skip
         return self.result
-
-
-def crowd_kpis(run: CrowdRun, sim: Simulation) -> list[tuple[str, float, str, str]]:
-    """Run-level crowd KPIs: alerts, cases, lead times, densities with and without staff."""
-    thr = run.threshold
-    minutes = run.coupled.dt / 60.0
-    cases = (
-        np.concatenate([np.asarray(c, dtype=np.int64) for c in run.alerts["cases"]])
-        if len(run.alerts)
-        else np.empty(0, dtype=np.int64)
-    )
-    arrive = sim.stamp["arrived"][cases] - sim.cases.report_time[cases] if cases.size else cases
-    arrived = arrive[~np.isnan(arrive)] if cases.size else np.empty(0)
-    ep = run.episodes
-    warned = ep["warning_s"].to_numpy(dtype=float)
-    return [
-        ("crowd_alerts", float((run.alerts["kind"] == "alert").sum()) if len(run.alerts) else 0.0,
-         "alerts", "crowd alerts issued on the clock (new episodes)"),
-        ("crowd_reinforcements",
-         float((run.alerts["kind"] == "reinforce").sum()) if len(run.alerts) else 0.0,
-         "alerts", "alerts renewed because every crew sent had left"),
-        ("crowd_cases", float(cases.size), "cases", "crowd-control cases raised by the alerts"),
-        ("crowd_alert_lead_time_mean",
-         float(run.alerts.loc[run.alerts["kind"] == "alert", "lead_time"].mean() / 60.0)
-         if len(run.alerts) else np.nan, "min",
-         "mean forecast lead time of the alerts (issue to forecast crossing)"),
-        ("crowd_episodes", float(len(ep)), "episodes",
-         f"episodes above {thr:.3g} persons/m² (with staff)"),
-        ("crowd_episodes_warned", float(ep["alerted"].sum()) if len(ep) else 0.0, "episodes",
-         "episodes an alert came before"),
-        ("crowd_warning_time_mean",
-         float(np.nanmean(warned) / 60.0) if np.isfinite(warned).any() else np.nan, "min",
-         "mean time from the alert to the start of its episode"),
-        ("crowd_staff_arrive_mean", float(arrived.mean() / 60.0) if arrived.size else np.nan,
-         "min", "mean time from a crowd alert to its crew on site"),
-        ("crowd_staff_hours", float(run.coupled.staff.sum() * minutes / 60.0), "staff-hours",
-         "staff on site at plazas, summed"),
-        ("crowd_peak_density", float(run.coupled.density.max()) if run.coupled.n_steps else 0.0,
-         "persons/m²", "largest density at any plaza"),
-        ("crowd_peak_density_without_staff",
-         float(run.baseline.density.max()) if run.baseline.n_steps else 0.0, "persons/m²",
-         "largest density had no staff been sent"),
-        ("crowd_minutes_above_threshold",
-         float((run.coupled.density > thr).sum() * minutes), "plaza-min",
-         f"time plazas spent above {thr:.3g} persons/m²"),
-        ("crowd_minutes_above_threshold_without_staff",
-         float((run.baseline.density > thr).sum() * minutes), "plaza-min",
-         "the same had no staff been sent"),
-        ("crowd_max_exit_queue", float(run.coupled.plaza_queue.max()) if run.coupled.n_steps
-         else 0.0, "persons", "most people queuing at one plaza's exits"),
-        ("crowd_max_exit_queue_without_staff", float(run.baseline.plaza_queue.max())
-         if run.baseline.n_steps else 0.0, "persons", "the same had no staff been sent"),
-    ]  # fmt: skip

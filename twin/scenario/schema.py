@@ -21,9 +21,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 from pydantic import (
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     ValidationError,
     field_validator,
@@ -34,9 +32,9 @@ from twin.crowds.config import CrowdConfig
 from twin.durations import Duration, PositiveDuration, parse_duration
 from twin.errors import ScenarioError
 from twin.network.congestion import CongestionProfile
-from twin.placement.config import PlacementConfig
+from twin.scenario.placement import PlacementConfig
 from twin.trucks.config import TrucksConfig
-from twin.yamlconfig import format_validation_errors, yaml_line_index
+from twin.yamlconfig import Frozen, format_validation_errors, read_yaml
 
 __all__ = [
     "POLICIES",
@@ -72,11 +70,7 @@ POLICIES = (
 )
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class DurationDist(_Frozen):
+class DurationDist(Frozen):
     """A random duration.
 
     ``kind`` is ``fixed`` (always ``mean``), ``exponential`` (rate 1/mean), ``lognormal``
@@ -88,7 +82,7 @@ class DurationDist(_Frozen):
     cv: float = Field(default=0.5, ge=0.0, le=5.0)
 
 
-class NetworkConfig(_Frozen):
+class NetworkConfig(Frozen):
     """Which road network to run on."""
 
     source: str = Field(
@@ -100,7 +94,7 @@ class NetworkConfig(_Frozen):
     congestion: CongestionProfile = Field(default_factory=CongestionProfile)
 
 
-class CaseSource(_Frozen):
+class CaseSource(Frozen):
     """A channel through which cases are discovered, with its detection delay."""
 
     name: str
@@ -121,7 +115,7 @@ def _default_sources() -> tuple[CaseSource, ...]:
     )
 
 
-class HotspotConfig(_Frozen):
+class HotspotConfig(Frozen):
     """Spatial intensity: hot spots over a uniform background on the network's nodes."""
 
     count: int = Field(default=12, ge=0)
@@ -129,8 +123,8 @@ class HotspotConfig(_Frozen):
     radius_m: float = Field(default=400.0, gt=0.0)
 
 
-class ReplayConfig(_Frozen):
-    """Replay cases from a CSV of historical cases (see :mod:`twin.sim.replay`)."""
+class ReplayConfig(Frozen):
+    """Replay cases from a CSV of historical cases (see :mod:`twin.cases.replay`)."""
 
     path: str
     mapping: dict[str, str] = Field(default_factory=dict)
@@ -145,7 +139,7 @@ def _replay_from_file(value: Any) -> Any:
         return value
     path = Path(value)
     if not path.is_absolute() and not path.exists():
-        path = Path(__file__).resolve().parents[1] / value
+        path = Path(__file__).resolve().parents[2] / value
     if not path.exists():
         raise ValueError(f"replay file {value!r} not found (relative to here or to the repository)")
     try:
@@ -154,7 +148,7 @@ def _replay_from_file(value: Any) -> Any:
         raise ValueError(f"replay file {value!r} is not valid YAML ({exc})") from None
 
 
-class CasesConfig(_Frozen):
+class CasesConfig(Frozen):
     """Case generation (or replay)."""
 
     enabled: bool = True
@@ -195,7 +189,7 @@ def _parse_clock(value: Any) -> time:
 ClockTime = Annotated[time, BeforeValidator(_parse_clock)]
 
 
-class Shift(_Frozen):
+class Shift(Frozen):
     """A work shift: crews on duty from ``start`` for ``hours``, every day."""
 
     name: str
@@ -211,7 +205,7 @@ def _default_shifts() -> tuple[Shift, ...]:
     )
 
 
-class CrewsConfig(_Frozen):
+class CrewsConfig(Frozen):
     """The crews (grid workers, officers, maintenance crews) and where they start."""
 
     count: int = Field(default=150, ge=1)
@@ -246,7 +240,7 @@ class CrewsConfig(_Frozen):
         return value
 
 
-class OperationsConfig(_Frozen):
+class OperationsConfig(Frozen):
     """The operations centre: operators file cases, inspectors verify them."""
 
     operators: int = Field(default=8, ge=1)
@@ -257,7 +251,7 @@ class OperationsConfig(_Frozen):
     close_time: DurationDist = DurationDist(kind="fixed", mean=30)
 
 
-class DispatchConfig(_Frozen):
+class DispatchConfig(Frozen):
     """The dispatch policy and its parameters."""
 
     policy: str = "nearest_idle"
@@ -276,7 +270,7 @@ class DispatchConfig(_Frozen):
         return value
 
 
-class TargetsConfig(_Frozen):
+class TargetsConfig(Frozen):
     """Service targets; defaults are the Dongxin-street pilot's published 1 / 5 / 20 minutes."""
 
     dispatch: PositiveDuration = 60.0
@@ -284,7 +278,7 @@ class TargetsConfig(_Frozen):
     resolve: PositiveDuration = 1200.0
 
 
-class EscalationConfig(_Frozen):
+class EscalationConfig(Frozen):
     """Escalation of overdue cases, level by level, at multiples of the case's deadline."""
 
     enabled: bool = True
@@ -300,7 +294,7 @@ class EscalationConfig(_Frozen):
         return self
 
 
-class DesignStormConfig(_Frozen):
+class DesignStormConfig(Frozen):
     """A Chicago design storm from a storm-intensity formula q = A(1 + C·lg P)/(t + b)^n.
 
     The defaults are **illustrative** values of the order of published Chinese city
@@ -318,7 +312,7 @@ class DesignStormConfig(_Frozen):
     peak_position: float = Field(default=0.4, ge=0.0, le=1.0)
 
 
-class RainConfig(_Frozen):
+class RainConfig(Frozen):
     """What rain falls, and when it starts (an offset from the scenario start)."""
 
     kind: Literal["none", "design_storm", "event", "file"] = "none"
@@ -337,14 +331,14 @@ class RainConfig(_Frozen):
         return self
 
 
-class ForecastConfig(_Frozen):
+class ForecastConfig(Frozen):
     """Predictive waterlogging alerts that pre-position crews before the water arrives.
 
     A trained forecaster (:mod:`twin.forecast`; a shipped kind under ``models/`` such as
     ``nhits``, or a model folder) is replayed online over the run's simulated gauge
     readings; each new alert (CAP ``Alert``) sends the ``crews_per_alert`` nearest
     available crews of the ponding category's skill to the low point
-    (:class:`twin.sim.staging.AlertStaging`).
+    (:class:`twin.coupling.staging.AlertStaging`).
     """
 
     enabled: bool = False
@@ -358,7 +352,7 @@ class ForecastConfig(_Frozen):
     crews_per_alert: int = Field(default=1, ge=0, le=20, description="crews staged per alert")
 
 
-class HydroConfig(_Frozen):
+class HydroConfig(Frozen):
     """Waterlogging at low points and its coupling to the roads."""
 
     step: PositiveDuration = Field(default=60.0, description="hydrology time step")
@@ -384,7 +378,7 @@ class HydroConfig(_Frozen):
         return self
 
 
-class Scenario(_Frozen):
+class Scenario(Frozen):
     """A what-if: network, clock, seed and models."""
 
     name: str
@@ -474,18 +468,7 @@ def load_scenario(path: str | Path) -> Scenario:
         The file is missing, is not YAML, or does not follow the schema; the message
         names the file, line and field.
     """
-    path = Path(path)
-    if not path.exists():
-        raise ScenarioError(f"{path}: no such scenario file. Scenarios live in scenarios/*.yaml.")
-    text = path.read_text(encoding="utf-8")
-    try:
-        node = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        raise ScenarioError(
-            f"{path}{line}: not valid YAML ({getattr(exc, 'problem', exc)})."
-        ) from None
-    lines = yaml_line_index(node)
+    data, lines = read_yaml(
+        Path(path), ScenarioError, what="scenario", missing="scenarios live in scenarios/*.yaml."
+    )
     return validate_scenario(data, where=str(path), lines=lines)

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from twin.durations import PositiveDuration
+from twin.yamlconfig import Frozen
 
 __all__ = [
     "OBJECTIVES",
@@ -39,11 +40,7 @@ OBJECTIVES = ("coverage", "time", "impact", "skill")
 Objective = Literal["coverage", "time", "impact", "skill"]
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class CostConfig(_Frozen):
+class CostConfig(Frozen):
     """Cost of one sensor of each technology, in the budget's unit.
 
     The default of 1 for every technology makes the budget a number of sensors. Give
@@ -55,7 +52,7 @@ class CostConfig(_Frozen):
     probe: float = Field(default=1.0, gt=0.0)
 
 
-class GaugeConfig(_Frozen):
+class GaugeConfig(Frozen):
     """Water-level gauges at low points, scored on ensembles of storms.
 
     Storms come from the shipped catalogue (real gauge records, split into train /
@@ -108,7 +105,7 @@ class GaugeConfig(_Frozen):
         return self
 
 
-class ProbeConfig(_Frozen):
+class ProbeConfig(Frozen):
     """Probe vehicles (taxis with a sensor box) finding road defects on their trips.
 
     ``vehicles`` is the published 云上坦途 fleet (300 taxis and ride-hailing cars) and
@@ -159,7 +156,7 @@ class ProbeConfig(_Frozen):
         return self
 
 
-class CameraConfig(_Frozen):
+class CameraConfig(Frozen):
     """Cameras on edges catching truck violations.
 
     Events come from ``events`` (a CSV or Parquet table in the format of
@@ -176,7 +173,7 @@ class CameraConfig(_Frozen):
     )
 
 
-class PlacementConfig(_Frozen):
+class PlacementConfig(Frozen):
     """Where to put sensors: technologies, objective, budget, solvers and evaluation."""
 
     technologies: tuple[Technology, ...] = ("gauge",)

@@ -24,10 +24,15 @@ import pandas as pd
 from scipy import stats
 
 from twin.errors import ScenarioError
+from twin.run.runner import run_scenario
 from twin.scenario import POLICIES, Scenario
-from twin.sim.run import run_scenario
 
-__all__ = ["Comparison", "compare_policies", "summarise"]
+__all__ = [
+    "Comparison",
+    "compare_policies",
+    "summarise",
+    "t_interval",
+]
 
 
 @dataclass
@@ -62,7 +67,8 @@ class Comparison:
         return paths
 
 
-def _interval(x: np.ndarray, confidence: float) -> tuple[float, float, float]:
+def t_interval(x: np.ndarray, confidence: float) -> tuple[float, float, float]:
+    """Mean and Student-t confidence interval ``(mean, low, high)`` of the finite values."""
     x = x[np.isfinite(x)]
     if x.size == 0:
         return (np.nan, np.nan, np.nan)
@@ -79,12 +85,12 @@ def summarise(runs: pd.DataFrame, baseline: str, confidence: float = 0.95) -> pd
     rows = []
     for kpi, block in wide.groupby(level="kpi", sort=False):
         for policy in block.columns:
-            m, lo, hi = _interval(block[policy].to_numpy(dtype=float), confidence)
+            m, lo, hi = t_interval(block[policy].to_numpy(dtype=float), confidence)
             if policy == baseline:
                 d = (np.nan, np.nan, np.nan)
             else:
                 diff = (block[policy] - block[baseline]).to_numpy(dtype=float)
-                d = _interval(diff, confidence)
+                d = t_interval(diff, confidence)
             rows.append((kpi, policy, m, lo, hi, *d))
     out = pd.DataFrame(
         rows,

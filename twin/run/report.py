@@ -10,7 +10,6 @@ dataset's ``time`` is UTC; its ``local_timezone`` attribute names the zone).
 
 from __future__ import annotations
 
-import html
 import itertools
 import logging
 import math
@@ -20,14 +19,26 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-import shapely
 
 from twin._types import FloatArray
 from twin.network.plot import ATTRIBUTION, CLASS_STYLE
+from twin.report.maps import MAP_ROAD_CLASSES, network_lines
+from twin.report.page import (
+    card,
+    esc,
+    figure_html,
+    fmt_duration,
+    fmt_minutes,
+    fmt_number,
+    fmt_share,
+    frame_html,
+    html_page,
+    write_page,
+)
 
 if TYPE_CHECKING:
     from twin.network.road_network import RoadNetwork
-    from twin.sim.results import RunResult
+    from twin.run.results import RunResult
 
 __all__ = ["write_summary"]
 
@@ -39,8 +50,6 @@ STAGES_WITH_TARGET: tuple[tuple[str, str], ...] = (
     ("arrive", "time_to_arrive_s"),
     ("resolve", "time_to_resolve_s"),
 )
-#: Road classes drawn under the case map (local roads are left out to keep the page small).
-MAP_ROAD_CLASSES: tuple[str, ...] = ("collector", "arterial")
 #: Colour of each crew state on the crew-state plot.
 STATE_COLOURS: dict[str, str] = {
     "working": "#2f9e44",
@@ -48,69 +57,9 @@ STATE_COLOURS: dict[str, str] = {
     "idle": "#a5d8ff",
 }
 TARGET_COLOUR = "#e03131"
-_PLOT_CONFIG: dict[str, Any] = {"displaylogo": False, "responsive": True}
-
-_CSS = """
-body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0;
-       color: #212529; background: #f8f9fa; }
-main { max-width: 1200px; margin: 0 auto; padding: 1rem 1.5rem 3rem; }
-h1 { margin: 0.5rem 0 0.25rem; font-size: 1.6rem; }
-h2 { margin-top: 2rem; font-size: 1.2rem; border-bottom: 1px solid #dee2e6; }
-p.description { color: #495057; max-width: 60rem; }
-dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 0.15rem 1rem;
-           font-size: 0.9rem; }
-dl.facts dt { color: #868e96; } dl.facts dd { margin: 0; }
-.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(11rem, 1fr));
-         gap: 0.75rem; }
-.card { background: #fff; border: 1px solid #dee2e6; border-radius: 6px; padding: 0.6rem 0.8rem; }
-.card .value { font-size: 1.5rem; font-weight: 600; }
-.card .label { font-size: 0.85rem; color: #495057; }
-.card .sub { font-size: 0.75rem; color: #868e96; margin-top: 0.2rem; }
-table.kpis { border-collapse: collapse; font-size: 0.85rem; background: #fff; width: 100%; }
-table.kpis th, table.kpis td { border: 1px solid #dee2e6; padding: 0.25rem 0.5rem;
-                               text-align: left; }
-table.kpis td.num { text-align: right; font-variant-numeric: tabular-nums; }
-.figure { background: #fff; border: 1px solid #dee2e6; border-radius: 6px; margin: 0.75rem 0; }
-p.note, footer { font-size: 0.8rem; color: #868e96; }
-"""
 
 
 # ---------------------------------------------------------------------------- formatting
-def _esc(value: object) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def _fmt_duration(seconds: float) -> str:
-    """A duration as text: ``45 s``, ``20 min``, ``24 h``, ``1 h 30 min``."""
-    if not math.isfinite(seconds):
-        return "–"
-    if seconds < 60:
-        return f"{seconds:g} s"
-    if seconds < 3600:
-        return f"{seconds / 60:g} min"
-    hours, rest = divmod(seconds, 3600)
-    return f"{hours:g} h" + (f" {rest / 60:.0f} min" if rest >= 30 else "")
-
-
-def _fmt_number(value: float) -> str:
-    """A KPI value as text: integers with thousands separators, else three decimals."""
-    if not math.isfinite(value):
-        return "–"
-    if float(value).is_integer():
-        return f"{int(value):,}"
-    return f"{value:,.3f}"
-
-
-def _fmt_share(value: float) -> str:
-    return "–" if not math.isfinite(value) else f"{100 * value:.1f} %"
-
-
-def _fmt_minutes(value: float) -> str:
-    if not math.isfinite(value):
-        return "–"
-    return f"{value:.2f} min" if abs(value) < 10 else f"{value:.1f} min"
-
-
 def _kpi(kpis: pd.DataFrame, name: str) -> float:
     """The value of a KPI, or NaN when the table has none of that name."""
     row = kpis.loc[kpis["kpi"] == name, "value"]
@@ -163,30 +112,6 @@ def clipped_histogram(
     edges = np.linspace(0.0, upper, bins + 1)
     counts, _ = np.histogram(np.minimum(values, upper), bins=edges)
     return edges, counts.astype(np.int64)
-
-
-def _network_lines(
-    net: RoadNetwork, road_class: str, decimals: int = 5
-) -> tuple[list[float | None], list[float | None]]:
-    """Lon/lat of a road class's edges as one line trace, ``None`` between edges [deg].
-
-    The two directions of a two-way street are drawn once, and coordinates are rounded
-    to ``decimals`` (about 1 m at five) to keep the page small.
-    """
-    sel = np.flatnonzero(net.road_class == road_class)
-    pairs = np.sort(np.column_stack([net.edge_u[sel], net.edge_v[sel]]), axis=1)
-    _, first = np.unique(pairs, axis=0, return_index=True)
-    sel = sel[np.sort(first)]
-    geoms = net.edge_geometries()[sel]
-    xs: list[float | None] = []
-    ys: list[float | None] = []
-    for g in geoms:
-        c = np.round(np.asarray(shapely.get_coordinates(g)), decimals)
-        xs.extend(c[:, 0].tolist())
-        ys.extend(c[:, 1].tolist())
-        xs.append(None)
-        ys.append(None)
-    return xs, ys
 
 
 # ---------------------------------------------------------------------------- figures
@@ -290,7 +215,7 @@ def _hourly_figure(result: RunResult, tz: str) -> Any:
         fig.add_trace(
             go.Bar(x=hours, y=counts[source].to_numpy(), name=str(source), offset=0,
                    width=3.6e6 * 0.92,
-                   hovertemplate="%{x|%H:00}: %{y} cases<extra>" + _esc(source) + "</extra>")
+                   hovertemplate="%{x|%H:00}: %{y} cases<extra>" + esc(source) + "</extra>")
         )  # fmt: skip
     fig.update_layout(
         barmode="stack", height=360, template="plotly_white",
@@ -353,7 +278,7 @@ def _map_figure(result: RunResult, network: RoadNetwork | None) -> Any:
     if network is not None:
         for cls_name in MAP_ROAD_CLASSES:
             colour, width = CLASS_STYLE[cls_name]
-            xs, ys = _network_lines(network, cls_name)
+            xs, ys = network_lines(network, cls_name)
             fig.add_trace(
                 go.Scattergl(x=xs, y=ys, mode="lines", name=f"{cls_name} roads",
                              line={"color": colour, "width": max(width * 1.2, 0.8)},
@@ -361,7 +286,7 @@ def _map_figure(result: RunResult, network: RoadNetwork | None) -> Any:
             )  # fmt: skip
     resolve = cases["time_to_resolve_s"].to_numpy(dtype=float) / 60.0
     text = np.array(
-        [f"{_esc(c)}<br>{_esc(s)} · priority {p}"
+        [f"{esc(c)}<br>{esc(s)} · priority {p}"
          for c, s, p in zip(cases["category"], cases["source"], cases["priority"], strict=True)],
         dtype=object,
     )  # fmt: skip
@@ -416,12 +341,12 @@ def _header_html(result: RunResult, tz: str) -> str:
     facts: list[tuple[str, str]] = [
         ("start", f"{start:%Y-%m-%d %H:%M} ({tz}, UTC{start.isoformat()[-6:]})"),
         ("end", f"{end:%Y-%m-%d %H:%M}"),
-        ("horizon", _fmt_duration(sc.horizon)),
+        ("horizon", fmt_duration(sc.horizon)),
         ("seed", str(sc.seed)),
         ("dispatch policy", sc.dispatch.policy),
         ("crews", f"{sc.crews.count:,} on {len(sc.crews.shifts)} shift(s)"),
-        ("targets", f"dispatch {_fmt_duration(tg.dispatch)} · arrive {_fmt_duration(tg.arrive)}"
-                    f" · resolve {_fmt_duration(tg.resolve)} (from report)"),
+        ("targets", f"dispatch {fmt_duration(tg.dispatch)} · arrive {fmt_duration(tg.arrive)}"
+                    f" · resolve {fmt_duration(tg.resolve)} (from report)"),
         ("network", sc.network.source),
     ]  # fmt: skip
     timing = result.timing
@@ -433,19 +358,11 @@ def _header_html(result: RunResult, tz: str) -> str:
                                  ("events", "events processed", "")):  # fmt: skip
             if key in timing:
                 facts.append((label, f"{float(timing[key]):,.0f}{unit}"))
-    rows = "\n".join(f"<dt>{_esc(k)}</dt><dd>{_esc(v)}</dd>" for k, v in facts)
+    rows = "\n".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in facts)
     description = (
-        f'<p class="description">{_esc(sc.description.strip())}</p>' if sc.description else ""
+        f'<p class="description">{esc(sc.description.strip())}</p>' if sc.description else ""
     )
-    return f'<h1>{_esc(sc.name)}</h1>\n{description}\n<dl class="facts">\n{rows}\n</dl>'
-
-
-def _card(value: str, label: str, sub: str = "") -> str:
-    sub_html = f'<div class="sub">{_esc(sub)}</div>' if sub else ""
-    return (
-        f'<div class="card"><div class="value">{_esc(value)}</div>'
-        f'<div class="label">{_esc(label)}</div>{sub_html}</div>'
-    )
+    return f'<h1>{esc(sc.name)}</h1>\n{description}\n<dl class="facts">\n{rows}\n</dl>'
 
 
 def _cards_html(result: RunResult) -> str:
@@ -454,33 +371,33 @@ def _cards_html(result: RunResult) -> str:
     reported = _kpi(k, "cases_reported")
     closed = _kpi(k, "cases_closed")
     cards = [
-        _card(_fmt_number(reported), "cases reported",
-              f"{_fmt_number(_kpi(k, 'cases_open_at_end'))} still open at the end"),
-        _card(_fmt_number(closed), "cases closed",
-              _fmt_share(closed / reported) + " of reported" if reported > 0 else ""),
+        card(fmt_number(reported), "cases reported",
+              f"{fmt_number(_kpi(k, 'cases_open_at_end'))} still open at the end"),
+        card(fmt_number(closed), "cases closed",
+              fmt_share(closed / reported) + " of reported" if reported > 0 else ""),
     ]  # fmt: skip
     for stage, target in (("dispatch", tg.dispatch), ("arrive", tg.arrive),
                           ("resolve", tg.resolve)):  # fmt: skip
         cards.append(
-            _card(
-                _fmt_share(_kpi(k, f"share_{stage}_within_target")),
-                f"{stage} within {_fmt_duration(target)}",
-                f"mean {_fmt_minutes(_kpi(k, f'time_to_{stage}_mean'))} · "
-                f"p90 {_fmt_minutes(_kpi(k, f'time_to_{stage}_p90'))}",
+            card(
+                fmt_share(_kpi(k, f"share_{stage}_within_target")),
+                f"{stage} within {fmt_duration(target)}",
+                f"mean {fmt_minutes(_kpi(k, f'time_to_{stage}_mean'))} · "
+                f"p90 {fmt_minutes(_kpi(k, f'time_to_{stage}_p90'))}",
             )
         )
     levels = [
-        f"L{i}: {_fmt_number(_kpi(k, f'escalations_level_{i}'))}"
+        f"L{i}: {fmt_number(_kpi(k, f'escalations_level_{i}'))}"
         for i in range(1, len(result.scenario.escalation.levels) + 1)
     ]
     cards += [
-        _card(_fmt_minutes(_kpi(k, "time_to_close_mean")), "mean time to close"),
-        _card(_fmt_share(_kpi(k, "crew_utilisation")), "crew utilisation",
+        card(fmt_minutes(_kpi(k, "time_to_close_mean")), "mean time to close"),
+        card(fmt_share(_kpi(k, "crew_utilisation")), "crew utilisation",
               "busy (travel + work) / on-duty time"),
-        _card(f"{_kpi(k, 'mean_backlog'):.1f}", "mean backlog [cases]",
-              f"max {_fmt_number(_kpi(k, 'max_backlog'))}"),
-        _card(_fmt_number(_kpi(k, "escalations")), "escalations", " · ".join(levels)),
-        _card(_fmt_number(_kpi(k, "preemptions")), "preemptions",
+        card(f"{_kpi(k, 'mean_backlog'):.1f}", "mean backlog [cases]",
+              f"max {fmt_number(_kpi(k, 'max_backlog'))}"),
+        card(fmt_number(_kpi(k, "escalations")), "escalations", " · ".join(levels)),
+        card(fmt_number(_kpi(k, "preemptions")), "preemptions",
               "low-priority jobs interrupted"),
     ]  # fmt: skip
     return '<div class="cards">\n' + "\n".join(cards) + "\n</div>"
@@ -489,8 +406,8 @@ def _cards_html(result: RunResult) -> str:
 def _kpi_table_html(kpis: pd.DataFrame) -> str:
     values = kpis["value"].to_numpy(dtype=float)
     rows = "\n".join(
-        f'<tr><td><code>{_esc(name)}</code></td><td class="num">{_esc(_fmt_number(value))}'
-        f"</td><td>{_esc(unit)}</td><td>{_esc(text)}</td></tr>"
+        f'<tr><td><code>{esc(name)}</code></td><td class="num">{esc(fmt_number(value))}'
+        f"</td><td>{esc(unit)}</td><td>{esc(text)}</td></tr>"
         for name, value, unit, text in zip(
             kpis["kpi"], values, kpis["unit"], kpis["description"], strict=True
         )
@@ -501,37 +418,19 @@ def _kpi_table_html(kpis: pd.DataFrame) -> str:
     )
 
 
-def _figure_html(fig: Any, key: str) -> str:
-    """A figure as a ``<div>``; plotly.js is not included (the page embeds it once)."""
-    body: str = fig.to_html(
-        full_html=False, include_plotlyjs=False, div_id=f"twin-{key}", config=_PLOT_CONFIG
-    )
-    return f'<div class="figure">{body}</div>'
-
-
-def _frame_html(df: pd.DataFrame) -> str:
-    """A small table as HTML (numbers rounded for reading)."""
-    shown = df.copy()
-    for col in shown.columns:
-        if pd.api.types.is_float_dtype(shown[col]):
-            shown[col] = shown[col].round(3)
-    body: str = shown.to_html(index=False, classes="kpis", border=0, na_rep="–")
-    return body
-
-
 def _truck_note(result: RunResult) -> str:
     """One paragraph: trips, queues, violations and the cases they raised."""
     k = result.kpis.set_index("kpi")["value"]
     return (
-        f'<p class="note">{_fmt_number(k["truck_trips_started"])} muck-truck trips started '
-        f"({_fmt_number(k['truck_trips_delivered'])} unloaded at a dock, "
-        f"{_fmt_number(k['truck_trips_dumped'])} dumped on the way); mean wait for a berth "
-        f"{_fmt_minutes(k['truck_dock_queue_mean_s'] / 60.0)}; "
-        f"{_fmt_number(k['truck_km_total_km'] // 1)} truck-km. Violations: "
-        f"{_fmt_number(k['truck_violations_occurred'])} occurred, "
-        f"{_fmt_number(k['truck_violations_detected'])} detected, "
-        f"{_fmt_number(k['truck_violations_traced'])} traced to their site and company; "
-        f"{_fmt_number(k['truck_violation_cases'])} became cases for the crews.</p>"
+        f'<p class="note">{fmt_number(k["truck_trips_started"])} muck-truck trips started '
+        f"({fmt_number(k['truck_trips_delivered'])} unloaded at a dock, "
+        f"{fmt_number(k['truck_trips_dumped'])} dumped on the way); mean wait for a berth "
+        f"{fmt_minutes(k['truck_dock_queue_mean_s'] / 60.0)}; "
+        f"{fmt_number(k['truck_km_total_km'] // 1)} truck-km. Violations: "
+        f"{fmt_number(k['truck_violations_occurred'])} occurred, "
+        f"{fmt_number(k['truck_violations_detected'])} detected, "
+        f"{fmt_number(k['truck_violations_traced'])} traced to their site and company; "
+        f"{fmt_number(k['truck_violation_cases'])} became cases for the crews.</p>"
     )
 
 
@@ -546,11 +445,11 @@ def _crowd_note(result: RunResult) -> str:
     return (
         f'<p class="note">{int(k["crowd_alerts"])} crowd alert(s) and '
         f"{int(k['crowd_reinforcements'])} renewal(s) raised {int(k['crowd_cases'])} "
-        f"crowd-control cases; forecast lead time {_fmt_minutes(k['crowd_alert_lead_time_mean'])}"
-        f" on average, crews on site {_fmt_minutes(k['crowd_staff_arrive_mean'])} after the "
+        f"crowd-control cases; forecast lead time {fmt_minutes(k['crowd_alert_lead_time_mean'])}"
+        f" on average, crews on site {fmt_minutes(k['crowd_staff_arrive_mean'])} after the "
         f"alert. Measured against the same evening without staff: the longest exit queue "
-        f"{_fmt_number(round(q_without))} → {_fmt_number(round(q_with))} persons, time above "
-        f"{run.threshold:.3g} persons/m² {_fmt_number(m_without)} → {_fmt_number(m_with)} "
+        f"{fmt_number(round(q_without))} → {fmt_number(round(q_with))} persons, time above "
+        f"{run.threshold:.3g} persons/m² {fmt_number(m_without)} → {fmt_number(m_with)} "
         "plaza-minutes.</p>"
     )
 
@@ -587,27 +486,24 @@ def write_summary(
     Path
         The file written.
     """
-    from plotly.offline import get_plotlyjs
-
-    path = Path(path)
     tz = _local_timezone(result)
     has_cases = len(result.cases) > 0
     sections = [
         "<h2>Headline numbers</h2>",
         _cards_html(result),
         "<h2>Backlog and crews over time</h2>",
-        _figure_html(_series_figure(result, tz), "series"),
+        figure_html(_series_figure(result, tz), "series"),
     ]
     if has_cases:
         sections += [
             "<h2>Time from report to dispatch, arrival and resolution</h2>",
-            _figure_html(_histogram_figure(result), "histograms"),
+            figure_html(_histogram_figure(result), "histograms"),
             "<h2>Cases reported per hour, by source</h2>",
-            _figure_html(_hourly_figure(result, tz), "hourly"),
+            figure_html(_hourly_figure(result, tz), "hourly"),
             "<h2>Categories</h2>",
-            _figure_html(_category_figure(result), "categories"),
+            figure_html(_category_figure(result), "categories"),
             "<h2>Where the cases were</h2>",
-            _figure_html(_map_figure(result, network), "map"),
+            figure_html(_map_figure(result, network), "map"),
         ]
         if network is None:
             sections.append('<p class="note">Road network not drawn (none was given).</p>')
@@ -619,7 +515,7 @@ def write_summary(
         hy = result.scenario.hydro
         fig = water_figure(result.dataset, _dataset_local_times(result, tz),
                            impeded=hy.impeded_depth, closed=hy.closed_depth)  # fmt: skip
-        sections += ["<h2>Rain and waterlogging</h2>", _figure_html(fig, "water")]
+        sections += ["<h2>Rain and waterlogging</h2>", figure_html(fig, "water")]
     if result.trucks is not None:
         from twin.trucks.plots import dock_queue_figure, on_road_figure, violation_map
 
@@ -627,14 +523,14 @@ def write_summary(
         sections += [
             "<h2>Muck trucks</h2>",
             _truck_note(result),
-            _figure_html(on_road_figure(tr), "trucks-on-road"),
-            _figure_html(dock_queue_figure(tr), "trucks-docks"),
+            figure_html(on_road_figure(tr), "trucks-on-road"),
+            figure_html(dock_queue_figure(tr), "trucks-docks"),
             "<h3>Violations: where they happened, which were detected</h3>",
-            _figure_html(violation_map(tr), "trucks-violations"),
+            figure_html(violation_map(tr), "trucks-violations"),
             "<h3>Violations by kind</h3>",
-            _frame_html(tr.violation_summary()),
+            frame_html(tr.violation_summary()),
             "<h3>Haulage companies, from the day's records</h3>",
-            _frame_html(tr.company_profile()),
+            frame_html(tr.company_profile()),
         ]
     if result.crowds is not None:
         from twin.crowds.plots import crowd_figure
@@ -642,34 +538,15 @@ def write_summary(
         sections += [
             "<h2>Crowds at plazas</h2>",
             _crowd_note(result),
-            _figure_html(crowd_figure(result.crowds, tz), "crowds"),
+            figure_html(crowd_figure(result.crowds, tz), "crowds"),
         ]
     sections += ["<h2>All KPIs</h2>", _kpi_table_html(result.kpis)]
     version = result.dataset.attrs.get("twin_version", "")
     footer = (
-        f"<footer><p>city-twin {_esc(version)} · scenario {_esc(result.scenario.name)} · "
-        f"times in {_esc(tz)}</p></footer>"
+        f"<footer><p>city-twin {esc(version)} · scenario {esc(result.scenario.name)} · "
+        f"times in {esc(tz)}</p></footer>"
     )
-    page = "\n".join(
-        [
-            "<!DOCTYPE html>",
-            '<html lang="en">',
-            "<head>",
-            '<meta charset="utf-8">',
-            '<meta name="viewport" content="width=device-width, initial-scale=1">',
-            f"<title>{_esc(result.scenario.name)} · run summary</title>",
-            f"<style>{_CSS}</style>",
-            f'<script type="text/javascript">{get_plotlyjs()}</script>',
-            "</head>",
-            "<body><main>",
-            _header_html(result, tz),
-            *sections,
-            footer,
-            "</main></body>",
-            "</html>",
-        ]
+    page = html_page(
+        f"{result.scenario.name} · run summary", [_header_html(result, tz), *sections, footer]
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(page, encoding="utf-8")
-    logger.info("Wrote %s (%.1f MB)", path, path.stat().st_size / 1e6)
-    return path
+    return write_page(path, page)

@@ -1,0 +1,1 @@
+"""The report kit shared by every HTML report and the app: page shell, cards, maps."""

@@ -1,0 +1,54 @@
+"""The seed registry: named random streams derived from a scenario's one seed.
+
+A run draws every random number from a stream of its own, derived from the scenario seed
+and a fixed *salt* per stream (``numpy.random.SeedSequence([seed, salt])``). Streams are
+independent of each other, so adding draws to one (more crowd alerts, say) never shifts
+another (the cases), and runs of different policies with the same seed see the same
+cases (common random numbers). The salts are part of the results: changing one changes
+every run that uses its stream, bit for bit.
+
+=============  ========  ==============================================================
+stream         salt      what it draws
+=============  ========  ==============================================================
+``cases``      0xCA5E    the case stream: times, places, categories, service times
+``engine``     0x7717    spawned 4×: crews, operations, the dispatch policy, raised cases
+``ponding``    0x4A7E    ponding cases raised by the water at low points
+``trucks``     0x7B0C    the muck-truck day (spawned by the truck model)
+``truck_model`` 0x7C0C   inside the truck model: trips, violations, detection
+``crowds``     0xC70D    crowd-control cases raised by crowd alerts
+=============  ========  ==============================================================
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["STREAMS", "stream_rng", "stream_seed"]
+
+#: Stream name → salt mixed with the scenario seed.
+STREAMS: dict[str, int] = {
+    "cases": 0xCA5E,
+    "engine": 0x7717,
+    "ponding": 0x4A7E,
+    "trucks": 0x7B0C,
+    "truck_model": 0x7C0C,
+    "crowds": 0xC70D,
+}
+
+
+def stream_seed(seed: int, stream: str) -> np.random.SeedSequence:
+    """The seed sequence of a named stream for a scenario ``seed``.
+
+    Raises
+    ------
+    KeyError
+        ``stream`` is not registered in :data:`STREAMS`.
+    """
+    if stream not in STREAMS:
+        raise KeyError(f"unknown random stream {stream!r}; registered: {', '.join(STREAMS)}")
+    return np.random.SeedSequence([seed, STREAMS[stream]])
+
+
+def stream_rng(seed: int, stream: str) -> np.random.Generator:
+    """A generator on a named stream for a scenario ``seed``."""
+    return np.random.default_rng(stream_seed(seed, stream))
