@@ -36,7 +36,7 @@ LAYERS: list[set[str]] = [
     {"twin.cli"},
 ]  # fmt: skip
 #: Allowed imports between packages of the same layer (importer, imported).
-SIDEWAYS = {("twin.hydro", "twin.cases")}
+SIDEWAYS: set[tuple[str, str]] = set()
 
 
 def _unit(module: str) -> str:
