@@ -1,0 +1,101 @@
+"""The rain and hydrology sections of a scenario: what rain falls, and what it does.
+
+``rain`` names the storm (a design storm, a catalogued gauge event, a file, or a radar
+event transposed over the network); ``hydro`` the waterlogging thresholds, the drainage
+design and the predictive alerts (``hydro.forecast``) with their future-rain source.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from twin.durations import Duration, PositiveDuration
+from twin.yamlconfig import Frozen
+
+__all__ = ["DesignStormConfig", "ForecastConfig", "HydroConfig", "RainConfig"]
+
+
+class DesignStormConfig(Frozen):
+    """A Chicago design storm from a storm-intensity formula q = A(1 + C·lg P)/(t + b)^n.
+
+    The defaults are **illustrative** values of the order of published Chinese city
+    formulas (t in minutes, q in L/(s·ha)); they are not Hangzhou's formula. Put your
+    city's own parameters here and cite their source in the scenario's description.
+    """
+
+    A: float = Field(default=2000.0, gt=0.0)
+    C: float = Field(default=0.8, ge=0.0)
+    n: float = Field(default=0.7, gt=0.0, lt=1.0)
+    b: float = Field(default=8.0, ge=0.0)
+    units: Literal["L/s/ha", "mm/min"] = "L/s/ha"
+    return_period: float = Field(default=10.0, gt=0.0, description="return period P [years]")
+    duration: PositiveDuration = 7200.0
+    peak_position: float = Field(default=0.4, ge=0.0, le=1.0)
+
+
+class RainConfig(Frozen):
+    """What rain falls, and when it starts (an offset from the scenario start)."""
+
+    kind: Literal["none", "design_storm", "event", "file"] = "none"
+    start: Duration = Field(default=28800.0, description="offset of the rain from the start")
+    design_storm: DesignStormConfig = Field(default_factory=DesignStormConfig)
+    event: str | None = Field(default=None, description="event_id from the storm catalogue")
+    file: str | None = Field(default=None, description="a gauge CSV or CF NetCDF file")
+    scale: float = Field(default=1.0, ge=0.0, description="multiplier on the rain rate")
+
+    @model_validator(mode="after")
+    def _check(self) -> RainConfig:
+        if self.kind == "event" and not self.event:
+            raise ValueError("kind 'event' needs `event:` (an event_id of the storm catalogue)")
+        if self.kind == "file" and not self.file:
+            raise ValueError("kind 'file' needs `file:` (a gauge CSV or NetCDF path)")
+        return self
+
+
+class ForecastConfig(Frozen):
+    """Predictive waterlogging alerts that pre-position crews before the water arrives.
+
+    A trained forecaster (:mod:`twin.forecast`; a shipped kind under ``models/`` such as
+    ``nhits``, or a model folder) is replayed online over the run's simulated gauge
+    readings; each new alert (CAP ``Alert``) sends the ``crews_per_alert`` nearest
+    available crews of the ponding category's skill to the low point
+    (:class:`twin.coupling.staging.AlertStaging`).
+    """
+
+    enabled: bool = False
+    model: str = Field(default="nhits", description="shipped model kind or model folder")
+    rain_source: Literal["persistence", "observed", "perturbed"] = Field(
+        default="persistence",
+        description="future rain the forecaster is given: persistence nowcast, observed "
+        "(an oracle, the upper bound) or perturbed observed rain",
+    )
+    every: PositiveDuration = Field(default=300.0, description="a forecast is issued every [s]")
+    crews_per_alert: int = Field(default=1, ge=0, le=20, description="crews staged per alert")
+
+
+class HydroConfig(Frozen):
+    """Waterlogging at low points and its coupling to the roads."""
+
+    step: PositiveDuration = Field(default=60.0, description="hydrology time step")
+    impeded_depth: float = Field(default=0.15, gt=0.0, description="depth that slows traffic [m]")
+    closed_depth: float = Field(default=0.27, gt=0.0, description="depth that closes a road [m]")
+    hysteresis: float = Field(default=0.02, ge=0.0, description="reopen below threshold − this [m]")
+    slow_factor: float = Field(default=4.0, ge=1.0, description="travel-time factor when impeded")
+    design_rain_rate: float = Field(default=40.0, gt=0.0, description="drainage design [mm/h]")
+    ponding_cases: bool = True
+    ponding_category: str = "road_ponding"
+    ponding_source: str = "iot_alarm"
+    forecast: ForecastConfig = Field(default_factory=ForecastConfig)
+
+    @model_validator(mode="after")
+    def _check(self) -> HydroConfig:
+        if self.closed_depth <= self.impeded_depth:
+            raise ValueError(
+                f"closed_depth ({self.closed_depth} m) must exceed impeded_depth "
+                f"({self.impeded_depth} m)"
+            )
+        if self.hysteresis >= self.impeded_depth:
+            raise ValueError("hysteresis must be smaller than impeded_depth")
+        return self
