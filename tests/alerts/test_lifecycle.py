@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
 
-from twin.alerts import AlertError, AlertManager, AlertPoints, AlertPolicy
+from twin.alerts import AlertError, AlertManager, AlertPoints, AlertPolicy, OpenAlert
 
 T0 = datetime(2024, 6, 15, 14, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 
@@ -48,7 +49,7 @@ def test_raise_update_cancel_lifecycle():
     msgs = _step(m, 4, 0.05, depth=0.1)
     assert [(x.msg_type, x.urgency) for x in msgs] == [("Cancel", "Past")]
     assert len(msgs[0].references) == 3
-    assert m.active == {}
+    assert m.state() == []
 
 
 def test_no_flapping_on_noisy_probability():
@@ -109,3 +110,37 @@ def test_bad_inputs():
         AlertPolicy(p_raise=0.3, p_clear=0.4)
     with pytest.raises(ValueError, match="levels"):
         AlertPolicy(levels={"flooded": 0.5})
+
+
+def test_state_restored_into_a_new_manager_continues_the_same() -> None:
+    # A restart: the state after a few issues, restored into a fresh manager, gives the
+    # same messages from then on as the manager that never stopped.
+    a = AlertManager(_points())
+    _step(a, 0, 0.7, lead=2400.0)
+    _step(a, 1, 0.8, lead=900.0)
+    _step(a, 2, 0.05, depth=0.1)  # one issue below p_clear: half-way to a Cancel
+    state = a.state()
+    assert [(s.point_id, s.level, s.below, len(s.messages)) for s in state] == [
+        ("lp-0", "impeded", 1, 2)
+    ]
+    assert isinstance(state[0], OpenAlert)
+    b = AlertManager(_points())
+    assert b.restore(state) == []
+    assert b.state() == state
+    for k, p in ((3, 0.05), (4, 0.9), (5, 0.9)):
+        assert _step(b, k, p, depth=0.1) == _step(a, k, p, depth=0.1)
+    assert b.state() == a.state()
+
+
+def test_restore_drops_unknown_points_and_levels() -> None:
+    m = AlertManager(_points(2))
+    _step(m, 0, 0.9)
+    (alert,) = m.state()
+    moved = replace(alert, point_id="lp-gone")
+    other_level = replace(alert, level="flooded")
+    fresh = AlertManager(_points(2))
+    assert fresh.restore([alert, moved, other_level]) == [moved, other_level]
+    assert fresh.state() == [alert]
+    # Restoring replaces: an empty state closes every open alert.
+    assert fresh.restore([]) == []
+    assert fresh.state() == []

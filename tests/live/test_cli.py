@@ -9,9 +9,9 @@ from typer.testing import CliRunner
 
 from tests.live.conftest import ROOT
 from twin.live.auth import token_hash
+from twin.live.backends import open_store
 from twin.live.cli import app
 from twin.live.errors import LiveError
-from twin.live.store import open_store
 
 
 def test_token_commands(tmp_path: Path) -> None:

@@ -21,9 +21,9 @@ from tests.live.conftest import (
     store_url,
     wait_until,
 )
+from twin.live.backends import open_store
 from twin.live.ingest import iso_ms
 from twin.live.replay import StepLog, replay
-from twin.live.store import open_store
 
 pytestmark = pytest.mark.slow
 

@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 
 from tests.live.conftest import Receiver
+from twin.live.backends import open_store
 from twin.live.config import DeliveryConfig
 from twin.live.delivery import Deliverer, backoff_seconds, signature
 from twin.live.events import Broadcast
 from twin.live.metrics import LiveMetrics
-from twin.live.store import NewAlert, Subscriber, now_ms, open_store
+from twin.live.records import NewAlert, Subscriber, now_ms
 
 
 def test_backoff_doubles_with_jitter_up_to_the_cap() -> None:

@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
+import json
+import logging
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
 
 from tests.live.conftest import expected_alerts
+from twin.alerts import AlertManager, AlertPoints, AlertPolicy
 from twin.forecast.io import load_forecaster
+from twin.live.backends import open_store
 from twin.live.config import LiveConfig
-from twin.live.engine import STEP_MS, ForecastEngine, IssueClock
+from twin.live.engine import (
+    STEP_MS,
+    ForecastEngine,
+    IssueClock,
+    manager_state,
+    restore_manager,
+)
 from twin.live.ingest import ParsedBatch
 from twin.live.sensors import build_registry, load_alert_points, load_plaza_ids
-from twin.live.store import open_store
 
 B = 1_718_409_600_000  # 2024-06-15T00:00:00Z, on the grid [ms]
 
@@ -136,3 +147,57 @@ def test_a_restart_resumes_the_lifecycle_exactly(
         got += engine.issue(int(storm.times_ms[k]), trigger_ms=0)
     assert [a.identifier for a in got] == [m.identifier for m in expected_alerts(storm, model_dir)]
     store.close()
+
+
+def _two_points(ids: list[str]) -> AlertPoints:
+    n = len(ids)
+    return AlertPoints(
+        ids=np.array(ids),
+        names=np.array(ids),
+        lon=np.full(n, 120.15),
+        lat=np.full(n, 30.3),
+        radius_m=np.full(n, 30.0),
+    )
+
+
+def test_lifecycle_state_round_trips_through_json(caplog: pytest.LogCaptureFixture) -> None:
+    t0 = datetime(2024, 6, 15, 14, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    policy = AlertPolicy()
+    manager = AlertManager(_two_points(["lp-a", "lp-b"]), policy)
+    prob = np.array([[0.9, 0.0], [0.9, 0.6]])
+    lead = np.full((2, 2), 1200.0)
+    manager.step(t0, prob, lead, np.zeros(2))
+    state = manager_state(manager)
+    # The stored format: what a store written before this version holds.
+    assert state["version"] == 1
+    assert [(a["point"], a["level"]) for a in state["active"]] == [
+        ("lp-a", "impeded"),
+        ("lp-b", "closed"),
+        ("lp-b", "impeded"),
+    ]
+    assert set(state["active"][0]) == {
+        "point",
+        "level",
+        "messages",
+        "last_sent",
+        "urgency",
+        "certainty",
+        "onset",
+        "below",
+    }
+    stored = json.loads(json.dumps(state))
+    again = restore_manager(manager.points, policy, stored)
+    assert again.state() == manager.state()
+    t1 = t0 + timedelta(minutes=5)
+    assert again.step(t1, prob * 0, lead, np.zeros(2)) == manager.step(
+        t1, prob * 0, lead, np.zeros(2)
+    )
+    # A low point no longer configured: its alerts are dropped, with a warning.
+    with caplog.at_level(logging.WARNING, logger="twin.live.engine"):
+        fewer = restore_manager(_two_points(["lp-b"]), policy, stored)
+    assert [(a.point_id, a.level) for a in fewer.state()] == [
+        ("lp-b", "closed"),
+        ("lp-b", "impeded"),
+    ]
+    assert "lp-a" in caplog.text
+    assert restore_manager(manager.points, policy, None).state() == []

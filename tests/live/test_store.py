@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 
 from tests.live.conftest import store_url
+from twin.live.backends import open_store
 from twin.live.ingest import ParsedBatch
-from twin.live.store import NewAlert, Store, Subscriber, open_store
+from twin.live.records import NewAlert, Subscriber
+from twin.live.store import Store
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

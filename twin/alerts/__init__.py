@@ -2,7 +2,9 @@
 
 - :mod:`twin.alerts.lifecycle`: the decision rule (probability thresholds with
   hysteresis, de-duplication) and the Alert / Update / Cancel lifecycle per low point
-  and water level.
+  and water level; :class:`~twin.alerts.OpenAlert` is its state
+  (:meth:`AlertManager.state`, :meth:`AlertManager.restore`), for a service that
+  resumes after a restart.
 - :mod:`twin.alerts.cap`: CAP 1.2 XML and JSON renderings, validated against the
   official schema shipped in ``data/standards/CAP-v1.2.xsd``.
 """
@@ -11,7 +13,13 @@ from __future__ import annotations
 
 from twin.alerts.cap import cap_json, cap_xml, validate_cap
 from twin.alerts.errors import AlertError
-from twin.alerts.lifecycle import AlertManager, AlertMessage, AlertPoints, AlertPolicy
+from twin.alerts.lifecycle import (
+    AlertManager,
+    AlertMessage,
+    AlertPoints,
+    AlertPolicy,
+    OpenAlert,
+)
 
 __all__ = [
     "AlertError",
@@ -19,6 +27,7 @@ __all__ = [
     "AlertMessage",
     "AlertPoints",
     "AlertPolicy",
+    "OpenAlert",
     "cap_json",
     "cap_xml",
     "validate_cap",

@@ -31,6 +31,7 @@ for an operations centre to tune, not published values.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -41,7 +42,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from twin._types import BoolArray, FloatArray, StrArray
 from twin.alerts.errors import AlertError
 
-__all__ = ["AlertManager", "AlertMessage", "AlertPoints", "AlertPolicy"]
+__all__ = ["AlertManager", "AlertMessage", "AlertPoints", "AlertPolicy", "OpenAlert"]
 
 _URGENCY_RANK = {"Past": 0, "Future": 1, "Expected": 2, "Immediate": 3}
 _CERTAINTY_RANK = {"Unlikely": 0, "Possible": 1, "Likely": 2, "Observed": 3}
@@ -162,6 +163,43 @@ class AlertMessage:
         return None if self.onset is None else (self.onset - self.sent).total_seconds()
 
 
+@dataclass(frozen=True)
+class OpenAlert:
+    """An alert raised and not yet cancelled: what the lifecycle remembers of it.
+
+    :meth:`AlertManager.state` lists them and :meth:`AlertManager.restore` puts them
+    back, so a service can store the lifecycle and resume it after a restart.
+
+    Attributes
+    ----------
+    point_id
+        The low point's id.
+    level
+        The alert level (a key of :attr:`AlertPolicy.levels`).
+    messages
+        ``(identifier, sent)`` of the alert's messages so far (Alert, then Updates),
+        oldest first; a later Update or Cancel references them.
+    last_sent
+        When the last Alert or Update was sent (timezone-aware).
+    urgency, certainty
+        CAP classes of the last message.
+    onset
+        Forecast (or observed) onset of the last message (None without one).
+    below
+        Consecutive issues so far with the probability below ``p_clear`` and the water
+        below the level (a Cancel comes at ``clear_after``).
+    """
+
+    point_id: str
+    level: str
+    messages: tuple[tuple[str, datetime], ...]
+    last_sent: datetime
+    urgency: str
+    certainty: str
+    onset: datetime | None
+    below: int = 0
+
+
 @dataclass
 class _Active:
     messages: list[tuple[str, datetime]]
@@ -186,8 +224,58 @@ class AlertManager:
     def __init__(self, points: AlertPoints, policy: AlertPolicy | None = None) -> None:
         self.points = points
         self.policy = policy or AlertPolicy()
-        self.active: dict[tuple[int, str], _Active] = {}
+        self._active: dict[tuple[int, str], _Active] = {}
         self._last_time: datetime | None = None
+
+    def state(self) -> list[OpenAlert]:
+        """The open alerts, by low point (in the order of ``points``) and level name.
+
+        Returns
+        -------
+        list of OpenAlert
+            A snapshot: later steps do not change it.
+        """
+        return [
+            OpenAlert(
+                point_id=str(self.points.ids[i]),
+                level=level,
+                messages=tuple(st.messages),
+                last_sent=st.last_sent,
+                urgency=st.urgency,
+                certainty=st.certainty,
+                onset=st.onset,
+                below=st.below,
+            )
+            for (i, level), st in sorted(self._active.items())
+        ]
+
+    def restore(self, alerts: Iterable[OpenAlert]) -> list[OpenAlert]:
+        """Replace the open alerts with those of an earlier :meth:`state`.
+
+        Parameters
+        ----------
+        alerts
+            Open alerts, e.g. stored from :meth:`state` before a restart.
+
+        Returns
+        -------
+        list of OpenAlert
+            The alerts not restored: their low point is not in ``points`` or their
+            level not in the policy's ``levels``.
+        """
+        pos = {str(p): i for i, p in enumerate(self.points.ids.tolist())}
+        active: dict[tuple[int, str], _Active] = {}
+        dropped: list[OpenAlert] = []
+        for a in alerts:
+            i = pos.get(a.point_id)
+            if i is None or a.level not in self.policy.levels:
+                dropped.append(a)
+                continue
+            active[(i, a.level)] = _Active(
+                list(a.messages), a.last_sent, a.urgency, a.certainty, a.onset, a.below
+            )
+        self._active = active
+        return dropped
 
     def _identifier(self, point: int, level: str, sent: datetime, msg_type: str) -> str:
         key = f"{self.points.ids[point]}|{level}|{sent.isoformat()}|{msg_type}"
@@ -279,14 +367,14 @@ class AlertManager:
                     else (None if lead_s is None else issue_time + timedelta(seconds=lead_s))
                 )
                 key = (i, level)
-                state = self.active.get(key)
+                state = self._active.get(key)
                 if state is None:
                     if p >= pol.p_raise or observed[i]:
                         u, s, c = self._classes(level, p, lead_s, bool(observed[i]))
                         msg = self._message(
                             i, level, "Alert", issue_time, p, onset, u, s, c, (), extra
                         )
-                        self.active[key] = _Active(
+                        self._active[key] = _Active(
                             [(msg.identifier, issue_time)], issue_time, u, c, onset
                         )
                         out.append(msg)
@@ -308,7 +396,7 @@ class AlertManager:
                             extra,
                         )
                         out.append(msg)
-                        del self.active[key]
+                        del self._active[key]
                     continue
                 state.below = 0
                 u, s, c = self._classes(level, p, lead_s, bool(observed[i]))

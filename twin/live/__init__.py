@@ -9,19 +9,31 @@ server-sent-event stream, API tokens, ``/health`` and Prometheus ``/metrics``.
 
 Modules, in the order data flows: :mod:`~twin.live.config` (the YAML schema),
 :mod:`~twin.live.sensors` (registry, low points), :mod:`~twin.live.ingest` (row
-validation), :mod:`~twin.live.store` and :mod:`~twin.live.postgres` (storage),
-:mod:`~twin.live.engine` (forecast, decide, record), :mod:`~twin.live.delivery`
-(outbox to webhooks), :mod:`~twin.live.feed` (CAP feeds, SSE), :mod:`~twin.live.auth`,
-:mod:`~twin.live.metrics`, :mod:`~twin.live.service` and :mod:`~twin.live.app` (the
-running service and its HTTP API), :mod:`~twin.live.replay` (the replay client) and
+validation), storage (:mod:`~twin.live.records` the records, :mod:`~twin.live.schema`
+the tables, :mod:`~twin.live.database` the connection, :mod:`~twin.live.store` the
+queries, :mod:`~twin.live.sqlite` and :mod:`~twin.live.postgres` the back-ends,
+:mod:`~twin.live.backends` opening one by URL), :mod:`~twin.live.engine` (forecast,
+decide, record), :mod:`~twin.live.delivery` (outbox to webhooks),
+:mod:`~twin.live.feed` (CAP feeds, SSE), :mod:`~twin.live.auth`,
+:mod:`~twin.live.metrics`, :mod:`~twin.live.service` (the running service),
+:mod:`~twin.live.app` and :mod:`twin.live.routes` (its HTTP API),
+:mod:`~twin.live.server`, :mod:`~twin.live.replay` (the replay client) and
 :mod:`~twin.live.cli`.
+
+Importing this package is light: the names below are loaded on first use.
 """
 
 from __future__ import annotations
 
-from twin.live.config import LiveConfig, load_live_config
-from twin.live.errors import LiveConnectionError, LiveError, StoreError
-from twin.live.store import Store, open_store
+from typing import TYPE_CHECKING
+
+from twin._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from twin.live.backends import open_store
+    from twin.live.config import LiveConfig, load_live_config
+    from twin.live.errors import LiveConnectionError, LiveError, StoreError
+    from twin.live.store import Store
 
 __all__ = [
     "LiveConfig",
@@ -32,3 +44,16 @@ __all__ = [
     "load_live_config",
     "open_store",
 ]
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "LiveConfig": "twin.live.config",
+        "LiveConnectionError": "twin.live.errors",
+        "LiveError": "twin.live.errors",
+        "Store": "twin.live.store",
+        "StoreError": "twin.live.errors",
+        "load_live_config": "twin.live.config",
+        "open_store": "twin.live.backends",
+    },
+)

@@ -19,7 +19,8 @@ from collections.abc import Sequence
 
 from twin.live.config import SCOPES, LiveConfig
 from twin.live.errors import LiveError
-from twin.live.store import Store, TokenRecord
+from twin.live.records import TokenRecord
+from twin.live.store import Store
 
 __all__ = [
     "TOKEN_PREFIX",

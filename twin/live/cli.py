@@ -96,7 +96,8 @@ def _replay_token(cfg: LiveConfig, token: str | None) -> str:
     if env:
         return env
     from twin.live.auth import mint_token, token_hash
-    from twin.live.store import now_ms, open_store
+    from twin.live.backends import open_store
+    from twin.live.records import now_ms
 
     minted = mint_token()
     store = open_store(cfg.store.url, synchronous=cfg.store.sqlite_synchronous)
@@ -288,7 +289,8 @@ def token_create(
 ) -> None:
     """Mint a token into the config's store and print it (it is shown only once)."""
     from twin.live.auth import check_scopes, mint_token, token_hash
-    from twin.live.store import now_ms, open_store
+    from twin.live.backends import open_store
+    from twin.live.records import now_ms
 
     cfg = _config(config)
     scopes = check_scopes(scope)
@@ -305,8 +307,8 @@ def token_create(
 @token_app.command("list")
 def token_list(config: ConfigOpt = None) -> None:
     """List token names, scopes and state."""
+    from twin.live.backends import open_store
     from twin.live.ingest import iso_ms
-    from twin.live.store import open_store
 
     cfg = _config(config)
     store = open_store(cfg.store.url, synchronous=cfg.store.sqlite_synchronous)
@@ -329,8 +331,9 @@ def token_revoke(
     name: Annotated[str, typer.Argument(help="Token name.")], config: ConfigOpt = None
 ) -> None:
     """Revoke a token (a running service stops accepting it within 10 s)."""
+    from twin.live.backends import open_store
     from twin.live.errors import LiveError
-    from twin.live.store import now_ms, open_store
+    from twin.live.records import now_ms
 
     cfg = _config(config)
     store = open_store(cfg.store.url, synchronous=cfg.store.sqlite_synchronous)

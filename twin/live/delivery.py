@@ -39,7 +39,8 @@ from twin import __version__
 from twin.live.config import DeliveryConfig
 from twin.live.events import Broadcast
 from twin.live.metrics import LiveMetrics
-from twin.live.store import AlertRecord, Delivery, Store, Subscriber, now_ms
+from twin.live.records import AlertRecord, Delivery, Subscriber, now_ms
+from twin.live.store import Store
 
 __all__ = ["Deliverer", "backoff_seconds", "payload", "signature"]
 

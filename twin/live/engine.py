@@ -48,7 +48,15 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from twin._types import BoolArray, FloatArray, IntArray
-from twin.alerts import AlertManager, AlertMessage, AlertPoints, AlertPolicy, cap_json, cap_xml
+from twin.alerts import (
+    AlertManager,
+    AlertMessage,
+    AlertPoints,
+    AlertPolicy,
+    OpenAlert,
+    cap_json,
+    cap_xml,
+)
 from twin.alerts.cap import validate_cap
 from twin.forecast.base import Forecaster
 from twin.forecast.data import STEP_S, Windows, fill_readings
@@ -58,8 +66,9 @@ from twin.forecast.online import alert_probabilities
 from twin.live.config import LiveConfig
 from twin.live.errors import LiveError
 from twin.live.ingest import iso_ms
+from twin.live.records import AlertRecord, NewAlert, now_ms
 from twin.live.sensors import SensorRegistry
-from twin.live.store import AlertRecord, NewAlert, Store, now_ms
+from twin.live.store import Store
 
 __all__ = [
     "STEP_MS",
@@ -108,20 +117,19 @@ def _iso(t: datetime) -> str:
 
 def manager_state(manager: AlertManager) -> dict[str, Any]:
     """The alert lifecycle's open alerts as JSON-able data (for :func:`restore_manager`)."""
-    active = []
-    for (i, level), st in sorted(manager.active.items()):
-        active.append(
-            {
-                "point": str(manager.points.ids[i]),
-                "level": level,
-                "messages": [[ident, _iso(sent)] for ident, sent in st.messages],
-                "last_sent": _iso(st.last_sent),
-                "urgency": st.urgency,
-                "certainty": st.certainty,
-                "onset": None if st.onset is None else _iso(st.onset),
-                "below": st.below,
-            }
-        )
+    active = [
+        {
+            "point": a.point_id,
+            "level": a.level,
+            "messages": [[ident, _iso(sent)] for ident, sent in a.messages],
+            "last_sent": _iso(a.last_sent),
+            "urgency": a.urgency,
+            "certainty": a.certainty,
+            "onset": None if a.onset is None else _iso(a.onset),
+            "below": a.below,
+        }
+        for a in manager.state()
+    ]
     return {"version": 1, "active": active}
 
 
@@ -132,28 +140,24 @@ def restore_manager(
 
     Open alerts of low points that are no longer configured are dropped (logged).
     """
-    # The lifecycle's per-alert record; twin.alerts has no public (de)serialiser yet.
-    from twin.alerts.lifecycle import _Active
-
     manager = AlertManager(points, policy)
     if not state:
         return manager
-    pos = {str(p): i for i, p in enumerate(points.ids.tolist())}
-    for rec in state.get("active", []):
-        i = pos.get(str(rec["point"]))
-        if i is None or rec["level"] not in policy.levels:
-            logger.warning(
-                "dropping the open %s alert of %s: not configured", rec["level"], rec["point"]
-            )
-            continue
-        manager.active[(i, str(rec["level"]))] = _Active(
-            messages=[(str(m[0]), datetime.fromisoformat(m[1])) for m in rec["messages"]],
+    dropped = manager.restore(
+        OpenAlert(
+            point_id=str(rec["point"]),
+            level=str(rec["level"]),
+            messages=tuple((str(m[0]), datetime.fromisoformat(m[1])) for m in rec["messages"]),
             last_sent=datetime.fromisoformat(rec["last_sent"]),
             urgency=str(rec["urgency"]),
             certainty=str(rec["certainty"]),
             onset=None if rec["onset"] is None else datetime.fromisoformat(rec["onset"]),
             below=int(rec["below"]),
         )
+        for rec in state.get("active", [])
+    )
+    for a in dropped:
+        logger.warning("dropping the open %s alert of %s: not configured", a.level, a.point_id)
     return manager
 
 

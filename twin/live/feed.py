@@ -20,7 +20,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from typing import Any
 
-from twin.live.store import AlertRecord
+from twin.live.records import AlertRecord
 
 __all__ = ["alert_summary", "atom_feed", "json_feed", "sse_event"]
 

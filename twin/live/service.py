@@ -27,6 +27,7 @@ from twin.alerts import AlertManager, cap_xml
 from twin.alerts.cap import validate_cap
 from twin.forecast.base import Forecaster
 from twin.live.auth import TokenCache, sync_config_tokens
+from twin.live.backends import open_store
 from twin.live.config import LiveConfig
 from twin.live.delivery import Deliverer
 from twin.live.engine import ForecastEngine, IssueClock, load_model
@@ -34,6 +35,7 @@ from twin.live.errors import LiveError
 from twin.live.events import Broadcast
 from twin.live.ingest import ParsedBatch, Rejection, iso_ms, parse_batch
 from twin.live.metrics import LiveMetrics
+from twin.live.records import Subscriber, now_ms
 from twin.live.sensors import (
     KINDS,
     RAIN_GAUGE,
@@ -42,7 +44,7 @@ from twin.live.sensors import (
     load_alert_points,
     load_plaza_ids,
 )
-from twin.live.store import Store, Subscriber, now_ms, open_store
+from twin.live.store import Store
 
 __all__ = ["LiveService"]
 

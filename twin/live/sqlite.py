@@ -11,7 +11,8 @@ from typing import Any
 from twin.live.errors import StoreError
 from twin.live.ingest import ParsedBatch
 from twin.live.records import InsertResult
-from twin.live.store import _DDL, Store
+from twin.live.schema import DDL
+from twin.live.store import Store
 
 __all__ = ["SQLiteStore"]
 
@@ -57,7 +58,7 @@ class SQLiteStore(Store):
         return conn
 
     def _ddl(self) -> str:
-        return _DDL.format(
+        return DDL.format(
             BIGINT="INTEGER",
             FLOAT="REAL",
             SERIAL="INTEGER PRIMARY KEY AUTOINCREMENT",

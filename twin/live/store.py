@@ -1,6 +1,7 @@
 """The store: readings, alerts, the durable outbox, subscribers and API tokens.
 
-One interface, :class:`Store`, with two back-ends that keep the same tables:
+One interface, :class:`Store`, with the SQL both back-ends share (the tables are in
+:mod:`twin.live.schema`, the connection plumbing in :mod:`twin.live.database`):
 
 - :class:`twin.live.sqlite.SQLiteStore` (the embedded default): one file in WAL mode,
   ``synchronous`` FULL by default, so an acknowledged batch survives a crash of the
@@ -8,41 +9,20 @@ One interface, :class:`Store`, with two back-ends that keep the same tables:
 - :class:`twin.live.postgres.PostgresStore`: PostgreSQL by URL (psycopg 3; batches go
   through ``COPY``).
 
-Tables
-------
-``readings (t, sensor, value, received, kind)``
-    Primary key ``(t, sensor)``: a reading is identified by its sensor and time, so a
-    retried or duplicated batch changes nothing (first write wins; a different value
-    for a stored key is reported as a conflict). Times are integers [ms since
-    1970-01-01 UTC]. Keyed by time first, new readings land at the end of the index,
-    so ingest does not slow down as the table grows, however many sensors report; a
-    partial index on ``(sensor, t)`` over the water-level and rain gauges (``kind < 2``)
-    serves the forecasts.
-``alerts (seq, identifier, …, cap_json, cap_xml)``
-    Every alert message, in issue order, with both CAP renderings.
-``outbox (id, alert_seq, subscriber, state, attempts, next_attempt_ms, …)``
-    One row per message and subscriber, written in the same transaction as the message
-    (the transactional-outbox pattern): ``pending`` until a 2xx answer, then
-    ``delivered``; ``failed`` after the give-up time; ``dropped`` when its subscriber
-    is removed.
-``subscribers``, ``tokens`` (SHA-256 of API tokens, never the tokens), ``meta``
-    (key/value state: the next issue time and the alert lifecycle, written with the
-    messages of each issue, so a restart resumes exactly where the last commit was).
+:func:`twin.live.backends.open_store` opens the back-end a URL names. The records the
+store takes and returns are in :mod:`twin.live.records`.
 """
 
 from __future__ import annotations
 
 import abc
-import logging
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from typing import Any, ClassVar
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from twin._types import FloatArray, IntArray
-from twin.live.errors import StoreError
+from twin.live.database import Database
 from twin.live.ingest import ParsedBatch
 from twin.live.records import (
     AlertRecord,
@@ -52,89 +32,20 @@ from twin.live.records import (
     Subscriber,
     TokenRecord,
     alert_from_row,
-    now_ms,
     token_from_row,
 )
+from twin.live.schema import ALERT_COLUMNS
 
-# The records are part of the store's interface: importable from here too.
-__all__ = [
-    "SCHEMA_VERSION",
-    "AlertRecord",
-    "Delivery",
-    "InsertResult",
-    "NewAlert",
-    "Store",
-    "Subscriber",
-    "TokenRecord",
-    "now_ms",
-    "open_store",
-]
-
-logger = logging.getLogger(__name__)
-
-SCHEMA_VERSION = 1
-
-_DDL = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS readings (
-    t {BIGINT} NOT NULL, sensor TEXT NOT NULL, value {FLOAT} NOT NULL,
-    received {BIGINT} NOT NULL, kind SMALLINT NOT NULL, PRIMARY KEY (t, sensor)){NOROWID};
-CREATE INDEX IF NOT EXISTS readings_forecast ON readings (sensor, t) WHERE kind < 2;
-CREATE TABLE IF NOT EXISTS alerts (
-    seq {SERIAL}, identifier TEXT NOT NULL UNIQUE, point TEXT NOT NULL,
-    level TEXT NOT NULL, msg_type TEXT NOT NULL, sent TEXT NOT NULL,
-    issue_ms {BIGINT} NOT NULL, cap_json TEXT NOT NULL, cap_xml TEXT NOT NULL,
-    created_ms {BIGINT} NOT NULL, trigger_ms {BIGINT} NOT NULL);
-CREATE INDEX IF NOT EXISTS alerts_point ON alerts (point, level, seq);
-CREATE TABLE IF NOT EXISTS subscribers (
-    name TEXT PRIMARY KEY, url TEXT NOT NULL, format TEXT NOT NULL, secret_env TEXT,
-    source TEXT NOT NULL, active INTEGER NOT NULL, created_ms {BIGINT} NOT NULL);
-CREATE TABLE IF NOT EXISTS outbox (
-    id {SERIAL}, alert_seq {BIGINT} NOT NULL, subscriber TEXT NOT NULL,
-    state TEXT NOT NULL, attempts INTEGER NOT NULL, next_attempt_ms {BIGINT} NOT NULL,
-    created_ms {BIGINT} NOT NULL, delivered_ms {BIGINT}, last_error TEXT,
-    UNIQUE (alert_seq, subscriber));
-CREATE INDEX IF NOT EXISTS outbox_due ON outbox (subscriber, state, id);
-CREATE TABLE IF NOT EXISTS tokens (
-    name TEXT PRIMARY KEY, sha256 TEXT NOT NULL UNIQUE, scopes TEXT NOT NULL,
-    source TEXT NOT NULL, created_ms {BIGINT} NOT NULL, revoked_ms {BIGINT});
-"""
-
-_ALERT_COLS = (
-    "seq, identifier, point, level, msg_type, sent, issue_ms, cap_json, cap_xml, "
-    "created_ms, trigger_ms"
-)
+__all__ = ["Store"]
 
 
-class Store(abc.ABC):
+class Store(Database):
     """The store interface, with the SQL both back-ends share.
 
     Every method is thread-safe (one connection behind a lock) and blocking: call it
     from a worker thread in async code. Methods that change several tables do so in
     one transaction.
     """
-
-    backend: ClassVar[str]
-    _placeholder: ClassVar[str] = "?"
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self._lock = threading.RLock()
-        self._conn: Any = None
-
-    # ------------------------------------------------------------------ plumbing
-    @abc.abstractmethod
-    def _connect(self) -> Any:
-        """Open a connection (autocommit; transactions are explicit)."""
-
-    @abc.abstractmethod
-    def _ddl(self) -> str:
-        """The schema for this back-end."""
-
-    @abc.abstractmethod
-    @contextmanager
-    def _tx(self) -> Iterator[Any]:
-        """A transaction on the (locked) connection; yields the connection."""
 
     @abc.abstractmethod
     def insert_readings(self, batch: ParsedBatch, *, received_ms: int) -> InsertResult:
@@ -143,73 +54,6 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def _sensor_filter(self, sensors: Sequence[str]) -> tuple[str, list[Any]]:
         """SQL condition and parameters selecting ``sensor`` in a list."""
-
-    def _q(self, sql: str) -> str:
-        return sql if self._placeholder == "?" else sql.replace("?", self._placeholder)
-
-    def _ensure(self) -> Any:
-        if self._conn is None:
-            self._conn = self._connect()
-        return self._conn
-
-    def _exec(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        with self._lock:
-            return self._ensure().execute(self._q(sql), params)
-
-    def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        with self._lock:
-            return list(self._ensure().execute(self._q(sql), params).fetchall())
-
-    def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        with self._lock:
-            return self._ensure().execute(self._q(sql), params).fetchone()
-
-    def init(self) -> Store:
-        """Create the tables if needed and check the schema version; returns ``self``."""
-        with self._tx() as conn:
-            for stmt in self._ddl().split(";"):
-                if stmt.strip():
-                    conn.execute(stmt)
-            row = conn.execute(
-                self._q("SELECT value FROM meta WHERE key = ?"), ("schema_version",)
-            ).fetchone()
-            if row is None:
-                conn.execute(
-                    self._q("INSERT INTO meta (key, value) VALUES (?, ?)"),
-                    ("schema_version", str(SCHEMA_VERSION)),
-                )
-            elif int(row[0]) > SCHEMA_VERSION:
-                raise StoreError(
-                    f"{self.describe()}: schema version {row[0]} is newer than this twin "
-                    f"({SCHEMA_VERSION}); update the twin or use another store."
-                )
-        return self
-
-    def close(self) -> None:
-        """Close the connection (a later call reopens it)."""
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
-
-    def describe(self) -> str:
-        """The store's URL without a password."""
-        if "@" in self.url and "://" in self.url:
-            scheme, rest = self.url.split("://", 1)
-            cred, host = rest.rsplit("@", 1)
-            return f"{scheme}://{cred.split(':', 1)[0]}@{host}"
-        return self.url
-
-    def ping(self) -> bool:
-        """Whether the store answers a trivial query."""
-        try:
-            self._one("SELECT 1")
-        except Exception:  # any failure means "not healthy"
-            logger.exception("store ping failed")
-            with self._lock:
-                self._conn = None
-            return False
-        return True
 
     # ------------------------------------------------------------------ readings
     def readings(
@@ -420,7 +264,7 @@ class Store(abc.ABC):
         """
         if active_only:
             rows = self._all(
-                f"SELECT {', '.join('a.' + c.strip() for c in _ALERT_COLS.split(','))} "
+                f"SELECT {', '.join('a.' + c.strip() for c in ALERT_COLUMNS.split(','))} "
                 "FROM alerts a JOIN (SELECT point, level, MAX(seq) AS seq FROM alerts "
                 "GROUP BY point, level) m ON a.seq = m.seq WHERE a.msg_type <> 'Cancel' "
                 "AND a.seq > ? ORDER BY a.seq LIMIT ?",
@@ -428,14 +272,14 @@ class Store(abc.ABC):
             )
         else:
             rows = self._all(
-                f"SELECT {_ALERT_COLS} FROM alerts WHERE seq > ? ORDER BY seq LIMIT ?",
+                f"SELECT {ALERT_COLUMNS} FROM alerts WHERE seq > ? ORDER BY seq LIMIT ?",
                 (int(since_seq), int(limit)),
             )
         return [alert_from_row(r) for r in rows]
 
     def alert(self, identifier: str) -> AlertRecord | None:
         """One message by its CAP identifier."""
-        row = self._one(f"SELECT {_ALERT_COLS} FROM alerts WHERE identifier = ?", (identifier,))
+        row = self._one(f"SELECT {ALERT_COLUMNS} FROM alerts WHERE identifier = ?", (identifier,))
         return None if row is None else alert_from_row(row)
 
     def last_alert_seq(self) -> int:
@@ -445,7 +289,7 @@ class Store(abc.ABC):
 
     # ------------------------------------------------------------------ outbox
     def _deliveries(self, where: str, params: Sequence[Any], limit: int) -> list[Delivery]:
-        cols = ", ".join("a." + c.strip() for c in _ALERT_COLS.split(","))
+        cols = ", ".join("a." + c.strip() for c in ALERT_COLUMNS.split(","))
         rows = self._all(
             "SELECT o.id, o.subscriber, o.state, o.attempts, o.next_attempt_ms, "
             f"o.created_ms, o.delivered_ms, o.last_error, {cols} FROM outbox o "
@@ -636,34 +480,3 @@ class Store(abc.ABC):
                 ),
                 (key, value),
             )
-
-
-def open_store(url: str, *, synchronous: str = "full") -> Store:
-    """Open (and create if needed) the store of a URL.
-
-    Parameters
-    ----------
-    url
-        ``sqlite:///PATH`` (relative to the working directory; ``sqlite:////abs/path``
-        for an absolute one) or ``postgresql://USER[:PASSWORD]@HOST:PORT/DB``.
-    synchronous
-        SQLite only: ``"full"`` or ``"normal"``.
-
-    Raises
-    ------
-    StoreError
-        An unknown scheme, or a store that cannot be opened.
-    """
-    if url.startswith("sqlite:///"):
-        from twin.live.sqlite import SQLiteStore
-
-        store: Store = SQLiteStore(url.removeprefix("sqlite:///"), synchronous=synchronous)
-    elif url.startswith(("postgresql://", "postgres://")):
-        from twin.live.postgres import PostgresStore
-
-        store = PostgresStore(url)
-    else:
-        raise StoreError(
-            f"store URL {url!r}: use sqlite:///PATH or postgresql://USER@HOST:PORT/DB."
-        )
-    return store.init()

@@ -1,0 +1,111 @@
+"""FastAPI dependencies of the live API: the running service and the token checks.
+
+The service lives on the application (``app.state.service``, set by
+:func:`twin.live.app.create_app`); handlers get it as a :data:`ServiceDep` parameter.
+A route that needs a scope lists :data:`INGEST`, :data:`READ` or :data:`ADMIN` in its
+``dependencies``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+
+from twin.live.auth import has_scope
+from twin.live.ingest import parse_time_ms
+from twin.live.records import TokenRecord
+from twin.live.service import LiveService
+
+__all__ = ["ADMIN", "INGEST", "READ", "RequireScope", "ServiceDep", "get_service", "time_param"]
+
+_BEARER = {"WWW-Authenticate": 'Bearer realm="twin-live"'}
+
+
+def get_service(request: Request) -> LiveService:
+    """The service of the application that serves ``request``."""
+    service: LiveService = request.app.state.service
+    return service
+
+
+#: A handler parameter annotated with this receives the running :class:`LiveService`.
+ServiceDep = Annotated[LiveService, Depends(get_service)]
+
+
+class RequireScope:
+    """A dependency that checks the request's bearer token for a scope.
+
+    Parameters
+    ----------
+    scope
+        ``"ingest"``, ``"read"`` or ``"admin"`` (admin passes every check).
+    """
+
+    def __init__(self, scope: str) -> None:
+        self.scope = scope
+
+    async def __call__(self, request: Request) -> TokenRecord:
+        """The token record; 401 without a known token, 403 without the scope."""
+        service = get_service(request)
+        header = request.headers.get("authorization")
+        if not header:
+            service.metrics.auth_failures.labels("401").inc()
+            raise HTTPException(
+                401, "missing API token; send Authorization: Bearer <token>", headers=_BEARER
+            )
+        scheme, _, token = header.partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            service.metrics.auth_failures.labels("401").inc()
+            raise HTTPException(
+                401,
+                "use Authorization: Bearer <token> (another scheme was sent)",
+                headers=_BEARER,
+            )
+        cache = service.tokens
+        assert cache is not None
+        known, rec = cache.cached(token)
+        if not known:
+            rec = await asyncio.to_thread(cache.lookup, token)
+        if rec is None:
+            service.metrics.auth_failures.labels("401").inc()
+            raise HTTPException(
+                401,
+                "invalid or revoked API token; mint one with `twin live token create`",
+                headers=_BEARER,
+            )
+        if not has_scope(rec.scopes, self.scope):
+            service.metrics.auth_failures.labels("403").inc()
+            raise HTTPException(
+                403,
+                f"token {rec.name!r} has scope(s) {', '.join(rec.scopes)}; this needs "
+                f"{self.scope!r} (or admin)",
+            )
+        return rec
+
+
+#: Route dependencies: a token with the ``ingest``, ``read`` or ``admin`` scope.
+INGEST = Depends(RequireScope("ingest"))
+READ = Depends(RequireScope("read"))
+ADMIN = Depends(RequireScope("admin"))
+
+
+def time_param(name: str, value: str | None, default: int) -> int:
+    """A time query parameter [ms since the epoch]; 400 when it cannot be read.
+
+    Parameters
+    ----------
+    name
+        The parameter's name (for the message).
+    value
+        ISO 8601 with an offset, or epoch seconds; None for ``default``.
+    default
+        The time when the parameter is absent [ms].
+    """
+    if value is None:
+        return default
+    try:
+        return parse_time_ms(value)
+    except ValueError as exc:
+        raise HTTPException(400, f"{name}: {exc}") from None
