@@ -25,13 +25,12 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from twin.alerts import AlertPolicy
 from twin.durations import Duration, PositiveDuration
 from twin.live.errors import LiveError
-from twin.yamlconfig import format_validation_errors, yaml_line_index
+from twin.yamlconfig import Frozen, format_validation_errors, read_yaml
 
 __all__ = [
     "SCOPES",
@@ -55,11 +54,7 @@ _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,127}$")
 _ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class ServerConfig(_Frozen):
+class ServerConfig(Frozen):
     """Where the HTTP service listens."""
 
     host: str = Field(default="127.0.0.1", description="interface to bind (0.0.0.0: all)")
@@ -70,7 +65,7 @@ class ServerConfig(_Frozen):
     max_body_mb: float = Field(default=64.0, gt=0.0, description="largest request body [MiB]")
 
 
-class StoreConfig(_Frozen):
+class StoreConfig(Frozen):
     """The reading/alert store: embedded SQLite (WAL) by default, or PostgreSQL by URL."""
 
     url: str = Field(
@@ -95,7 +90,7 @@ class StoreConfig(_Frozen):
         return v
 
 
-class SensorSpec(_Frozen):
+class SensorSpec(Frozen):
     """One sensor the service accepts readings from.
 
     ``water_level``: depth of standing water above the road [m] at low point ``point``.
@@ -136,7 +131,7 @@ def _default_rain_gauges() -> tuple[SensorSpec, ...]:
     return (SensorSpec(id="rg-gongshu", kind="rain_gauge", lon=120.160, lat=30.300),)
 
 
-class SensorsConfig(_Frozen):
+class SensorsConfig(Frozen):
     """The sensor registry: readings from other sensors are rejected (and reported)."""
 
     auto_water_level: bool = Field(
@@ -157,7 +152,7 @@ class SensorsConfig(_Frozen):
         return v
 
 
-class IngestConfig(_Frozen):
+class IngestConfig(Frozen):
     """Validation limits of ingested readings."""
 
     max_rows: int = Field(default=200_000, ge=1, description="rows per batch")
@@ -179,7 +174,7 @@ class IngestConfig(_Frozen):
         return v
 
 
-class ForecastConfig(_Frozen):
+class ForecastConfig(Frozen):
     """The forecast/alert loop."""
 
     model: str = Field(
@@ -211,7 +206,7 @@ class ForecastConfig(_Frozen):
     validate_cap: bool = Field(default=True, description="validate every CAP XML (XSD)")
 
 
-class WebhookConfig(_Frozen):
+class WebhookConfig(Frozen):
     """A subscriber that receives every alert message by HTTP POST."""
 
     name: str
@@ -243,7 +238,7 @@ class WebhookConfig(_Frozen):
         return v
 
 
-class DeliveryConfig(_Frozen):
+class DeliveryConfig(Frozen):
     """Webhook delivery from the durable outbox: retries with exponential backoff."""
 
     timeout: PositiveDuration = Field(default=10.0, description="per request [s]")
@@ -257,7 +252,7 @@ class DeliveryConfig(_Frozen):
     )
 
 
-class TokenConfig(_Frozen):
+class TokenConfig(Frozen):
     """An API token known from the config (by hash, or read from the environment)."""
 
     name: str
@@ -279,7 +274,7 @@ class TokenConfig(_Frozen):
         return self
 
 
-class LiveConfig(_Frozen):
+class LiveConfig(Frozen):
     """Everything ``twin live`` needs (see the module docstring)."""
 
     name: str = "gongshu-live"
@@ -370,19 +365,11 @@ def load_live_config(path: str | Path) -> LiveConfig:
         The file is missing, is not YAML, or does not follow the schema; the message
         names the file, the line and the field.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise LiveError(
-            f"{path}: no such config file; start from data/live/config.yaml (the Gongshu "
-            "example) or run without --config for the defaults."
-        )
-    text = path.read_text(encoding="utf-8")
-    try:
-        node = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        raise LiveError(f"{path}{line}: not valid YAML ({getattr(exc, 'problem', exc)}).") from None
-    lines = yaml_line_index(node)
+    data, lines = read_yaml(
+        Path(path),
+        LiveError,
+        what="config",
+        missing="start from data/live/config.yaml (the Gongshu example) or run without "
+        "--config for the defaults.",
+    )
     return validate_live_config(data, where=str(path), lines=lines)
