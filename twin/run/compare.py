@@ -24,6 +24,7 @@ import pandas as pd
 from scipy import stats
 
 from twin.errors import ScenarioError
+from twin.run.replications import replica, replica_seed
 from twin.run.runner import run_scenario
 from twin.scenario import POLICIES, Scenario
 
@@ -140,11 +141,11 @@ def compare_policies(
         raise ScenarioError("give at least 2 replications, so intervals can be computed")
     rows = []
     for r in range(replications):
-        seed = scenario.seed + r
+        seed = replica_seed(scenario, r)
         for policy in policies:
             if progress is not None:
                 progress(f"{policy}, replication {r + 1}/{replications}")
-            s = scenario.with_updates(**{"dispatch.policy": policy, "seed": seed})
+            s = replica(scenario, {"dispatch.policy": policy}, r)
             result = run_scenario(s, base_dir=base_dir)
             for kpi, value in zip(result.kpis["kpi"], result.kpis["value"], strict=True):
                 rows.append((policy, r, seed, kpi, float(value)))

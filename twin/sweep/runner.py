@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from twin.errors import ScenarioError
+from twin.run.replications import replica, replica_seed
 from twin.scenario import Scenario
 from twin.sweep.errors import SweepError
 from twin.sweep.grid import Grid, run_key
@@ -131,8 +132,8 @@ def plan_runs(
     tasks = []
     for flat, point in enumerate(grid.points()):
         for r in range(replications):
-            seed = scenario.seed + r
-            run = scenario.with_updates(**point.params, seed=seed)
+            seed = replica_seed(scenario, r)
+            run = replica(scenario, point.params, r)
             key = run_key(point, r, run)
             tasks.append(RunTask(
                 key=key, scenario=run, folder=str(runs_dir / key), point=flat,
