@@ -96,6 +96,7 @@ __all__ = [
     "ODE_TOL",
     "STIFF_LIMIT",
     "CatchmentParams",
+    "PondState",
     "PondingResult",
     "default_substeps",
     "simulate_ponding",
@@ -242,6 +243,45 @@ class CatchmentParams:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
+# ---------------------------------------------------------------------------- state
+
+#: Rows of a state array (:attr:`PondState.values`).
+STATE_ROWS = ("d_imperv", "d_perv", "horton_time", "pond_depth", "pond_volume", "drain_outflow")
+
+
+@dataclass(frozen=True)
+class PondState:
+    """The state of every low point between two rain steps.
+
+    A run can stop and continue from it bit for bit (``simulate_ponding(..., state=s)``),
+    which the physics-ensemble forecaster does from each member's assimilated state.
+
+    Attributes
+    ----------
+    values
+        Shape ``(6, n_points)``: ponded depth on the impervious and pervious parts of the
+        catchment [m], Horton equivalent time [s], pond depth [m], pond volume [m³] and
+        drain outflow [m³/s] (rows :data:`STATE_ROWS`).
+    """
+
+    values: FloatArray
+
+    @classmethod
+    def dry(cls, n_points: int) -> PondState:
+        """Every point dry, with no infiltration history (the start of every run)."""
+        return cls(np.zeros((len(STATE_ROWS), n_points)))
+
+    @property
+    def pond_depth(self) -> FloatArray:
+        """Pond depth of every point [m]."""
+        return np.asarray(self.values[3], dtype=np.float64)
+
+    @property
+    def n_points(self) -> int:
+        """Number of points."""
+        return int(self.values.shape[1])
+
+
 # ---------------------------------------------------------------------------- results
 
 
@@ -273,6 +313,8 @@ class PondingResult:
         catchment surface, incl. depression storage), ``pond_storage_change``,
         ``drain_outflow``, ``overflow``, ``error`` (rain minus the rest) and
         ``relative_error`` [-] (``error`` over the rain volume; 0 when it is 0).
+    final_state
+        The state at the end of the run (continue from it with ``state=``).
     """
 
     time: FloatArray
@@ -283,6 +325,7 @@ class PondingResult:
     overflow: FloatArray
     infiltration: FloatArray
     mass_balance: dict[str, FloatArray]
+    final_state: PondState | None = None
 
     @property
     def n_steps(self) -> int:
@@ -322,6 +365,7 @@ def simulate_ponding(
     dt: float,
     *,
     substeps: int | None = None,
+    state: PondState | None = None,
 ) -> PondingResult:
     """Simulate runoff and ponding at every low point through a rain series.
 
@@ -338,6 +382,9 @@ def simulate_ponding(
         Runoff substeps per rain step (the step of the Horton update and of the pond
         balance, like SWMM's wet and routing steps); by default
         :func:`default_substeps`, i.e. substeps of at most 60 s.
+    state
+        The state to start from (default: dry, no infiltration history); the result's
+        ``final_state`` continues the run.
 
     Returns
     -------
@@ -354,7 +401,7 @@ def simulate_ponding(
     Notes
     -----
     The method and its sources are in the module docstring. Points start dry (no ponded
-    water, no infiltration history).
+    water, no infiltration history) unless a ``state`` is given.
     """
     if not (dt > 0.0 and math.isfinite(dt)):
         raise ValueError(f"dt must be a positive number of seconds, got {dt!r}")
@@ -381,13 +428,20 @@ def simulate_ponding(
     over = np.zeros((n_steps, n))
     infil = np.zeros((n_steps, n))
     totals = np.zeros((6, n))
+    start = PondState.dry(n) if state is None else state
+    if start.values.shape != (len(STATE_ROWS), n):
+        raise ValueError(
+            f"state has shape {start.values.shape}; give ({len(STATE_ROWS)}, {n}) (one "
+            "column per point)"
+        )
+    work = np.array(start.values, dtype=np.float64, order="C")
     p = params
     ponding_kernel(
         p.area, p.imperv, p.width, p.slope, p.n_imperv, p.n_perv,
         p.dstore_imperv, p.dstore_perv, p.f0, p.fc, p.decay,
         p.pond_a, p.pond_b, p.pond_c, p.drain_capacity, p.drain_coeff, p.drain_exp,
         p.max_depth, rain_ms, float(dt), n_sub, ODE_TOL,
-        depth, volume, runoff, drain, over, infil, totals,
+        depth, volume, runoff, drain, over, infil, totals, work,
     )  # fmt: skip
 
     v_rain, v_inf, d_surf, d_pond, v_drain, v_over = totals
@@ -413,4 +467,4 @@ def simulate_ponding(
         n, n_steps, dt, n_sub, worst,
     )  # fmt: skip
     time = np.arange(n_steps + 1, dtype=np.float64) * dt
-    return PondingResult(time, depth, volume, runoff, drain, over, infil, balance)
+    return PondingResult(time, depth, volume, runoff, drain, over, infil, balance, PondState(work))

@@ -311,13 +311,17 @@ def ponding_kernel(
     over_out: FloatArray,
     infil_out: FloatArray,
     totals: FloatArray,
+    state: FloatArray,
 ) -> None:
     """March every point through the rain series (see the module docstring).
 
     ``rain`` is [m/s], shape ``(n_steps, n_points)``. Outputs are filled in place:
     depths/volumes at step boundaries, step-mean rates [m³/s], and per-point totals
     ``totals[:, j] = (rain, infiltration, surface change, pond change, drain, overflow)``
-    [m³].
+    [m³]. ``state`` ``(6, n_points)`` holds each point's state at the start and is
+    overwritten with the state at the end: ponded depth on the impervious and pervious
+    parts [m], Horton equivalent time [s], pond depth [m], pond volume [m³] and drain
+    outflow [m³/s] (zeros: a dry start).
     """
     n_steps, n_points = rain.shape
     h = dt / substeps
@@ -331,18 +335,20 @@ def ponding_kernel(
         pa, pb, pc = pond_a[j], pond_b[j], pond_c[j]
         qk, qe, qcap, hm = coeff[j], expo[j], cap[j], hmax[j]
         vmax = _pond_volume(hm, pa, pb, pc)
-        d_i = 0.0
-        d_p = 0.0
-        tp = 0.0
-        hs = 0.0
-        vs = 0.0
-        q0 = 0.0
+        d_i = state[0, j]
+        d_p = state[1, j]
+        tp = state[2, j]
+        hs = state[3, j]
+        vs = state[4, j]
+        q0 = state[5, j]
+        surf0 = d_i * a_imp + d_p * a_per
+        vs0 = vs
         v_rain = 0.0
         v_inf = 0.0
         v_drain = 0.0
         v_over = 0.0
-        depth_out[0, j] = 0.0
-        volume_out[0, j] = 0.0
+        depth_out[0, j] = hs
+        volume_out[0, j] = vs
         for k in range(n_steps):
             i = rain[k, j]
             s_run = 0.0
@@ -430,10 +436,16 @@ def ponding_kernel(
             infil_out[k, j] = s_inf / dt
         totals[0, j] = v_rain
         totals[1, j] = v_inf
-        totals[2, j] = d_i * a_imp + d_p * a_per
-        totals[3, j] = vs
+        totals[2, j] = d_i * a_imp + d_p * a_per - surf0
+        totals[3, j] = vs - vs0
         totals[4, j] = v_drain
         totals[5, j] = v_over
+        state[0, j] = d_i
+        state[1, j] = d_p
+        state[2, j] = tp
+        state[3, j] = hs
+        state[4, j] = vs
+        state[5, j] = q0
 
 
 # ------------------------------------------------------------------------- public API
