@@ -25,6 +25,7 @@ from dash import Dash, Input, Output, State, dcc, html
 from dash_app.context import AppContext
 from dash_app.jobs import JobRunner, failure_message
 from dash_app.pages import builder, compare, map, results
+from dash_app.progress import JOBS_STATE
 from dash_app.theme import INDEX_STRING
 
 __all__ = ["DEFAULT_SCENARIOS_DIR", "create_app", "pages"]
@@ -54,7 +55,7 @@ def _shell(ctx: AppContext, modules: list[ModuleType]) -> html.Div:
             dcc.Location(id="url"),
             dcc.Interval(id="poll", interval=POLL_MS),
             dcc.Store(id="runs-version", data=-1),
-            dcc.Store(id="jobs-state", data=None),
+            dcc.Store(id=JOBS_STATE, data=None),
             html.Header(
                 [
                     html.Div(
@@ -185,10 +186,10 @@ def _register_shell(app: Dash, ctx: AppContext, modules: list[ModuleType]) -> No
     @app.callback(
         Output("runs-version", "data"),
         Output("queue-status", "children"),
-        Output("jobs-state", "data"),
+        Output(JOBS_STATE, "data"),
         Input("poll", "n_intervals"),
         State("runs-version", "data"),
-        State("jobs-state", "data"),
+        State(JOBS_STATE, "data"),
     )
     def poll(_: int, version: int | None, jobs: Any) -> tuple[Any, Any, Any]:
         # One cheap request per tick; the pages hear only of changes (their progress

@@ -26,6 +26,7 @@ import shapely
 from twin._types import FloatArray, IntArray
 from twin.network.plot import ATTRIBUTION, CLASS_STYLE, LAYER_STYLE, TUNNEL_COLOUR
 from twin.network.road_network import RoadNetwork
+from twin.report.maps import MAP_ROAD_CLASSES, network_lines
 from twin.run.results import RunResult
 
 __all__ = [
@@ -110,6 +111,12 @@ def _one_way(net: RoadNetwork, sel: IntArray) -> IntArray:
     return sel[np.sort(first)]
 
 
+def _line_trace(lines: tuple[list[Any], list[Any]], name: str, **line: Any) -> go.Scatter:
+    """Lines of the base map (``x`` and ``y`` of :func:`_lines`), without hover text."""
+    xs, ys = lines
+    return go.Scatter(x=xs, y=ys, mode="lines", name=name, hoverinfo="skip", line=line)
+
+
 def base_traces(net: RoadNetwork, *, local: bool = True, city: bool = True) -> list[go.Scatter]:
     """The base map: roads by class, tunnels, the boundary and the city layers.
 
@@ -124,32 +131,22 @@ def base_traces(net: RoadNetwork, *, local: bool = True, city: bool = True) -> l
     """
     traces: list[go.Scatter] = []
     geoms = net.edge_geometries()
-    classes = ("local", "collector", "arterial") if local else ("collector", "arterial")
+    classes = ("local", *MAP_ROAD_CLASSES) if local else MAP_ROAD_CLASSES
     for cls_name in classes:
         colour, width = CLASS_STYLE[cls_name]
-        sel = _one_way(net, np.flatnonzero(net.road_class == cls_name))
-        xs, ys = _lines(geoms[sel])
         traces.append(
-            go.Scatter(
-                x=xs,
-                y=ys,
-                mode="lines",
-                name=f"{cls_name} roads",
-                hoverinfo="skip",
-                line={"color": colour, "width": max(width * 1.4, 0.6)},
+            _line_trace(
+                network_lines(net, cls_name),
+                f"{cls_name} roads",
+                color=colour,
+                width=max(width * 1.4, 0.6),
             )
         )
     tunnels = _one_way(net, np.flatnonzero(net.tunnel))
     if tunnels.size:
-        xs, ys = _lines(geoms[tunnels])
         traces.append(
-            go.Scatter(
-                x=xs,
-                y=ys,
-                mode="lines",
-                name="tunnels / underpasses",
-                hoverinfo="skip",
-                line={"color": TUNNEL_COLOUR, "width": 2},
+            _line_trace(
+                _lines(geoms[tunnels]), "tunnels / underpasses", color=TUNNEL_COLOUR, width=2
             )
         )
     wkt = net.meta.get("boundary_wkt")
@@ -157,15 +154,13 @@ def base_traces(net: RoadNetwork, *, local: bool = True, city: bool = True) -> l
         geom = shapely.from_wkt(wkt)
         polys = list(geom.geoms) if hasattr(geom, "geoms") else [geom]
         rings = [p.exterior for p in polys if hasattr(p, "exterior")]
-        xs, ys = _lines(np.array(rings, dtype=object), decimals=4)
         traces.append(
-            go.Scatter(
-                x=xs,
-                y=ys,
-                mode="lines",
-                name="district boundary",
-                hoverinfo="skip",
-                line={"color": "#495057", "width": 1, "dash": "dash"},
+            _line_trace(
+                _lines(np.array(rings, dtype=object), decimals=4),
+                "district boundary",
+                color="#495057",
+                width=1,
+                dash="dash",
             )
         )
     if city:
@@ -348,51 +343,39 @@ def frame_traces(
                 }
         depth = ds["water_depth"].to_numpy()[k]
         names = ds["point_name"].to_numpy().astype(str)
-        out["water depth"] = {
-            "type": "scatter",
-            "mode": "markers",
-            "name": "water depth [m]",
-            "visible": True,
-            "x": ds["point_lon"].to_numpy().round(5).tolist(),
-            "y": ds["point_lat"].to_numpy().round(5).tolist(),
-            "marker": {
-                "size": (7 + 30 * np.minimum(depth, 0.5)).round(1).tolist(),
-                "color": depth.round(3).tolist(),
-                "colorscale": "Blues",
-                "cmin": 0.0,
-                "cmax": 1.5 * hy.closed_depth,
-                "opacity": 0.8,
-                "line": {"color": "#1864ab", "width": 1},
-                "colorbar": {"title": {"text": "water [m]"}, "x": 1.0, "len": 0.45, "y": 0.25},
-            },
-            "text": [f"{n}: {d:.2f} m" for n, d in zip(names, depth, strict=True)],
-            "hovertemplate": "%{text}<extra>water</extra>",
-        }
+        out["water depth"] = _shaded_points(
+            "water depth [m]",
+            ds["point_lon"].to_numpy(),
+            ds["point_lat"].to_numpy(),
+            depth,
+            size=7 + 30 * np.minimum(depth, 0.5),
+            text=[f"{n}: {d:.2f} m" for n, d in zip(names, depth, strict=True)],
+            layer="water",
+            colorscale="Blues",
+            cmax=1.5 * hy.closed_depth,
+            bar=("water [m]", 0.25),
+            opacity=0.8,
+            line={"color": "#1864ab", "width": 1},
+        )
     if "crowds" in layers and "crowd_density" in ds and frames.crowd_index.size:
         j = int(frames.crowd_index[k])
         density = ds["crowd_density"].to_numpy()[j]
         threshold = result.scenario.crowds.alerts.density_threshold
         names = ds["plaza_name"].to_numpy().astype(str)
-        out["crowd density"] = {
-            "type": "scatter",
-            "mode": "markers",
-            "name": "crowd density [persons/m²]",
-            "visible": True,
-            "x": ds["lon"].to_numpy().round(5).tolist(),
-            "y": ds["lat"].to_numpy().round(5).tolist(),
-            "marker": {
-                "size": (14 + 12 * np.minimum(density / threshold, 2.0)).round(1).tolist(),
-                "color": density.round(3).tolist(),
-                "colorscale": "YlOrRd",
-                "cmin": 0.0,
-                "cmax": 1.5 * threshold,
-                "symbol": "diamond",
-                "line": {"color": "#862e9c", "width": 1.5},
-                "colorbar": {"title": {"text": "persons/m²"}, "x": 1.0, "len": 0.45, "y": 0.75},
-            },
-            "text": [f"{n}: {d:.2f} persons/m²" for n, d in zip(names, density, strict=True)],
-            "hovertemplate": "%{text}<extra>crowd</extra>",
-        }
+        out["crowd density"] = _shaded_points(
+            "crowd density [persons/m²]",
+            ds["lon"].to_numpy(),
+            ds["lat"].to_numpy(),
+            density,
+            size=14 + 12 * np.minimum(density / threshold, 2.0),
+            text=[f"{n}: {d:.2f} persons/m²" for n, d in zip(names, density, strict=True)],
+            layer="crowd",
+            colorscale="YlOrRd",
+            cmax=1.5 * threshold,
+            bar=("persons/m²", 0.75),
+            symbol="diamond",
+            line={"color": "#862e9c", "width": 1.5},
+        )
     if "cases" in layers and len(result.cases):
         stage = frames.case_stage(t)
         lon = result.cases["lon"].to_numpy(dtype=float).round(5)
@@ -400,22 +383,18 @@ def frame_traces(
         text = np.array(frames.case_text, dtype=object)
         for i, (label, colour, size) in enumerate(CASE_STAGES):
             sel = stage == i
-            out[f"cases {label}"] = {
-                "type": "scatter",
-                "mode": "markers",
-                "visible": True,
-                "name": f"cases {label} ({int(sel.sum())})",
-                "x": lon[sel].tolist(),
-                "y": lat[sel].tolist(),
-                "text": text[sel].tolist(),
-                "marker": {
-                    "color": colour,
-                    "size": size,
-                    "symbol": "circle-open" if label == "closed" else "circle",
-                    "line": {"width": 1.5},
-                },
-                "hovertemplate": "%{text}<extra>" + label + "</extra>",
-            }
+            out[f"cases {label}"] = _state_points(
+                "cases",
+                label,
+                lon,
+                lat,
+                sel,
+                text[sel].tolist(),
+                color=colour,
+                size=size,
+                symbol="circle-open" if label == "closed" else "circle",
+                line={"width": 1.5},
+            )
     if "crews" in layers:
         status = ds["crew_status"].to_numpy()[k]
         lon = ds["crew_lon"].to_numpy()[k].round(5)
@@ -423,27 +402,62 @@ def frame_traces(
         skill = ds["crew_skill"].to_numpy().astype(str)
         for value, label, colour in CREW_STATES:
             sel = status == value
-            out[f"crews {label}"] = {
-                "type": "scatter",
-                "mode": "markers",
-                "visible": True,
-                "name": f"crews {label} ({int(sel.sum())})",
-                "x": lon[sel].tolist(),
-                "y": lat[sel].tolist(),
-                "text": [
-                    f"crew {a} · {s}" for a, s in zip(np.flatnonzero(sel), skill[sel], strict=True)
-                ],
-                "marker": {
-                    "color": colour,
-                    "size": 9,
-                    "symbol": "triangle-up",
-                    "line": {"color": "#212529", "width": 0.8},
-                },
-                "hovertemplate": "%{text}<extra>" + label + "</extra>",
-            }
+            out[f"crews {label}"] = _state_points(
+                "crews",
+                label,
+                lon,
+                lat,
+                sel,
+                [f"crew {a} · {s}" for a, s in zip(np.flatnonzero(sel), skill[sel], strict=True)],
+                color=colour,
+                size=9,
+                symbol="triangle-up",
+                line={"color": "#212529", "width": 0.8},
+            )
     if "trucks" in layers and "truck_status" in ds:
         out.update(_truck_traces(ds, k))
     return [out[name] for name in DYNAMIC]
+
+
+def _shaded_points(
+    name: str,
+    lon: FloatArray,
+    lat: FloatArray,
+    value: FloatArray,
+    *,
+    size: FloatArray,
+    text: list[str],
+    layer: str,
+    colorscale: str,
+    cmax: float,
+    bar: tuple[str, float],
+    **marker: Any,
+) -> dict[str, Any]:
+    """Points coloured by a value from 0 to ``cmax``, with a colour bar on the right.
+
+    ``bar`` is the colour bar's title and the height of its middle [fraction of the
+    plot]; ``marker`` holds more marker styles.
+    """
+    title, bar_y = bar
+    return {
+        "type": "scatter",
+        "mode": "markers",
+        "name": name,
+        "visible": True,
+        "x": lon.round(5).tolist(),
+        "y": lat.round(5).tolist(),
+        "marker": {
+            "size": size.round(1).tolist(),
+            "color": value.round(3).tolist(),
+            "colorscale": colorscale,
+            "cmin": 0.0,
+            "cmax": cmax,
+            **marker,
+            "colorbar": {"title": {"text": title}, "x": 1.0, "len": 0.45, "y": bar_y},
+        },
+        "text": text,
+        "hovertemplate": "%{text}<extra>" + layer + "</extra>",
+    }
 
 
 def _truck_traces(ds: Any, k: int) -> dict[str, dict[str, Any]]:
@@ -462,17 +476,38 @@ def _truck_traces(ds: Any, k: int) -> dict[str, dict[str, Any]]:
     for label, colour, names in TRUCK_STATES:
         codes = [code[n] for n in names if n in code]
         sel = np.isin(status, codes) & np.isfinite(lon) & np.isfinite(lat)
-        out[f"trucks {label}"] = {
-            "type": "scatter", "mode": "markers", "visible": True,
-            "name": f"trucks {label} ({int(sel.sum())})",
-            "x": lon[sel].round(5).tolist(), "y": lat[sel].round(5).tolist(),
-            "text": [f"truck {i} · {c}" for i, c in zip(np.flatnonzero(sel), company[sel],
-                                                       strict=True)],
-            "marker": {"color": colour, "size": 8, "symbol": "square",
-                       "line": {"color": "white", "width": 0.8}},
-            "hovertemplate": "%{text}<extra>" + label + "</extra>",
-        }  # fmt: skip
+        out[f"trucks {label}"] = _state_points(
+            "trucks", label, lon.round(5), lat.round(5), sel,
+            [f"truck {i} · {c}" for i, c in zip(np.flatnonzero(sel), company[sel], strict=True)],
+            color=colour, size=8, symbol="square", line={"color": "white", "width": 0.8},
+        )  # fmt: skip
     return out
+
+
+def _state_points(
+    kind: str,
+    label: str,
+    lon: FloatArray,
+    lat: FloatArray,
+    sel: npt.NDArray[np.bool_],
+    text: list[str],
+    **marker: Any,
+) -> dict[str, Any]:
+    """The ``kind`` (cases, crews, trucks) in one state: the ``sel`` of the points.
+
+    ``lon`` and ``lat`` [deg] are rounded already; the legend counts the points.
+    """
+    return {
+        "type": "scatter",
+        "mode": "markers",
+        "visible": True,
+        "name": f"{kind} {label} ({int(sel.sum())})",
+        "x": lon[sel].tolist(),
+        "y": lat[sel].tolist(),
+        "text": text,
+        "marker": marker,
+        "hovertemplate": "%{text}<extra>" + label + "</extra>",
+    }
 
 
 def map_figure(

@@ -56,6 +56,15 @@ class AppContext:
                 found.update({p.name: p for p in folder.glob("*.yaml")})
         return [found[name] for name in sorted(found)]
 
+    def scenario_names(self) -> list[str]:
+        """The names of :meth:`scenario_files` (a page's menu of scenarios)."""
+        return [p.name for p in self.scenario_files()]
+
+    def default_scenario(self, preferred: str) -> str | None:
+        """``preferred`` when offered, else the first scenario offered, else ``None``."""
+        names = self.scenario_names()
+        return preferred if preferred in names else (names[0] if names else None)
+
     def scenario_path(self, name: str | None) -> Path | None:
         """The file of that name in the scenarios (or save) folder, or ``None``."""
         if not name:

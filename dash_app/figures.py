@@ -6,7 +6,6 @@ dataset's ``time`` is UTC (its ``local_timezone`` attribute names the zone).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,6 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from twin.run.report import clipped_histogram
 from twin.run.results import RunResult
 
 __all__ = [
@@ -76,56 +76,32 @@ def series_figure(result: RunResult) -> go.Figure:
         vertical_spacing=0.1,
         subplot_titles=("open cases [cases]", "crews [crews]"),
     )
+
+    def line(name: str, label: str, row: int, group: str, **style: Any) -> None:
+        """The dataset's variable ``name`` over time, in panel ``row``, if the run has it."""
+        if name in ds:
+            fig.add_trace(
+                go.Scatter(
+                    x=x, y=ds[name].to_numpy(), name=label, mode="lines", legendgroup=group, **style
+                ),
+                row=row,
+                col=1,
+            )
+
     for name, label, colour in (
         ("backlog", "open cases (backlog)", "#1971c2"),
         ("waiting_dispatch", "waiting for dispatch", "#e8590c"),
         ("in_verification", "in verification", "#7048e8"),
     ):
-        if name in ds:
-            fig.add_trace(
-                go.Scatter(
-                    x=x,
-                    y=ds[name].to_numpy(),
-                    name=label,
-                    mode="lines",
-                    line={"color": colour, "width": 1.6},
-                    legendgroup="cases",
-                ),
-                row=1,
-                col=1,
-            )
+        line(name, label, 1, "cases", line={"color": colour, "width": 1.6})
     for name, label in (
         ("working", "working"),
         ("travelling", "travelling"),
         ("idle", "idle / repositioning"),
     ):
-        if name in ds:
-            fig.add_trace(
-                go.Scatter(
-                    x=x,
-                    y=ds[name].to_numpy(),
-                    name=label,
-                    mode="lines",
-                    stackgroup="crews",
-                    legendgroup="crews",
-                    line={"width": 0.5, "color": STATE_COLOURS[name]},
-                ),
-                row=2,
-                col=1,
-            )
-    if "on_duty" in ds:
-        fig.add_trace(
-            go.Scatter(
-                x=x,
-                y=ds["on_duty"].to_numpy(),
-                name="on duty",
-                mode="lines",
-                line={"color": "#212529", "width": 1, "dash": "dot"},
-                legendgroup="crews",
-            ),
-            row=2,
-            col=1,
-        )
+        style = {"width": 0.5, "color": STATE_COLOURS[name]}
+        line(name, label, 2, "crews", stackgroup="crews", line=style)
+    line("on_duty", "on duty", 2, "crews", line={"color": "#212529", "width": 1, "dash": "dot"})
     tz = result.dataset.attrs.get("local_timezone") or result.scenario.timezone
     fig.update_xaxes(title_text=f"local time ({tz})", row=2, col=1)
     fig.update_layout(
@@ -161,8 +137,7 @@ def histogram_figure(result: RunResult) -> go.Figure:
         done = v[np.isfinite(v)]
         target = targets[stage] / 60.0
         upper = max(float(np.percentile(done, 99)) if done.size else 0.0, 1.5 * target)
-        edges = np.linspace(0.0, upper, 31)
-        counts, _ = np.histogram(np.minimum(done, upper), bins=edges)
+        edges, counts = clipped_histogram(done, upper=upper, bins=30)
         fig.add_trace(
             go.Bar(
                 x=0.5 * (edges[:-1] + edges[1:]),
@@ -303,11 +278,3 @@ def difference_figure(
         yaxis={"autorange": "reversed"},
     )
     return fig
-
-
-def finite(value: Any) -> bool:
-    """Whether a value is a finite number."""
-    try:
-        return math.isfinite(float(value))
-    except (TypeError, ValueError):
-        return False

@@ -56,6 +56,11 @@ def failure_message(exc: BaseException) -> str:
     )
 
 
+def _fraction(value: float) -> float:
+    """A progress fraction clipped to ``[0, 1]``."""
+    return min(max(float(value), 0.0), 1.0)
+
+
 @dataclass
 class Job:
     """A run or a replicated comparison, queued, running or finished.
@@ -326,13 +331,13 @@ class JobRunner:
     def _do_run(self, job: Job) -> None:
         def progress(fraction: float) -> None:
             job.stage = "simulating"
-            job.progress = min(max(float(fraction), 0.0), 1.0)
+            job.progress = _fraction(fraction)
 
         job.result = self._run(job.scenario, base_dir=job.base_dir, progress=progress)
 
     def _do_task(self, job: Job) -> None:
         def report(fraction: float, stage: str) -> None:
-            job.progress = min(max(float(fraction), 0.0), 1.0)
+            job.progress = _fraction(fraction)
             job.stage = stage
 
         assert job.work is not None
@@ -350,7 +355,7 @@ class JobRunner:
                 job.stage = f"{label}, replication {r + 1} of {n}"
 
                 def progress(fraction: float, done: int = done) -> None:
-                    job.progress = (done + min(max(float(fraction), 0.0), 1.0)) / total
+                    job.progress = (done + _fraction(fraction)) / total
 
                 result = self._run(
                     scenario.with_updates(seed=seed), base_dir=job.base_dir, progress=progress

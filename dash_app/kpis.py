@@ -13,11 +13,11 @@ from typing import Any
 import pandas as pd
 from dash import html
 
+from twin.report.page import fmt_duration, fmt_minutes, fmt_number, fmt_share
 from twin.run.results import RunResult
 
 __all__ = [
     "Card",
-    "fmt_duration",
     "fmt_kpi",
     "headline_cards",
     "kpi_cards",
@@ -32,28 +32,21 @@ def kpi_value(kpis: pd.DataFrame, name: str) -> float:
     return float(row.iloc[0]) if not row.empty else float("nan")
 
 
-def fmt_duration(seconds: float) -> str:
-    """A duration as text: ``45 s``, ``20 min``, ``2 h``, ``1 h 30 min``."""
-    if not math.isfinite(seconds):
-        return "–"
-    if seconds < 60:
-        return f"{seconds:g} s"
-    if seconds < 3600:
-        return f"{seconds / 60:g} min"
-    hours, rest = divmod(seconds, 3600)
-    return f"{hours:g} h" + (f" {rest / 60:.0f} min" if rest >= 30 else "")
-
-
 def fmt_kpi(value: float, unit: str) -> str:
-    """A KPI value with its unit: shares as percentages, minutes with two decimals."""
+    """A KPI value with its unit: shares as percentages, minutes with two decimals.
+
+    As the reports write them (:mod:`twin.report.page`), except that a value that is
+    not a whole number keeps three significant digits here (the reports'
+    :func:`~twin.report.page.fmt_number` keeps three decimals).
+    """
+    if unit == "-":
+        return fmt_share(value)
+    if unit == "min":
+        return fmt_minutes(value)
     if not math.isfinite(value):
         return "–"
-    if unit == "-":
-        return f"{100 * value:.1f} %"
-    if unit == "min":
-        return f"{value:.2f} min" if abs(value) < 10 else f"{value:.1f} min"
     if float(value).is_integer():
-        return f"{int(value):,} {unit}".strip()
+        return f"{fmt_number(value)} {unit}".strip()
     return f"{value:,.3g} {unit}".strip()
 
 
@@ -88,7 +81,7 @@ def headline_cards(result: RunResult) -> list[Card]:
         return kpi_value(k, name)
 
     reported, closed = v("cases_reported"), v("cases_closed")
-    share_closed = f"{100 * closed / reported:.1f} % of reported" if reported > 0 else ""
+    share_closed = f"{fmt_share(closed / reported)} of reported" if reported > 0 else ""
     cards = [
         Card(
             "cases_reported",

@@ -17,8 +17,11 @@ import dash
 from dash import ALL, Dash, Input, Output, State, dcc, html
 
 from dash_app import schema
+from dash_app.components import labelled, page_header, scenario_menu
 from dash_app.context import AppContext
+from dash_app.jobs import Job
 from dash_app.kpis import kpi_cards
+from dash_app.progress import job_stores, progress_bar, queue_outputs, queued, register_progress
 from dash_app.schema import FieldSpec
 from twin.errors import ScenarioError
 from twin.scenario import Scenario, load_scenario
@@ -30,6 +33,12 @@ logger = logging.getLogger(__name__)
 PATH = "/builder"
 TITLE = "Scenario builder"
 DEFAULT_FILE = "gongshu_baseline_day.yaml"
+#: The form's values, their ids and what the form was built from (callbacks' states).
+_FORM = (
+    State({"type": "field", "path": ALL}, "value"),
+    State({"type": "field", "path": ALL}, "id"),
+    State("builder-base", "data"),
+)
 
 
 # ---------------------------------------------------------------------------- the form
@@ -112,6 +121,13 @@ def collect(
     return scenario, edits, data, message
 
 
+def _collect_form(
+    values: list[Any], ids: list[dict[str, str]], base: dict[str, Any]
+) -> tuple[Scenario | None, dict[str, Any], dict[str, Any], str | None]:
+    """:func:`collect` of the form's values and ids (the states in :data:`_FORM`)."""
+    return collect([i["path"] for i in ids], values, base["initial"], base["raw"])
+
+
 def _status(message: str | None, n_edits: int, unplaced: list[str]) -> html.Div:
     if message is None:
         text = "Valid scenario" + (f" · {n_edits} field(s) changed" if n_edits else "")
@@ -132,36 +148,25 @@ def _status(message: str | None, n_edits: int, unplaced: list[str]) -> html.Div:
 # ---------------------------------------------------------------------------- layout
 def layout(ctx: AppContext) -> html.Div:
     """The builder page."""
-    files = [p.name for p in ctx.scenario_files()]
-    first = DEFAULT_FILE if DEFAULT_FILE in files else (files[0] if files else None)
     return html.Div(
         [
-            html.H1(TITLE, className="page-title"),
-            html.P(
+            *page_header(
+                TITLE,
                 "Pick a scenario, change what you want to test, run it, and save it as a new "
                 "YAML file. Every change is checked against the scenario schema, with the "
                 "same messages as `twin run`.",
-                className="lead",
             ),
             dcc.Store(id="builder-base"),
-            dcc.Store(id="builder-job"),
-            dcc.Store(id="builder-job-seen"),
+            *job_stores("builder"),
             html.Div(
                 [
                     html.Div(
                         [
-                            html.Div(
-                                [
-                                    html.Label("Scenario file", htmlFor="builder-file"),
-                                    dcc.Dropdown(
-                                        id="builder-file",
-                                        options=files,
-                                        value=first,
-                                        clearable=False,
-                                    ),
-                                    html.Div(id="builder-description", className="hint"),
-                                ],
-                                className="panel field",
+                            labelled(
+                                "Scenario file",
+                                scenario_menu("builder-file", ctx, DEFAULT_FILE),
+                                html.Div(id="builder-description", className="hint"),
+                                kind="panel",
                             ),
                             html.Div(id="builder-form"),
                         ]
@@ -178,11 +183,7 @@ def layout(ctx: AppContext) -> html.Div:
                                         className="btn",
                                         n_clicks=0,
                                     ),
-                                    html.Div(
-                                        html.Div(id="builder-progress-bar", className="bar"),
-                                        className="progress",
-                                    ),
-                                    html.Div(id="builder-job-text", className="job-text"),
+                                    *progress_bar("builder"),
                                     html.Div(id="builder-kpis"),
                                 ],
                                 className="panel",
@@ -277,16 +278,16 @@ def register(app: Dash, ctx: AppContext) -> None:
         group_of = _groups(paths)
         group_msgs: dict[str, list[str]] = {}
         unplaced: list[str] = []
-        for field, msgs in by_field.items():
-            if field in placed:
+        for where, msgs in by_field.items():
+            if where in placed:
                 continue
             # A section-level message (e.g. 'hydro: closed_depth must exceed ...') goes to
             # the group holding that section's fields.
-            group = next((group_of[p] for p in paths if field and p.startswith(field + ".")), None)
+            group = next((group_of[p] for p in paths if where and p.startswith(where + ".")), None)
             if group is not None:
-                group_msgs.setdefault(group, []).extend(f"{field}: {m}" for m in msgs)
+                group_msgs.setdefault(group, []).extend(f"{where}: {m}" for m in msgs)
             else:
-                unplaced.extend(f"{field}: {m}" if field else m for m in msgs)
+                unplaced.extend(f"{where}: {m}" if where else m for m in msgs)
         return (
             [field_msgs[p] for p in paths],
             ["field invalid" if field_msgs[p] else "field" for p in paths],
@@ -295,12 +296,9 @@ def register(app: Dash, ctx: AppContext) -> None:
         )
 
     @app.callback(
-        Output("builder-job", "data"),
-        Output("builder-job-text", "children", allow_duplicate=True),
+        *queue_outputs("builder"),
         Input("builder-run", "n_clicks"),
-        State({"type": "field", "path": ALL}, "value"),
-        State({"type": "field", "path": ALL}, "id"),
-        State("builder-base", "data"),
+        *_FORM,
         prevent_initial_call=True,
     )
     def run(
@@ -308,76 +306,34 @@ def register(app: Dash, ctx: AppContext) -> None:
     ) -> tuple[Any, Any]:
         if not n_clicks or base is None:
             raise dash.exceptions.PreventUpdate
-        paths = [i["path"] for i in ids]
-        scenario, _, _, _message = collect(paths, values, base["initial"], base["raw"])
+        scenario, _, _, _message = _collect_form(values, ids, base)
         if scenario is None:
             return dash.no_update, html.Span(
                 "Not run: fix the marked fields first.", className="field-error"
             )
         path = ctx.scenario_path(base["file"])
-        job = ctx.runner.submit_run(scenario, base_dir=path.parent if path else None)
-        return job.id, f"Queued {job.label}"
+        return queued(ctx.runner.submit_run(scenario, base_dir=path.parent if path else None))
 
-    @app.callback(
-        Output("builder-progress-bar", "style"),
-        Output("builder-progress-bar", "className"),
-        Output("builder-job-text", "children"),
-        Output("builder-kpis", "children"),
-        Output("builder-job-seen", "data"),
-        Input("jobs-state", "data"),
-        Input("builder-job", "data"),
-        State("builder-job-seen", "data"),
+    register_progress(
+        app,
+        ctx,
+        "builder",
+        failed="The run failed: ",
+        done=_finished,
+        outputs=[Output("builder-kpis", "children")],
+        on_failure=[None],
+        running=lambda snap: (
+            f"{snap['label']}: {snap['stage']} ({100 * snap['progress']:.0f}% of horizon)"
+        ),
+        error_id="builder-run-error",
     )
-    def progress(_: Any, job_id: str | None, seen: dict[str, Any] | None) -> tuple[Any, ...]:
-        snap = ctx.runner.snapshot(job_id)
-        if snap is None:
-            raise dash.exceptions.PreventUpdate
-        state = {
-            "id": snap["id"],
-            "status": snap["status"],
-            "progress": snap["progress"],
-            "stage": snap["stage"],
-        }
-        if seen == state:
-            raise dash.exceptions.PreventUpdate
-        width = {"width": f"{100 * snap['progress']:.0f}%"}
-        status = snap["status"]
-        kpis: Any = dash.no_update
-        if status == "done":
-            job = ctx.runner.get(job_id)
-            assert job is not None and job.result is not None
-            wall = job.wall_s or 0.0
-            text: Any = [
-                html.Strong("Finished "),
-                f"{job.label} in {wall:.1f} s. ",
-                dcc.Link("Results", href="/results"),
-                " · ",
-                dcc.Link("Map", href="/map"),
-            ]
-            kpis = kpi_cards(job.result)
-            cls = "bar done"
-        elif status == "failed":
-            text = html.Div(
-                [html.Strong("The run failed: "), snap["error"] or "no reason given"],
-                className="alert alert-error",
-                id="builder-run-error",
-            )
-            kpis = None
-            cls = "bar failed"
-            width = {"width": "100%"}
-        else:
-            text = f"{snap['label']}: {snap['stage']} ({100 * snap['progress']:.0f}% of horizon)"
-            cls = "bar"
-        return width, cls, text, kpis, state
 
     @app.callback(
         Output("builder-save-message", "children"),
         Output("builder-file", "options"),
         Input("builder-save", "n_clicks"),
         State("builder-save-name", "value"),
-        State({"type": "field", "path": ALL}, "value"),
-        State({"type": "field", "path": ALL}, "id"),
-        State("builder-base", "data"),
+        *_FORM,
         prevent_initial_call=True,
     )
     def save(
@@ -393,8 +349,7 @@ def register(app: Dash, ctx: AppContext) -> None:
             file_name = schema.safe_file_name(name or "")
         except ScenarioError as exc:
             return html.Div(str(exc), className="alert alert-error"), dash.no_update
-        paths = [i["path"] for i in ids]
-        scenario, edits, data, _message = collect(paths, values, base["initial"], base["raw"])
+        scenario, edits, data, _message = _collect_form(values, ids, base)
         if scenario is None:
             return html.Div(
                 "Not saved: fix the marked fields first.", className="alert alert-error"
@@ -411,7 +366,7 @@ def register(app: Dash, ctx: AppContext) -> None:
             load_scenario(target)  # what `twin run` will read back
         except (OSError, ScenarioError) as exc:
             return html.Div(f"Not saved: {exc}", className="alert alert-error"), dash.no_update
-        files = [p.name for p in ctx.scenario_files()]
+        files = ctx.scenario_names()
         return (
             html.Div(
                 f"Saved {target}. Run it with: twin run {target}",
@@ -420,6 +375,19 @@ def register(app: Dash, ctx: AppContext) -> None:
             ),
             files,
         )
+
+
+def _finished(job: Job) -> tuple[Any, Any]:
+    """The status line of a finished run (links to its results and map), its KPI cards."""
+    assert job.result is not None
+    text = [
+        html.Strong("Finished "),
+        f"{job.label} in {job.wall_s or 0.0:.1f} s. ",
+        dcc.Link("Results", href="/results"),
+        " · ",
+        dcc.Link("Map", href="/map"),
+    ]
+    return text, kpi_cards(job.result)
 
 
 def _groups(paths: list[str]) -> dict[str, str]:

@@ -18,10 +18,19 @@ import dash
 import pandas as pd
 from dash import Dash, Input, Output, State, dcc, html
 
+from dash_app.components import (
+    GRAPH_CONFIG,
+    added_values,
+    choice,
+    labelled,
+    page_header,
+    same_values,
+)
 from dash_app.context import AppContext
 from dash_app.figures import compare_series_figure, difference_figure
 from dash_app.jobs import Job
 from dash_app.kpis import fmt_kpi
+from dash_app.progress import job_stores, progress_bar, queue_outputs, queued, register_progress
 
 __all__ = ["KEY_KPIS", "PATH", "TITLE", "better", "ci_table", "layout", "register", "side_table"]
 
@@ -184,29 +193,23 @@ def layout(ctx: AppContext) -> html.Div:
     """The comparison page."""
     return html.Div(
         [
-            html.H1(TITLE, className="page-title"),
-            html.P(
+            *page_header(
+                TITLE,
                 "Two runs side by side, with the difference of every KPI; then both "
                 "scenarios replicated over common random numbers for confidence intervals.",
-                className="lead",
             ),
-            dcc.Store(id="compare-job"),
-            dcc.Store(id="compare-job-seen"),
+            *job_stores("compare"),
             html.Div(
                 [
-                    html.Div(
-                        [
-                            html.Label("Run A (baseline)", htmlFor="compare-a"),
-                            dcc.Dropdown(id="compare-a", options=[], clearable=False),
-                        ],
-                        className="grow field",
+                    labelled(
+                        "Run A (baseline)",
+                        dcc.Dropdown(id="compare-a", options=[], clearable=False),
+                        kind="grow",
                     ),
-                    html.Div(
-                        [
-                            html.Label("Run B", htmlFor="compare-b"),
-                            dcc.Dropdown(id="compare-b", options=[], clearable=False),
-                        ],
-                        className="grow field",
+                    labelled(
+                        "Run B",
+                        dcc.Dropdown(id="compare-b", options=[], clearable=False),
+                        kind="grow",
                     ),
                 ],
                 className="panel row",
@@ -217,36 +220,26 @@ def layout(ctx: AppContext) -> html.Div:
                     html.H2("Confidence intervals by replication"),
                     html.Div(
                         [
-                            html.Div(
-                                [
-                                    html.Label("Replications", htmlFor="compare-n"),
-                                    dcc.Input(
-                                        id="compare-n",
-                                        type="number",
-                                        value=3,
-                                        min=2,
-                                        max=30,
-                                        step=1,
-                                        className="text-input",
-                                    ),
-                                ],
-                                className="field",
+                            labelled(
+                                "Replications",
+                                dcc.Input(
+                                    id="compare-n",
+                                    type="number",
+                                    value=3,
+                                    min=2,
+                                    max=30,
+                                    step=1,
+                                    className="text-input",
+                                ),
                             ),
-                            html.Div(
-                                [
-                                    html.Label("Confidence", htmlFor="compare-confidence"),
-                                    dcc.Dropdown(
-                                        id="compare-confidence",
-                                        clearable=False,
-                                        value=0.95,
-                                        options=[
-                                            {"label": f"{c:.0%}", "value": c}
-                                            for c in (0.9, 0.95, 0.99)
-                                        ],
-                                    ),
-                                ],
-                                className="field",
-                                style={"minWidth": "8rem"},
+                            labelled(
+                                "Confidence",
+                                choice(
+                                    "compare-confidence",
+                                    [(c, f"{c:.0%}") for c in (0.9, 0.95, 0.99)],
+                                    0.95,
+                                ),
+                                min_width="8rem",
                             ),
                             html.Button(
                                 "Run replications", id="compare-run", n_clicks=0, className="btn"
@@ -254,10 +247,7 @@ def layout(ctx: AppContext) -> html.Div:
                         ],
                         className="row",
                     ),
-                    html.Div(
-                        html.Div(id="compare-progress-bar", className="bar"), className="progress"
-                    ),
-                    html.Div(id="compare-job-text", className="job-text"),
+                    *progress_bar("compare"),
                     html.Div(id="compare-ci"),
                 ],
                 className="panel",
@@ -283,11 +273,10 @@ def register(app: Dash, ctx: AppContext) -> None:
         _: Any, a: str | None, b: str | None, old: list[dict[str, Any]] | None
     ) -> tuple[Any, ...]:
         options = ctx.run_options()
-        if old is not None and [o["value"] for o in old] == [o["value"] for o in options]:
+        if same_values(old, options):
             raise dash.exceptions.PreventUpdate
         values = [o["value"] for o in options]  # newest first
-        known = {o["value"] for o in old or []}
-        new = [v for v in values if v not in known]
+        new = added_values(old, options)
         if new:  # the newest run becomes B, and the run that was B becomes A
             if b in values and b != new[0]:
                 a = b
@@ -342,7 +331,7 @@ def register(app: Dash, ctx: AppContext) -> None:
                     html.H2("Over time"),
                     dcc.Graph(
                         figure=compare_series_figure(a.result, b.result, ("A", "B")),
-                        config={"displaylogo": False},
+                        config=GRAPH_CONFIG,
                     ),
                 ],
                 className="panel",
@@ -350,8 +339,7 @@ def register(app: Dash, ctx: AppContext) -> None:
         ]
 
     @app.callback(
-        Output("compare-job", "data"),
-        Output("compare-job-text", "children", allow_duplicate=True),
+        *queue_outputs("compare"),
         Input("compare-run", "n_clicks"),
         State("compare-a", "value"),
         State("compare-b", "value"),
@@ -373,57 +361,37 @@ def register(app: Dash, ctx: AppContext) -> None:
             return dash.no_update, html.Span(
                 "Replications: give a whole number from 2 to 30.", className="field-error"
             )
-        job = ctx.runner.submit_comparison(
-            a, b, replications=int(n), confidence=float(confidence or 0.95)
-        )
-        return job.id, f"Queued {job.label}"
-
-    @app.callback(
-        Output("compare-progress-bar", "style"),
-        Output("compare-progress-bar", "className"),
-        Output("compare-job-text", "children"),
-        Output("compare-ci", "children"),
-        Output("compare-job-seen", "data"),
-        Input("jobs-state", "data"),
-        Input("compare-job", "data"),
-        State("compare-job-seen", "data"),
-    )
-    def progress(_: Any, job_id: str | None, seen: dict[str, Any] | None) -> tuple[Any, ...]:
-        snap = ctx.runner.snapshot(job_id)
-        if snap is None:
-            raise dash.exceptions.PreventUpdate
-        state = {k: snap[k] for k in ("id", "status", "progress", "stage")}
-        if seen == state:
-            raise dash.exceptions.PreventUpdate
-        width = {"width": f"{100 * snap['progress']:.0f}%"}
-        body: Any = dash.no_update
-        if snap["status"] == "done":
-            job = ctx.runner.get(job_id)
-            assert job is not None and job.summary is not None and job.runs is not None
-            units = job.units
-            text: Any = f"Finished {job.label} in {job.wall_s or 0.0:.1f} s."
-            labels = (job.variant_labels[0], job.variant_labels[1])
-            body = [
-                html.Div(
-                    f"A = {labels[0]}, B = {labels[1]}; seeds {job.scenario.seed} … "
-                    f"{job.scenario.seed + job.replications - 1}.",
-                    className="muted",
-                ),
-                dcc.Graph(
-                    figure=difference_figure(job.summary, KEY_KPIS, units, job.confidence),
-                    config={"displaylogo": False},
-                ),
-                ci_table(job.summary, units, labels, job.confidence),
-            ]
-            cls = "bar done"
-        elif snap["status"] == "failed":
-            text = html.Div(
-                [html.Strong("The replications failed: "), snap["error"] or ""],
-                className="alert alert-error",
+        return queued(
+            ctx.runner.submit_comparison(
+                a, b, replications=int(n), confidence=float(confidence or 0.95)
             )
-            body = None
-            cls = "bar failed"
-        else:
-            text = f"{snap['label']}: {snap['stage']}"
-            cls = "bar"
-        return width, cls, text, body, state
+        )
+
+    register_progress(
+        app,
+        ctx,
+        "compare",
+        failed="The replications failed: ",
+        done=_intervals,
+        outputs=[Output("compare-ci", "children")],
+        on_failure=[None],
+    )
+
+
+def _intervals(job: Job) -> tuple[Any, Any]:
+    """The status line of finished replications, and their intervals (plot and table)."""
+    assert job.summary is not None and job.runs is not None
+    labels = (job.variant_labels[0], job.variant_labels[1])
+    body = [
+        html.Div(
+            f"A = {labels[0]}, B = {labels[1]}; seeds {job.scenario.seed} … "
+            f"{job.scenario.seed + job.replications - 1}.",
+            className="muted",
+        ),
+        dcc.Graph(
+            figure=difference_figure(job.summary, KEY_KPIS, job.units, job.confidence),
+            config=GRAPH_CONFIG,
+        ),
+        ci_table(job.summary, job.units, labels, job.confidence),
+    ]
+    return f"Finished {job.label} in {job.wall_s or 0.0:.1f} s.", body

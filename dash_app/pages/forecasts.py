@@ -28,8 +28,11 @@ import pandas as pd
 import plotly.graph_objects as go
 from dash import Dash, Input, Output, State, dcc, html
 
+from dash_app.components import choice, graph, labelled, page_header
 from dash_app.context import AppContext
 from dash_app.figures import empty_figure
+from dash_app.jobs import Job
+from dash_app.progress import job_stores, progress_bar, queue_outputs, queued, register_progress
 from twin._types import FloatArray
 from twin.alerts import AlertPolicy
 from twin.errors import ScenarioError
@@ -177,54 +180,34 @@ def layout(ctx: AppContext) -> html.Div:
     """The forecasts and alerts page."""
     return html.Div(
         [
-            html.H1(TITLE, className="page-title"),
-            html.P(
+            *page_header(
+                TITLE,
                 "The waterlogging forecasters from models/ replayed over a run with rain: at "
                 "each 5-minute issue time they see only the gauge readings and rain so far. "
                 "Alerts follow the CAP 1.2 lifecycle (Alert, Update, Cancel).",
-                className="lead",
             ),
-            dcc.Store(id="forecast-job"),
-            dcc.Store(id="forecast-job-seen"),
+            *job_stores("forecast"),
             html.Div(
                 [
-                    html.Div(
-                        [
-                            html.Label("Run with rain", htmlFor="forecast-run"),
-                            dcc.Dropdown(
-                                id="forecast-run",
-                                options=[],
-                                clearable=False,
-                                placeholder="run a scenario with rain first",
-                            ),
-                        ],
-                        className="grow field",
+                    labelled(
+                        "Run with rain",
+                        dcc.Dropdown(
+                            id="forecast-run",
+                            options=[],
+                            clearable=False,
+                            placeholder="run a scenario with rain first",
+                        ),
+                        kind="grow",
                     ),
-                    html.Div(
-                        [
-                            html.Label("Forecaster", htmlFor="forecast-model"),
-                            dcc.Dropdown(
-                                id="forecast-model",
-                                clearable=False,
-                                value="nhits",
-                                options=[{"label": lb, "value": v} for v, lb in MODELS],
-                            ),
-                        ],
-                        className="field",
-                        style={"minWidth": "14rem"},
+                    labelled(
+                        "Forecaster",
+                        choice("forecast-model", MODELS, "nhits"),
+                        min_width="14rem",
                     ),
-                    html.Div(
-                        [
-                            html.Label("Rain ahead", htmlFor="forecast-source"),
-                            dcc.Dropdown(
-                                id="forecast-source",
-                                clearable=False,
-                                value="persistence",
-                                options=[{"label": lb, "value": v} for v, lb in SOURCES],
-                            ),
-                        ],
-                        className="field",
-                        style={"minWidth": "20rem"},
+                    labelled(
+                        "Rain ahead",
+                        choice("forecast-source", SOURCES, "persistence"),
+                        min_width="20rem",
                     ),
                     html.Button(
                         "Replay forecasts", id="forecast-build", n_clicks=0, className="btn"
@@ -232,38 +215,26 @@ def layout(ctx: AppContext) -> html.Div:
                 ],
                 className="panel row",
             ),
+            html.Div(progress_bar("forecast"), className="panel"),
             html.Div(
                 [
-                    html.Div(
-                        html.Div(id="forecast-progress-bar", className="bar"), className="progress"
+                    labelled(
+                        "Low point",
+                        dcc.Dropdown(id="forecast-point", options=[], clearable=False),
+                        kind="grow",
                     ),
-                    html.Div(id="forecast-job-text", className="job-text"),
-                ],
-                className="panel",
-            ),
-            html.Div(
-                [
-                    html.Div(
-                        [
-                            html.Label("Low point", htmlFor="forecast-point"),
-                            dcc.Dropdown(id="forecast-point", options=[], clearable=False),
-                        ],
-                        className="grow field",
-                    ),
-                    html.Div(
-                        [
-                            html.Label("Issue time", htmlFor="forecast-issue"),
-                            dcc.Slider(
-                                id="forecast-issue",
-                                min=0,
-                                max=0,
-                                step=1,
-                                value=0,
-                                marks=None,
-                                allow_direct_input=False,
-                            ),
-                        ],
-                        className="grow field",
+                    labelled(
+                        "Issue time",
+                        dcc.Slider(
+                            id="forecast-issue",
+                            min=0,
+                            max=0,
+                            step=1,
+                            value=0,
+                            marks=None,
+                            allow_direct_input=False,
+                        ),
+                        kind="grow",
                     ),
                     html.Span(id="forecast-issue-label", className="time-label"),
                 ],
@@ -271,21 +242,12 @@ def layout(ctx: AppContext) -> html.Div:
                 style={"alignItems": "center"},
             ),
             html.Div(
-                dcc.Graph(
-                    id="forecast-point-graph",
-                    config={"displaylogo": False},
-                    figure=empty_figure("replay forecasts first", 420),
-                ),
-                className="panel",
+                graph("forecast-point-graph", "replay forecasts first", 420), className="panel"
             ),
             html.Div(
                 [
                     html.H2("Alert timeline"),
-                    dcc.Graph(
-                        id="forecast-timeline",
-                        config={"displaylogo": False},
-                        figure=empty_figure("no alerts yet", 300),
-                    ),
+                    graph("forecast-timeline", "no alerts yet", 300),
                     html.Div(id="forecast-messages"),
                 ],
                 className="panel",
@@ -486,8 +448,7 @@ def register(app: Dash, ctx: AppContext) -> None:
         return options, value if value in values else (values[0] if values else None)
 
     @app.callback(
-        Output("forecast-job", "data"),
-        Output("forecast-job-text", "children", allow_duplicate=True),
+        *queue_outputs("forecast"),
         Input("forecast-build", "n_clicks"),
         State("forecast-run", "value"),
         State("forecast-model", "value"),
@@ -511,65 +472,23 @@ def register(app: Dash, ctx: AppContext) -> None:
             scenario,
             base_dir=base_dir,
         )
-        return job.id, f"Queued {job.label}"
+        return queued(job)
 
-    @app.callback(
-        Output("forecast-progress-bar", "style"),
-        Output("forecast-progress-bar", "className"),
-        Output("forecast-job-text", "children"),
-        Output("forecast-point", "options"),
-        Output("forecast-point", "value"),
-        Output("forecast-issue", "max"),
-        Output("forecast-issue", "value"),
-        Output("forecast-timeline", "figure"),
-        Output("forecast-messages", "children"),
-        Output("forecast-job-seen", "data"),
-        Input("jobs-state", "data"),
-        Input("forecast-job", "data"),
-        State("forecast-job-seen", "data"),
+    register_progress(
+        app,
+        ctx,
+        "forecast",
+        failed="The replay failed: ",
+        done=_replayed,
+        outputs=[
+            Output("forecast-point", "options"),
+            Output("forecast-point", "value"),
+            Output("forecast-issue", "max"),
+            Output("forecast-issue", "value"),
+            Output("forecast-timeline", "figure"),
+            Output("forecast-messages", "children"),
+        ],
     )
-    def progress(_: Any, job_id: str | None, seen: dict[str, Any] | None) -> tuple[Any, ...]:
-        snap = ctx.runner.snapshot(job_id)
-        if snap is None:
-            raise dash.exceptions.PreventUpdate
-        state = {k: snap[k] for k in ("id", "status", "progress", "stage")}
-        if seen == state:
-            raise dash.exceptions.PreventUpdate
-        keep = (dash.no_update,) * 6
-        width = {"width": f"{100 * snap['progress']:.0f}%"}
-        if snap["status"] == "done":
-            job = ctx.runner.get(job_id)
-            assert job is not None and isinstance(job.payload, ForecastData)
-            data = job.payload
-            order = np.argsort(-data.depth.max(axis=0))
-            options = [
-                {"label": f"{data.names[i]} (peak {data.depth[:, i].max():.2f} m)", "value": int(i)}
-                for i in order
-            ]
-            busiest = int(np.argmax(data.depth[:, order[0]]))
-            done = (
-                f"Replayed {job.label} in {job.wall_s or 0.0:.0f} s: "
-                f"{len(data.timeline)} alert messages."
-            )
-            return (
-                width,
-                "bar done",
-                done,
-                options,
-                int(order[0]),
-                len(data.times) - 1,
-                max(0, busiest - 6),
-                timeline_figure(data),
-                messages_table(data),
-                state,
-            )
-        if snap["status"] == "failed":
-            text: Any = html.Div(
-                [html.Strong("The replay failed: "), snap["error"] or ""],
-                className="alert alert-error",
-            )
-            return ({"width": "100%"}, "bar failed", text, *keep, state)
-        return (width, "bar", f"{snap['label']}: {snap['stage']}", *keep, state)
 
     @app.callback(
         Output("forecast-point-graph", "figure"),
@@ -585,3 +504,28 @@ def register(app: Dash, ctx: AppContext) -> None:
         data = job.payload
         k = int(min(max(int(k or 0), 0), len(data.times) - 1))
         return point_figure(data, int(p), k), f"{data.local(data.times[k])[0]:%H:%M}"
+
+
+def _replayed(job: Job) -> tuple[Any, ...]:
+    """What a finished replay shows: the status line, then the page's outputs.
+
+    The menu of low points (deepest first) with the deepest chosen, the issue times
+    (starting shortly before its peak), the alert timeline and the messages.
+    """
+    assert isinstance(job.payload, ForecastData)
+    data = job.payload
+    order = np.argsort(-data.depth.max(axis=0))
+    options = [
+        {"label": f"{data.names[i]} (peak {data.depth[:, i].max():.2f} m)", "value": int(i)}
+        for i in order
+    ]
+    busiest = int(np.argmax(data.depth[:, order[0]]))
+    return (
+        f"Replayed {job.label} in {job.wall_s or 0.0:.0f} s: {len(data.timeline)} alert messages.",
+        options,
+        int(order[0]),
+        len(data.times) - 1,
+        max(0, busiest - 6),
+        timeline_figure(data),
+        messages_table(data),
+    )

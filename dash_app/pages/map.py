@@ -18,6 +18,7 @@ import dash
 from dash import Dash, Input, Output, Patch, State, dcc, html
 
 from dash_app.basemap import LAYERS, frame_traces, map_figure
+from dash_app.components import added_values, labelled, page_header, same_values
 from dash_app.context import AppContext
 from dash_app.figures import empty_figure
 
@@ -33,23 +34,18 @@ def layout(ctx: AppContext) -> html.Div:
     """The map page."""
     return html.Div(
         [
-            html.H1(TITLE, className="page-title"),
-            html.P(
+            *page_header(
+                TITLE,
                 "The Gongshu road network drawn from its own OpenStreetMap geometry (no map "
                 "tiles, works offline), its city layers, and a run replayed over time: crews "
                 "by status, cases by stage, water at the low points, closed roads.",
-                className="lead",
             ),
             html.Div(
                 [
-                    html.Div(
-                        [
-                            html.Label("Run", htmlFor="map-run"),
-                            dcc.Dropdown(
-                                id="map-run", options=[], value=NETWORK_ONLY, clearable=False
-                            ),
-                        ],
-                        className="grow field",
+                    labelled(
+                        "Run",
+                        dcc.Dropdown(id="map-run", options=[], value=NETWORK_ONLY, clearable=False),
+                        kind="grow",
                     ),
                     html.Div(
                         [
@@ -132,16 +128,14 @@ def register(app: Dash, ctx: AppContext) -> None:
         _: Any, value: str | None, old: list[dict[str, Any]] | None, ready: bool | None
     ) -> tuple[Any, Any, Any]:
         options = [{"label": "— the network only —", "value": NETWORK_ONLY}, *ctx.run_options()]
-        known = {o["value"] for o in old or []}
-        new = [o["value"] for o in options if o["value"] not in known]
-        newest_run = next((v for v in new if v != NETWORK_ONLY), None)
+        newest_run = next((v for v in added_values(old, options) if v != NETWORK_ONLY), None)
         if newest_run is not None:
             value = newest_run  # a new run finished: show it
         elif value not in {o["value"] for o in options}:
             value = NETWORK_ONLY
         now_ready = ctx.network is not None or ctx.network_error is not None
         ready_out = now_ready if bool(ready) != now_ready else dash.no_update
-        if old is not None and [o["value"] for o in old] == [o["value"] for o in options]:
+        if same_values(old, options):
             return dash.no_update, dash.no_update, ready_out
         return options, value, ready_out
 

@@ -25,12 +25,15 @@ import plotly.graph_objects as go
 from dash import Dash, Input, Output, State, dcc, html
 
 from dash_app.basemap import map_figure
+from dash_app.components import choice, graph, labelled, page_header, scenario_menu
 from dash_app.context import AppContext
-from dash_app.figures import empty_figure
+from dash_app.jobs import Job
 from dash_app.kpis import Card
+from dash_app.progress import job_stores, progress_bar, queue_outputs, queued, register_progress
 from twin.network.road_network import RoadNetwork
 from twin.placement import ImpactMatrix, PlacementConfig, solve, summary
 from twin.placement.pipeline import build_matrices
+from twin.report.page import fmt_share
 from twin.scenario import Scenario, load_scenario
 from twin.scenario.placement import GaugeConfig
 
@@ -144,47 +147,32 @@ def build(
 
 def layout(ctx: AppContext) -> html.Div:
     """The sensor placement page."""
-    files = [p.name for p in ctx.scenario_files()]
-    first = DEFAULT_FILE if DEFAULT_FILE in files else (files[0] if files else None)
     return html.Div(
         [
-            html.H1(TITLE, className="page-title"),
-            html.P(
+            *page_header(
+                TITLE,
                 "Where to put a budget of water-level gauges at the low points. The twin "
                 "simulates storms at every low point (real catalogue events and design "
                 "storms); a gauge detects ponding at its own point at once, and a crew it "
                 "alarms checks the points nearby. Choices are made on training storms and "
                 "scored again on held-out storms.",
-                className="lead",
             ),
-            dcc.Store(id="placement-job"),
-            dcc.Store(id="placement-job-seen"),
+            *job_stores("placement"),
             html.Div(
                 [
-                    html.Div(
-                        [
-                            html.Label("Thresholds and storms of", htmlFor="placement-file"),
-                            dcc.Dropdown(
-                                id="placement-file", options=files, value=first, clearable=False
-                            ),
-                        ],
-                        className="grow field",
+                    labelled(
+                        "Thresholds and storms of",
+                        scenario_menu("placement-file", ctx, DEFAULT_FILE),
+                        kind="grow",
                     ),
-                    html.Div(
-                        [
-                            html.Label("Catalogue storms", htmlFor="placement-storms"),
-                            dcc.Dropdown(
-                                id="placement-storms",
-                                clearable=False,
-                                value=200,
-                                options=[
-                                    {"label": f"{n} per ensemble", "value": n}
-                                    for n in (50, 100, 200)
-                                ],
-                            ),
-                        ],
-                        className="field",
-                        style={"minWidth": "11rem"},
+                    labelled(
+                        "Catalogue storms",
+                        choice(
+                            "placement-storms",
+                            [(n, f"{n} per ensemble") for n in (50, 100, 200)],
+                            200,
+                        ),
+                        min_width="11rem",
                         title="real storms sampled from the catalogue for training and for "
                         "the held-out check (design storms come on top); more is slower",
                     ),
@@ -197,45 +185,27 @@ def layout(ctx: AppContext) -> html.Div:
                 ],
                 className="panel row",
             ),
+            html.Div(progress_bar("placement"), className="panel"),
             html.Div(
                 [
-                    html.Div(
-                        html.Div(id="placement-progress-bar", className="bar"), className="progress"
+                    labelled(
+                        "Objective",
+                        choice("placement-objective", OBJECTIVES, "coverage"),
+                        min_width="22rem",
                     ),
-                    html.Div(id="placement-job-text", className="job-text"),
-                ],
-                className="panel",
-            ),
-            html.Div(
-                [
-                    html.Div(
-                        [
-                            html.Label("Objective", htmlFor="placement-objective"),
-                            dcc.Dropdown(
-                                id="placement-objective",
-                                clearable=False,
-                                value="coverage",
-                                options=[{"label": label, "value": v} for v, label in OBJECTIVES],
-                            ),
-                        ],
-                        className="field",
-                        style={"minWidth": "22rem"},
-                    ),
-                    html.Div(
-                        [
-                            html.Label("Budget [gauges]", htmlFor="placement-budget"),
-                            dcc.Slider(
-                                id="placement-budget",
-                                min=0,
-                                max=18,
-                                step=1,
-                                value=5,
-                                marks=None,
-                                allow_direct_input=False,
-                                tooltip={"always_visible": True, "placement": "bottom"},
-                            ),
-                        ],
-                        className="grow field",
+                    labelled(
+                        "Budget [gauges]",
+                        dcc.Slider(
+                            id="placement-budget",
+                            min=0,
+                            max=18,
+                            step=1,
+                            value=5,
+                            marks=None,
+                            allow_direct_input=False,
+                            tooltip={"always_visible": True, "placement": "bottom"},
+                        ),
+                        kind="grow",
                     ),
                 ],
                 className="panel row",
@@ -244,20 +214,12 @@ def layout(ctx: AppContext) -> html.Div:
             html.Div(
                 [
                     html.Div(
-                        dcc.Graph(
-                            id="placement-map",
-                            config={"displaylogo": False},
-                            figure=empty_figure("build the storm ensemble first", 500),
-                        ),
+                        graph("placement-map", "build the storm ensemble first", 500),
                         className="panel",
                         style={"flex": "1.4 1 32rem"},
                     ),
                     html.Div(
-                        dcc.Graph(
-                            id="placement-curve",
-                            config={"displaylogo": False},
-                            figure=empty_figure("the coverage curve appears here", 500),
-                        ),
+                        graph("placement-curve", "the coverage curve appears here", 500),
                         className="panel",
                         style={"flex": "1 1 24rem"},
                     ),
@@ -357,9 +319,9 @@ def _cards(chosen: Any, train: dict[str, Any], test: dict[str, Any]) -> html.Div
         ),
         Card(
             "placement_coverage",
-            f"{100 * train['coverage']:.1f} %",
+            fmt_share(train["coverage"]),
             "onsets detected",
-            f"{100 * test['coverage']:.1f} % on held-out storms",
+            f"{fmt_share(test['coverage'])} on held-out storms",
         ),
         Card(
             "placement_time",
@@ -369,9 +331,9 @@ def _cards(chosen: Any, train: dict[str, Any], test: dict[str, Any]) -> html.Div
         ),
         Card(
             "placement_impact",
-            f"{100 * train['impact_share']:.1f} %",
+            fmt_share(train["impact_share"]),
             "impact left undetected",
-            f"{100 * test['impact_share']:.1f} % held out",
+            f"{fmt_share(test['impact_share'])} held out",
         ),
         Card(
             "placement_events",
@@ -387,8 +349,7 @@ def register(app: Dash, ctx: AppContext) -> None:
     """Register the placement page's callbacks on ``app``."""
 
     @app.callback(
-        Output("placement-job", "data"),
-        Output("placement-job-text", "children", allow_duplicate=True),
+        *queue_outputs("placement"),
         Input("placement-build", "n_clicks"),
         State("placement-file", "value"),
         State("placement-storms", "value"),
@@ -407,48 +368,16 @@ def register(app: Dash, ctx: AppContext) -> None:
             scenario,
             base_dir=path.parent,
         )
-        return job.id, f"Queued {job.label}"
+        return queued(job)
 
-    @app.callback(
-        Output("placement-progress-bar", "style"),
-        Output("placement-progress-bar", "className"),
-        Output("placement-job-text", "children"),
-        Output("placement-budget", "max"),
-        Output("placement-job-seen", "data"),
-        Input("jobs-state", "data"),
-        Input("placement-job", "data"),
-        State("placement-job-seen", "data"),
+    register_progress(
+        app,
+        ctx,
+        "placement",
+        failed="Could not build the ensemble: ",
+        done=_built,
+        outputs=[Output("placement-budget", "max")],
     )
-    def progress(_: Any, job_id: str | None, seen: dict[str, Any] | None) -> tuple[Any, ...]:
-        snap = ctx.runner.snapshot(job_id)
-        if snap is None:
-            raise dash.exceptions.PreventUpdate
-        state = {k: snap[k] for k in ("id", "status", "progress", "stage")}
-        if seen == state:
-            raise dash.exceptions.PreventUpdate
-        width = {"width": f"{100 * snap['progress']:.0f}%"}
-        top: Any = dash.no_update
-        if snap["status"] == "done":
-            job = ctx.runner.get(job_id)
-            assert job is not None and isinstance(job.payload, PlacementData)
-            data = job.payload
-            text: Any = (
-                f"Built {job.label} in {job.wall_s or 0.0:.0f} s: "
-                f"{data.train.n_events:,} training and {data.test.n_events:,} "
-                f"held-out onsets at {len(data.train.candidates)} low points."
-            )
-            top = data.max_budget
-            cls = "bar done"
-        elif snap["status"] == "failed":
-            text = html.Div(
-                [html.Strong("Could not build the ensemble: "), snap["error"] or ""],
-                className="alert alert-error",
-            )
-            cls, width = "bar failed", {"width": "100%"}
-        else:
-            text = f"{snap['label']}: {snap['stage']}"
-            cls = "bar"
-        return width, cls, text, top, state
 
     @app.callback(
         Output("placement-map", "figure"),
@@ -474,3 +403,15 @@ def register(app: Dash, ctx: AppContext) -> None:
             _curve(data.curve(objective), budget),
             _cards(chosen, train, test),
         )
+
+
+def _built(job: Job) -> tuple[Any, Any]:
+    """The status line of a built ensemble, and the budget slider's end (every gauge)."""
+    assert isinstance(job.payload, PlacementData)
+    data = job.payload
+    text = (
+        f"Built {job.label} in {job.wall_s or 0.0:.0f} s: "
+        f"{data.train.n_events:,} training and {data.test.n_events:,} "
+        f"held-out onsets at {len(data.train.candidates)} low points."
+    )
+    return text, data.max_budget

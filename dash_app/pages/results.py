@@ -8,40 +8,38 @@ import dash
 import pandas as pd
 from dash import Dash, Input, Output, State, dcc, html
 
+from dash_app.components import GRAPH_CONFIG, added_values, labelled, page_header, same_values
 from dash_app.context import AppContext
 from dash_app.figures import histogram_figure, local_times, series_figure
 from dash_app.jobs import Job
-from dash_app.kpis import fmt_duration, kpi_cards, kpi_table
+from dash_app.kpis import kpi_cards, kpi_table
+from twin.report.page import fmt_duration
 
 __all__ = ["PATH", "TITLE", "layout", "register", "run_view"]
 
 PATH = "/results"
 TITLE = "Results"
-_GRAPH_CONFIG: Any = {"displaylogo": False}
 
 
 def layout(ctx: AppContext) -> html.Div:
     """The results page."""
     return html.Div(
         [
-            html.H1(TITLE, className="page-title"),
-            html.P(
+            *page_header(
+                TITLE,
                 "The headline numbers and time series of a run. Runs are made in the "
                 "builder; the newest is shown when it finishes.",
-                className="lead",
             ),
-            html.Div(
-                [
-                    html.Label("Run", htmlFor="results-run"),
-                    dcc.Dropdown(
-                        id="results-run",
-                        options=[],
-                        value=None,
-                        clearable=False,
-                        placeholder="no runs yet: run a scenario in the builder",
-                    ),
-                ],
-                className="panel field",
+            labelled(
+                "Run",
+                dcc.Dropdown(
+                    id="results-run",
+                    options=[],
+                    value=None,
+                    clearable=False,
+                    placeholder="no runs yet: run a scenario in the builder",
+                ),
+                kind="panel",
             ),
             html.Div(id="results-body", children=_no_run()),
         ]
@@ -93,7 +91,7 @@ def run_view(job: Job) -> list[Any]:
         html.Div(
             [
                 html.H2("Open cases and crews over time"),
-                dcc.Graph(figure=series_figure(result), config=_GRAPH_CONFIG),
+                dcc.Graph(figure=series_figure(result), config=GRAPH_CONFIG),
             ],
             className="panel",
         ),
@@ -103,7 +101,7 @@ def run_view(job: Job) -> list[Any]:
             html.Div(
                 [
                     html.H2("Time from report to dispatch, arrival and resolution"),
-                    dcc.Graph(figure=histogram_figure(result), config=_GRAPH_CONFIG),
+                    dcc.Graph(figure=histogram_figure(result), config=GRAPH_CONFIG),
                 ],
                 className="panel",
             )
@@ -119,7 +117,7 @@ def run_view(job: Job) -> list[Any]:
             html.Div(
                 [
                     html.H2("Rain and water at the low points"),
-                    dcc.Graph(figure=fig, config=_GRAPH_CONFIG),
+                    dcc.Graph(figure=fig, config=GRAPH_CONFIG),
                 ],
                 className="panel",
             )
@@ -130,7 +128,7 @@ def run_view(job: Job) -> list[Any]:
         fig = crowd_figure(result.crowds, result.scenario.timezone)
         body.append(
             html.Div(
-                [html.H2("Crowds at the plazas"), dcc.Graph(figure=fig, config=_GRAPH_CONFIG)],
+                [html.H2("Crowds at the plazas"), dcc.Graph(figure=fig, config=GRAPH_CONFIG)],
                 className="panel",
             )
         )
@@ -150,10 +148,9 @@ def register(app: Dash, ctx: AppContext) -> None:
     )
     def runs(_: Any, value: str | None, old: list[dict[str, Any]] | None) -> tuple[Any, Any]:
         options = ctx.run_options()
-        if old is not None and [o["value"] for o in old] == [o["value"] for o in options]:
+        if same_values(old, options):
             raise dash.exceptions.PreventUpdate
-        known = {o["value"] for o in old or []}
-        new = [o["value"] for o in options if o["value"] not in known]
+        new = added_values(old, options)
         if new:
             value = new[0]  # newest first: show the run that just finished
         elif value not in {o["value"] for o in options}:
