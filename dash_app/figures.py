@@ -14,7 +14,12 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from twin.run.report import clipped_histogram
+from twin.run.report import (
+    STATE_COLOURS,
+    TARGET_COLOUR,
+    clipped_histogram,
+    local_times,
+)
 from twin.run.results import RunResult
 
 __all__ = [
@@ -29,8 +34,6 @@ __all__ = [
 
 #: Colours of run A and run B in comparisons.
 PALETTE: tuple[str, str] = ("#1971c2", "#e8590c")
-STATE_COLOURS = {"working": "#2f9e44", "travelling": "#f08c00", "idle": "#a5d8ff"}
-TARGET_COLOUR = "#e03131"
 _MARGIN = {"t": 40, "b": 50, "l": 60, "r": 20}
 
 
@@ -54,15 +57,6 @@ def empty_figure(message: str, height: int = 300) -> go.Figure:
         margin=_MARGIN,
     )
     return fig
-
-
-def local_times(result: RunResult) -> pd.DatetimeIndex:
-    """The dataset's record times as naive local wall-clock times (plotly ignores zones)."""
-    tz = str(result.dataset.attrs.get("local_timezone") or result.scenario.timezone)
-    utc = pd.DatetimeIndex(result.dataset["time"].to_numpy())
-    if utc.tz is None:
-        utc = utc.tz_localize("UTC")
-    return utc.tz_convert(tz).tz_localize(None)
 
 
 def series_figure(result: RunResult) -> go.Figure:

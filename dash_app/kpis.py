@@ -14,6 +14,7 @@ import pandas as pd
 from dash import html
 
 from twin.report.page import fmt_duration, fmt_minutes, fmt_number, fmt_share
+from twin.run.report import kpi_value
 from twin.run.results import RunResult
 
 __all__ = [
@@ -24,12 +25,6 @@ __all__ = [
     "kpi_table",
     "kpi_value",
 ]
-
-
-def kpi_value(kpis: pd.DataFrame, name: str) -> float:
-    """The value of a KPI, or NaN when the table has none of that name."""
-    row = kpis.loc[kpis["kpi"] == name, "value"]
-    return float(row.iloc[0]) if not row.empty else float("nan")
 
 
 def fmt_kpi(value: float, unit: str) -> str:

@@ -40,7 +40,14 @@ if TYPE_CHECKING:
     from twin.network.road_network import RoadNetwork
     from twin.run.results import RunResult
 
-__all__ = ["write_summary"]
+__all__ = [
+    "STATE_COLOURS",
+    "TARGET_COLOUR",
+    "clipped_histogram",
+    "kpi_value",
+    "local_times",
+    "write_summary",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +67,7 @@ TARGET_COLOUR = "#e03131"
 
 
 # ---------------------------------------------------------------------------- formatting
-def _kpi(kpis: pd.DataFrame, name: str) -> float:
+def kpi_value(kpis: pd.DataFrame, name: str) -> float:
     """The value of a KPI, or NaN when the table has none of that name."""
     row = kpis.loc[kpis["kpi"] == name, "value"]
     return float(row.iloc[0]) if not row.empty else float("nan")
@@ -71,8 +78,12 @@ def _local_timezone(result: RunResult) -> str:
     return str(result.dataset.attrs.get("local_timezone") or result.scenario.timezone)
 
 
-def _dataset_local_times(result: RunResult, tz: str) -> pd.DatetimeIndex:
-    """The dataset's record times as naive local wall-clock times (plotly ignores offsets)."""
+def local_times(result: RunResult, tz: str | None = None) -> pd.DatetimeIndex:
+    """The dataset's record times as naive local wall-clock times (plotly ignores offsets).
+
+    ``tz`` defaults to the run's local time zone.
+    """
+    tz = tz or _local_timezone(result)
     utc = pd.DatetimeIndex(result.dataset["time"].to_numpy())
     if utc.tz is None:
         utc = utc.tz_localize("UTC")
@@ -121,7 +132,7 @@ def _series_figure(result: RunResult, tz: str) -> Any:
     from plotly.subplots import make_subplots
 
     ds = result.dataset
-    x = _dataset_local_times(result, tz)
+    x = local_times(result, tz)
     fig = make_subplots(
         rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08,
         subplot_titles=("open cases [cases]", "crews [crews]"),
@@ -368,11 +379,11 @@ def _header_html(result: RunResult, tz: str) -> str:
 def _cards_html(result: RunResult) -> str:
     k = result.kpis
     tg = result.scenario.targets
-    reported = _kpi(k, "cases_reported")
-    closed = _kpi(k, "cases_closed")
+    reported = kpi_value(k, "cases_reported")
+    closed = kpi_value(k, "cases_closed")
     cards = [
         card(fmt_number(reported), "cases reported",
-              f"{fmt_number(_kpi(k, 'cases_open_at_end'))} still open at the end"),
+              f"{fmt_number(kpi_value(k, 'cases_open_at_end'))} still open at the end"),
         card(fmt_number(closed), "cases closed",
               fmt_share(closed / reported) + " of reported" if reported > 0 else ""),
     ]  # fmt: skip
@@ -380,24 +391,24 @@ def _cards_html(result: RunResult) -> str:
                           ("resolve", tg.resolve)):  # fmt: skip
         cards.append(
             card(
-                fmt_share(_kpi(k, f"share_{stage}_within_target")),
+                fmt_share(kpi_value(k, f"share_{stage}_within_target")),
                 f"{stage} within {fmt_duration(target)}",
-                f"mean {fmt_minutes(_kpi(k, f'time_to_{stage}_mean'))} · "
-                f"p90 {fmt_minutes(_kpi(k, f'time_to_{stage}_p90'))}",
+                f"mean {fmt_minutes(kpi_value(k, f'time_to_{stage}_mean'))} · "
+                f"p90 {fmt_minutes(kpi_value(k, f'time_to_{stage}_p90'))}",
             )
         )
     levels = [
-        f"L{i}: {fmt_number(_kpi(k, f'escalations_level_{i}'))}"
+        f"L{i}: {fmt_number(kpi_value(k, f'escalations_level_{i}'))}"
         for i in range(1, len(result.scenario.escalation.levels) + 1)
     ]
     cards += [
-        card(fmt_minutes(_kpi(k, "time_to_close_mean")), "mean time to close"),
-        card(fmt_share(_kpi(k, "crew_utilisation")), "crew utilisation",
+        card(fmt_minutes(kpi_value(k, "time_to_close_mean")), "mean time to close"),
+        card(fmt_share(kpi_value(k, "crew_utilisation")), "crew utilisation",
               "busy (travel + work) / on-duty time"),
-        card(f"{_kpi(k, 'mean_backlog'):.1f}", "mean backlog [cases]",
-              f"max {fmt_number(_kpi(k, 'max_backlog'))}"),
-        card(fmt_number(_kpi(k, "escalations")), "escalations", " · ".join(levels)),
-        card(fmt_number(_kpi(k, "preemptions")), "preemptions",
+        card(f"{kpi_value(k, 'mean_backlog'):.1f}", "mean backlog [cases]",
+              f"max {fmt_number(kpi_value(k, 'max_backlog'))}"),
+        card(fmt_number(kpi_value(k, "escalations")), "escalations", " · ".join(levels)),
+        card(fmt_number(kpi_value(k, "preemptions")), "preemptions",
               "low-priority jobs interrupted"),
     ]  # fmt: skip
     return '<div class="cards">\n' + "\n".join(cards) + "\n</div>"
@@ -513,7 +524,7 @@ def write_summary(
         from twin.hydro.plots import water_figure
 
         hy = result.scenario.hydro
-        fig = water_figure(result.dataset, _dataset_local_times(result, tz),
+        fig = water_figure(result.dataset, local_times(result, tz),
                            impeded=hy.impeded_depth, closed=hy.closed_depth)  # fmt: skip
         sections += ["<h2>Rain and waterlogging</h2>", figure_html(fig, "water")]
     if result.trucks is not None:
