@@ -19,10 +19,15 @@ Modules: :mod:`~twin.trucks.config`, :mod:`~twin.trucks.actors`,
 
 from __future__ import annotations
 
-from twin.trucks.config import VIOLATION_KINDS, TrucksConfig
-from twin.trucks.errors import TruckError
-from twin.trucks.results import TruckResult
-from twin.trucks.simulate import simulate_trucks
+from typing import TYPE_CHECKING
+
+from twin._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from twin.trucks.config import VIOLATION_KINDS, TrucksConfig
+    from twin.trucks.errors import TruckError
+    from twin.trucks.results import TruckResult
+    from twin.trucks.simulate import simulate_trucks
 
 __all__ = [
     "VIOLATION_KINDS",
@@ -31,3 +36,14 @@ __all__ = [
     "TrucksConfig",
     "simulate_trucks",
 ]
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "TruckError": "twin.trucks.errors",
+        "TruckResult": "twin.trucks.results",
+        "TrucksConfig": "twin.trucks.config",
+        "VIOLATION_KINDS": "twin.trucks.config",
+        "simulate_trucks": "twin.trucks.simulate",
+    },
+)

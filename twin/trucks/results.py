@@ -27,6 +27,7 @@ from twin._types import BoolArray
 from twin.network.road_network import RoadNetwork
 from twin.trucks.actors import Docks, Fleet, Sites
 from twin.trucks.config import VIOLATION_KINDS, TrucksConfig
+from twin.trucks.risk import profile
 
 __all__ = ["KPI_UNITS", "TruckResult"]
 
@@ -154,15 +155,13 @@ class TruckResult:
     # ------------------------------------------------------------------ profiles
     def site_profile(self) -> pd.DataFrame:
         """Per-site risk profile from the detections (see :func:`twin.trucks.risk.profile`)."""
-        from twin.trucks.risk import profile
-
-        return profile(self, by="site")
+        entities = [str(s) for s in self.sites.id]
+        return profile(self.trips, self.violations, entities, self.config.risk, by="site")
 
     def company_profile(self) -> pd.DataFrame:
         """Per-company risk profile (see :func:`twin.trucks.risk.profile`)."""
-        from twin.trucks.risk import profile
-
-        return profile(self, by="company")
+        entities = [str(s) for s in self.fleet.company]
+        return profile(self.trips, self.violations, entities, self.config.risk, by="company")
 
     # ------------------------------------------------------------------ data
     def to_dataset(self) -> xr.Dataset:

@@ -23,21 +23,36 @@ References
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-from twin.trucks.config import VIOLATION_KINDS
-
-if TYPE_CHECKING:
-    from twin.trucks.results import TruckResult
+from twin.trucks.config import VIOLATION_KINDS, RiskConfig
 
 __all__ = ["profile"]
 
 
-def profile(result: TruckResult, *, by: Literal["site", "company"] = "site") -> pd.DataFrame:
+def profile(
+    trips: pd.DataFrame,
+    violations: pd.DataFrame,
+    entities: list[str],
+    cfg: RiskConfig,
+    *,
+    by: Literal["site", "company"] = "site",
+) -> pd.DataFrame:
     """Per-site or per-company risk profile.
+
+    Parameters
+    ----------
+    trips, violations
+        The day's trip and violation tables (:class:`~twin.trucks.results.TruckResult`).
+    entities
+        Every site id (``by="site"``) or company (``by="company"``), in order.
+    cfg
+        Shrinkage and flagging settings.
+    by
+        Profile sites or companies.
 
     Returns
     -------
@@ -48,10 +63,7 @@ def profile(result: TruckResult, *, by: Literal["site", "company"] = "site") -> 
         overall), ``flagged``, ``first_flag_time`` [s since start; NaN if never],
         ``true_per_100_trips``.
     """
-    cfg = result.config.risk
-    trips, v = result.trips, result.violations
-    names = result.sites.id if by == "site" else result.fleet.company
-    entities = [str(s) for s in names]
+    v = violations
     det = v[v["detected"] & (v["traced_trip"] >= 0)]
     col = f"traced_{by}"
     n_trips = trips.groupby(by).size().reindex(entities, fill_value=0)
