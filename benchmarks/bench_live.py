@@ -123,6 +123,7 @@ def model_folder(work: Path) -> tuple[str, str]:
         catalogue=load_catalogue().iloc[:0],
         include_design=True,
         splits=("train",),
+        seed=0,
     )
     path = save_forecaster(LinearRainForecaster().fit(data), work / "model")
     return str(path), "linear, fitted on the design storms"

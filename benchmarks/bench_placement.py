@@ -38,11 +38,13 @@ import numpy as np
 import pulp
 
 from twin.cases.arrivals import demand_weights, hotspot_centres
+from twin.hydro.ensemble import catalogue_storms, design_storms
 from twin.hydro.lowpoints import low_points
 from twin.network import default_network
-from twin.placement.gauges import catalogue_storms, design_storms, gauge_impact, simulate_storms
+from twin.placement.gauges import gauge_impact
 from twin.placement.impact import ImpactMatrix
 from twin.placement.objectives import objective_data
+from twin.placement.ponding_events import simulate_storms
 from twin.placement.probes import probe_ensemble
 from twin.placement.solvers import solve_greedy, solve_milp
 from twin.scenario import DesignStormConfig

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from twin.forecast.data import StormSet, generate_storm_set
+from twin.forecast.data import StormRecords, generate_storm_set
 from twin.hydro.lowpoints import LowPoints, low_points
 from twin.network import default_network
 
@@ -45,7 +45,7 @@ def record() -> tuple[Any, Any]:
 
 
 @pytest.fixture(scope="session")
-def tiny_set(lowpts: LowPoints, record: tuple[Any, Any]) -> StormSet:
+def tiny_set(lowpts: LowPoints, record: tuple[Any, Any]) -> StormRecords:
     """Two real storms per split at all 53 points (no design storms)."""
     cat, rain = record
     return generate_storm_set(
@@ -54,7 +54,7 @@ def tiny_set(lowpts: LowPoints, record: tuple[Any, Any]) -> StormSet:
 
 
 @pytest.fixture(scope="session")
-def few_points_set(lowpts: LowPoints, record: tuple[Any, Any]) -> StormSet:
+def few_points_set(lowpts: LowPoints, record: tuple[Any, Any]) -> StormRecords:
     """Four storms per split and the design storms at three points (quick fits)."""
     cat, rain = record
     return generate_storm_set(

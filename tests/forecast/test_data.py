@@ -3,16 +3,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from twin.forecast.data import (
+from twin.forecast.data import generate_storm_set
+from twin.forecast.errors import ForecastError
+from twin.forecast.sensors import SensorModel, sensor_readings
+from twin.forecast.windows import (
     ENCODER_STEPS,
     HORIZON_STEPS,
     fill_readings,
-    generate_storm_set,
     make_windows,
     sample_windows,
 )
-from twin.forecast.errors import ForecastError
-from twin.forecast.sensors import SensorModel, sensor_readings
 
 
 def test_storm_set_layout(tiny_set):

@@ -5,11 +5,11 @@ import pytest
 
 from twin.forecast.base import QUANTILES
 from twin.forecast.baselines import LinearRainForecaster, PersistenceForecaster
-from twin.forecast.data import ENCODER_STEPS, Windows, make_windows, storm_origins, windows_at
 from twin.forecast.errors import ForecastError, ModelFileError
 from twin.forecast.io import load_forecaster, load_shipped, save_forecaster
 from twin.forecast.nowcast import future_rain
 from twin.forecast.sarimax import SarimaxForecaster, _frame, _window_exog
+from twin.forecast.windows import ENCODER_STEPS, Windows, make_windows, storm_origins, windows_at
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import pytest
 import xarray as xr
 
 from twin.alerts import cap_xml, validate_cap
-from twin.forecast.data import STEP_S, design_storms
+from twin.forecast.data import STEP_S, design_storm_rates
 from twin.forecast.errors import ForecastError
 from twin.forecast.io import load_shipped
 from twin.forecast.online import TIMELINE_COLUMNS, alert_timeline, predict_points, replay_alerts
@@ -25,7 +25,7 @@ def model():
 @pytest.fixture(scope="module")
 def run(lowpts):
     """A 10-year design storm on the hydro's 60-s step, 1 h dry before, 3 h after."""
-    rain5 = dict(design_storms())["design-P10-D120-r40"]
+    rain5 = dict(design_storm_rates())["design-P10-D120-r40"]
     rain = np.r_[np.zeros(60), np.repeat(rain5, 5), np.zeros(180)]  # 60-s steps
     depth = simulate_ponding(lowpts.params, rain, 60.0).water_depth
     times = np.arange(depth.shape[0]) * 60.0

@@ -9,26 +9,20 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from twin.hydro.ensemble import catalogue_storms, design_storms, rain_factors
 from twin.hydro.interpolation import haversine_m
 from twin.hydro.lowpoints import LowPoints
 from twin.network import RoadNetwork
 from twin.network.build import data_dir
 from twin.network.layers import read_layer
 from twin.placement.cameras import camera_impact, truck_trip_events
-from twin.placement.gauges import (
-    PondingEnsemble,
-    catalogue_storms,
-    design_storms,
-    forecast_skill,
-    forecast_skill_impact,
-    gauge_impact,
-    rain_factors,
-    simulate_storms,
-)
+from twin.placement.gauges import gauge_impact
 from twin.placement.outputs import write_outputs
 from twin.placement.pipeline import run_placement
+from twin.placement.ponding_events import PondingEnsemble, simulate_storms
 from twin.placement.probes import draw_defects, draw_fleet, probe_impact, simulate_trips
 from twin.placement.routing import route_many
+from twin.placement.skill import forecast_skill, forecast_skill_impact
 from twin.placement.solvers import solve_greedy, solve_milp
 from twin.scenario import DesignStormConfig, load_scenario
 from twin.scenario.placement import PlacementConfig, ProbeConfig

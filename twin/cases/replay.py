@@ -39,33 +39,33 @@ The bundled example, ``data/cases/nyc_311_sample.csv`` with
 New York, not Hangzhou): a schema and category-mix example only.
 """
 
-from __future__ import annotations
-
-import csv
-import io
 import logging
-import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-import yaml
-from pydantic import ValidationError
 
 from twin._types import FloatArray, IntArray, StrArray
 from twin.cases.arrivals import NodeIndex, draw_service_times, hotspot_centres, sample_case_nodes
 from twin.cases.categories import CategoryTable
+from twin.cases.replay_config import (
+    MAPPING_KEYS,
+    MAX_LISTED,
+    check_replay_config,
+    load_replay_config,
+    resolve_path,
+)
+from twin.cases.replay_csv import parse_floats, parse_times, read_columns
+from twin.cases.replay_sources import source_indices
 from twin.cases.stream import CaseStream
 from twin.errors import ScenarioError
-from twin.network.build import data_dir
 from twin.network.road_network import RoadNetwork
-from twin.scenario import CasesConfig, CaseSource, OperationsConfig, ReplayConfig
+from twin.scenario import CasesConfig, OperationsConfig, ReplayConfig
 
 __all__ = [
     "MAPPING_KEYS",
@@ -79,23 +79,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Keys of ``ReplayConfig.mapping``.
-MAPPING_KEYS = ("time", "category", "lon", "lat", "source", "id")
 #: A row whose location lies farther than this from every node is skipped [m].
 MAX_DISTANCE_M = 500.0
-
-#: Words of a raw source value that point to a configured source whose name contains
-#: the key (e.g. ``PHONE`` or ``ONLINE`` → ``hotline_12345``: in Chinese practice the
-#: 12345 platform takes calls, web and app reports alike).
-_HOTLINE_WORDS = "phone call hotline 12345 online web mobile app wechat email mail sms text"
-_SOURCE_ALIASES: dict[str, frozenset[str]] = {
-    "hotline": frozenset(_HOTLINE_WORDS.split(" ")),
-    "camera": frozenset({"camera", "video", "cctv", "ai"}),
-    "iot": frozenset({"iot", "sensor", "alarm", "device"}),
-    "patrol": frozenset({"patrol", "inspector", "inspection", "grid", "worker", "officer"}),
-}
-_AWARE = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$", re.IGNORECASE)
-_MAX_LISTED = 5
 
 
 @dataclass(frozen=True)
@@ -173,242 +158,6 @@ class ReplayResult:
     case_id: StrArray
 
 
-# ---------------------------------------------------------------------------- config
-def resolve_path(path: str | Path, *, base_dir: str | Path | None = None) -> Path:
-    """Find a replay file.
-
-    An absolute path is taken as is; a relative one is looked for under ``base_dir``,
-    the working directory, the repository root and the data folder, in that order.
-
-    Raises
-    ------
-    ScenarioError
-        If no candidate exists; the message lists the places tried.
-    """
-    p = Path(path)
-    if p.is_absolute():
-        candidates = [p]
-    else:
-        roots = [Path(base_dir)] if base_dir is not None else []
-        roots += [Path.cwd(), data_dir().parent, data_dir()]
-        candidates = [r / p for r in roots]
-    for c in candidates:
-        if c.is_file():
-            return c
-    raise ScenarioError(
-        f"{path}: no such case file (tried {', '.join(str(c) for c in candidates)}). "
-        "Give a path relative to the scenario, the working directory or the repository."
-    )
-
-
-def load_replay_config(path: str | Path) -> ReplayConfig:
-    """Read a replay block (``path``, ``mapping``, ``category_map``, ...) from a YAML file.
-
-    A relative ``path`` inside the file that exists beside the YAML file is made
-    absolute; otherwise it is resolved later by :func:`resolve_path`.
-
-    Raises
-    ------
-    ScenarioError
-        If the file is missing, is not YAML, or does not follow
-        :class:`~twin.scenario.ReplayConfig`.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise ScenarioError(f"{path}: no such replay mapping file.")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ScenarioError(f"{path}: not valid YAML ({exc}).") from None
-    if not isinstance(data, dict):
-        raise ScenarioError(f"{path}: a replay mapping must be a YAML mapping of fields.")
-    csv_path = data.get("path")
-    if isinstance(csv_path, str) and not Path(csv_path).is_absolute():
-        beside = path.parent / csv_path
-        if beside.is_file():
-            data["path"] = str(beside.resolve())
-    try:
-        return ReplayConfig.model_validate(data)
-    except ValidationError as exc:
-        msgs = "; ".join(
-            f"{'.'.join(str(x) for x in e['loc']) or '(top level)'}: {e['msg']}"
-            for e in exc.errors()
-        )
-        raise ScenarioError(f"{path}: {msgs}") from None
-
-
-def _check_config(replay: ReplayConfig, table: CategoryTable) -> None:
-    unknown = sorted(set(replay.mapping) - set(MAPPING_KEYS))
-    if unknown:
-        raise ScenarioError(
-            f"replay.mapping: unknown key(s) {', '.join(map(repr, unknown))}; allowed: "
-            f"{', '.join(MAPPING_KEYS)} (each mapped to a CSV column name)"
-        )
-    required = ["time", "category"] + (["lon", "lat"] if replay.relocate != "sample" else [])
-    missing = [k for k in required if not replay.mapping.get(k)]
-    if missing:
-        raise ScenarioError(
-            f"replay.mapping: missing key(s) {', '.join(map(repr, missing))}; map each to the "
-            f"CSV column that holds it (lon/lat are optional only with relocate: sample)"
-        )
-    bad = {raw: code for raw, code in replay.category_map.items() if not table.has_code(code)}
-    if bad:
-        listed = ", ".join(f"{r!r} → {c!r}" for r, c in list(bad.items())[:_MAX_LISTED])
-        raise ScenarioError(
-            f"replay.category_map: {len(bad)} value(s) map to no category of "
-            f"{table.source}: {listed}; known codes: {', '.join(table.codes())}"
-        )
-
-
-# ---------------------------------------------------------------------------- reading
-def _read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        logger.info("%s is not UTF-8; reading it as GB18030", path)
-        try:
-            return path.read_text(encoding="gb18030")
-        except UnicodeDecodeError as exc:
-            raise ScenarioError(
-                f"{path}: neither UTF-8 nor GB18030 text ({exc}); save the CSV as UTF-8."
-            ) from None
-
-
-def _read_columns(
-    path: Path, columns: dict[str, str]
-) -> tuple[IntArray, dict[str, list[str]], list[tuple[int, str]]]:
-    """Line numbers and the mapped columns (as strings) of every well-formed data row."""
-    reader = csv.reader(io.StringIO(_read_text(path), newline=""))
-    header: list[str] | None = None
-    lines: list[int] = []
-    values: dict[str, list[str]] = {key: [] for key in columns}
-    malformed: list[tuple[int, str]] = []
-    idx: dict[str, int] = {}
-    line = 1
-    for record in reader:
-        start, line = line, reader.line_num + 1
-        if not record or not "".join(record).strip():
-            continue
-        if header is None:
-            header = [h.strip() for h in record]
-            absent = [(k, c) for k, c in columns.items() if c not in header]
-            if absent:
-                listed = ", ".join(f"{c!r} (mapped as {k})" for k, c in absent)
-                raise ScenarioError(
-                    f"{path}:{start}: column(s) {listed} not in the CSV header; available "
-                    f"columns: {', '.join(header)}"
-                )
-            idx = {k: header.index(c) for k, c in columns.items()}
-            continue
-        while len(record) > len(header) and not record[-1].strip():
-            record.pop()  # trailing empty cells (a spreadsheet artefact)
-        if len(record) != len(header):
-            malformed.append(
-                (start, f"malformed row: {len(record)} values for {len(header)} columns")
-            )
-            continue
-        lines.append(start)
-        for k, i in idx.items():
-            values[k].append(record[i].strip())
-    if header is None:
-        raise ScenarioError(f"{path}: empty CSV (no header row).")
-    return np.array(lines, dtype=np.int64), values, malformed
-
-
-def _parse_times(raw: Sequence[str], tz: tzinfo | None) -> FloatArray:
-    """Seconds since the Unix epoch of each time string [s]; NaN where unparseable.
-
-    ISO 8601 first, any pandas-readable format second. Times with an offset (``Z``,
-    ``+08:00``) are converted; naive times are read in ``tz`` (a local time that is
-    ambiguous or does not exist there is unparseable).
-    """
-    s = pd.Series(list(raw), dtype=object)
-    out = np.full(len(s), np.nan)
-    aware = s.str.contains(_AWARE.pattern, case=False, regex=True).to_numpy(dtype=bool)
-    for group, utc in ((aware, True), (~aware, False)):
-        if group.any():
-            out[group] = _group_seconds(s[group], tz, utc=utc)
-    return out
-
-
-def _group_seconds(part: pd.Series[Any], tz: tzinfo | None, *, utc: bool) -> FloatArray:
-    """Vectorised parse of one group of time strings (all with an offset, or none)."""
-    try:
-        parsed = pd.to_datetime(part, format="ISO8601", errors="coerce", utc=utc)
-        retry = parsed.isna().to_numpy() & (part.str.len() > 0).to_numpy()
-        if retry.any():
-            parsed[retry] = pd.to_datetime(part[retry], format="mixed", errors="coerce", utc=utc)
-        if parsed.dt.tz is None:
-            parsed = parsed.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
-        seconds = (parsed - pd.Timestamp("1970-01-01", tz="UTC")).dt.total_seconds()
-        return np.asarray(seconds.to_numpy(dtype=float, na_value=np.nan), dtype=np.float64)
-    except (ValueError, TypeError):  # e.g. naive and zone-named times mixed in one group
-        return _slow_seconds(part, tz)
-
-
-def _slow_seconds(part: pd.Series[Any], tz: tzinfo | None) -> FloatArray:
-    """One parse per distinct string: the fallback when the vectorised parse fails."""
-    uniq, inverse = np.unique(part.to_numpy(dtype=str), return_inverse=True)
-    values = np.full(uniq.size, np.nan)
-    for j, text in enumerate(uniq.tolist()):
-        try:
-            ts = pd.Timestamp(text)
-            if pd.isna(ts):
-                continue
-            if ts.tzinfo is None:
-                ts = ts.tz_localize(tz)
-            values[j] = ts.timestamp()
-        except (ValueError, TypeError, OverflowError):
-            continue
-    out: FloatArray = values[inverse]
-    return out
-
-
-def _parse_floats(raw: Sequence[str]) -> FloatArray:
-    out: FloatArray = pd.to_numeric(pd.Series(list(raw), dtype=object), errors="coerce").to_numpy(
-        dtype=float, na_value=np.nan
-    )
-    return out
-
-
-def _match_source(raw: str, sources: Sequence[CaseSource]) -> int | None:
-    """Index of the configured source a raw channel value means, or None."""
-    low = raw.strip().lower()
-    names = [s.name.lower() for s in sources]
-    if low in names:
-        return names.index(low)
-    tokens = set(re.split(r"[^0-9a-z]+", low)) - {""}
-    for i, name in enumerate(names):
-        if tokens & (set(re.split(r"[^0-9a-z]+", name)) - {""}):
-            return i
-    for key, words in _SOURCE_ALIASES.items():
-        if tokens & words:
-            for i, name in enumerate(names):
-                if key in name:
-                    return i
-    return None
-
-
-def _sources(
-    raw: Sequence[str] | None, n: int, sources: Sequence[CaseSource], notes: list[str]
-) -> IntArray:
-    """Configured source index of each case; unmatched values get the largest-share one."""
-    default = int(np.argmax([s.share for s in sources]))
-    if raw is None:
-        notes.append(f"no source column: every case gets source {sources[default].name!r}")
-        return np.full(n, default, dtype=np.int64)
-    uniq, inverse = np.unique(np.asarray(raw, dtype=np.str_), return_inverse=True)
-    counts = np.bincount(inverse, minlength=uniq.size)
-    matched = np.empty(uniq.size, dtype=np.int64)
-    for j, value in enumerate(uniq.tolist()):  # one pass per distinct value
-        m = _match_source(value, sources)
-        matched[j] = default if m is None else m
-        how = "matches no configured source; used" if m is None else "→"
-        notes.append(f"source {value!r} {how} {sources[int(matched[j])].name!r} ({counts[j]} rows)")
-    out: IntArray = matched[inverse]
-    return out
-
-
 def _bbox_map(
     lon: FloatArray, lat: FloatArray, ok: npt.NDArray[np.bool_], net: RoadNetwork
 ) -> tuple[FloatArray, FloatArray]:
@@ -443,6 +192,8 @@ class _Reasons:
 
 
 # ---------------------------------------------------------------------------- replay
+
+
 def replay_cases(
     net: RoadNetwork,
     cfg: CasesConfig,
@@ -499,18 +250,18 @@ def replay_cases(
         raise ScenarioError(f"start {start.isoformat()} has no time zone; pass an aware one")
     if not horizon > 0:
         raise ScenarioError(f"horizon must be > 0 s, got {horizon}")
-    _check_config(replay, table)
+    check_replay_config(replay, table)
     path = resolve_path(replay.path, base_dir=base_dir)
     used = {k: c for k, c in replay.mapping.items() if c}
     if replay.relocate == "sample":
         used = {k: c for k, c in used.items() if k not in ("lon", "lat")}
-    lines, values, malformed = _read_columns(path, used)
+    lines, values, malformed = read_columns(path, used)
     n = int(lines.size)
     why = _Reasons(n)
 
     # Time.
     raw_time = values["time"]
-    when = _parse_times(raw_time, start.tzinfo)
+    when = parse_times(raw_time, start.tzinfo)
     empty_time = np.array([v == "" for v in raw_time], dtype=bool)
     why.add(~np.isfinite(when) & empty_time, "unparseable time: empty")
     why.add(~np.isfinite(when), lambda idx: [f"unparseable time: {raw_time[i]!r}" for i in idx])
@@ -534,7 +285,7 @@ def replay_cases(
     index = NodeIndex(net)
     node = np.zeros(n, dtype=np.int64)
     if replay.relocate != "sample":
-        lon, lat = _parse_floats(values["lon"]), _parse_floats(values["lat"])
+        lon, lat = parse_floats(values["lon"]), parse_floats(values["lat"])
         missing = ~(np.isfinite(lon) & np.isfinite(lat))
         invalid = ~missing & ((np.abs(lon) > 180.0) | (np.abs(lat) > 90.0))
         why.add(missing, "missing coordinates: lon/lat empty or not numbers")
@@ -587,7 +338,7 @@ def replay_cases(
     keep = np.flatnonzero(good)
     if keep.size == 0:
         counts = Counter(r.split(":", 1)[0] for _, r in rejected).most_common()
-        examples = "; ".join(f"line {ln}: {r}" for ln, r in rejected[:_MAX_LISTED])
+        examples = "; ".join(f"line {ln}: {r}" for ln, r in rejected[:MAX_LISTED])
         raise ScenarioError(
             f"{path}: no usable row among {n + len(malformed)} "
             f"({', '.join(f'{k}: {v}' for k, v in counts) or 'no data rows'}). "
@@ -599,7 +350,7 @@ def replay_cases(
     order = keep[np.argsort(t[keep], kind="stable")]
     notes: list[str] = []
     src_raw = [values["source"][i] for i in order.tolist()] if "source" in values else None
-    source = _sources(src_raw, order.size, cfg.sources, notes)
+    source = source_indices(src_raw, order.size, cfg.sources, notes)
     centres = np.zeros(0, dtype=np.int64)
     if replay.relocate == "sample":
         centres = hotspot_centres(net, cfg.hotspots, rng)

@@ -24,7 +24,7 @@ from twin.forecast.data import (
     HORIZON_STEPS,
     STEP_S,
     PointFeatures,
-    StormSet,
+    StormRecords,
     Windows,
 )
 from twin.forecast.errors import ForecastError
@@ -174,7 +174,7 @@ class Forecaster(abc.ABC):
         """Whether the forecaster has been fitted (or loaded)."""
         return self.points is not None
 
-    def fit(self, data: StormSet, *, seed: int = 0) -> Self:
+    def fit(self, data: StormRecords, *, seed: int = 0) -> Self:
         """Fit on the storms of ``data`` (use its training split).
 
         Parameters
@@ -212,7 +212,7 @@ class Forecaster(abc.ABC):
         return np.sort(np.maximum(out, 0.0), axis=-1)
 
     @abc.abstractmethod
-    def _fit(self, data: StormSet, *, seed: int) -> None:
+    def _fit(self, data: StormRecords, *, seed: int) -> None:
         """Fit to the storms."""
 
     @abc.abstractmethod

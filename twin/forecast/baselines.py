@@ -36,7 +36,7 @@ import numpy as np
 
 from twin._types import FloatArray, IntArray
 from twin.forecast.base import Forecaster
-from twin.forecast.data import StormSet, Windows, sample_windows
+from twin.forecast.data import StormRecords, Windows, sample_windows
 
 __all__ = ["LinearRainForecaster", "PersistenceForecaster", "regime_of"]
 
@@ -66,7 +66,7 @@ class _ResidualQuantiles(Forecaster):
     def _fit_point(self, windows: Windows) -> None:
         """Fit the point forecast (nothing for persistence)."""
 
-    def _fit(self, data: StormSet, *, seed: int) -> None:
+    def _fit(self, data: StormRecords, *, seed: int) -> None:
         rng = np.random.default_rng(seed)
         windows = sample_windows(data, N_FIT_WINDOWS, rng=rng, target="obs")
         assert windows.target is not None

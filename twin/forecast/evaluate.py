@@ -18,10 +18,11 @@ import numpy as np
 import pandas as pd
 
 from twin.forecast.base import Forecaster
-from twin.forecast.data import StormSet, _prepared, storm_origins, windows_at
 from twin.forecast.errors import ForecastError
 from twin.forecast.metrics import LeadAccumulator, episode_onsets, warning_leads
 from twin.forecast.nowcast import check_source, rain_source_label, with_source
+from twin.forecast.records import StormRecords
+from twin.forecast.windows import prepared_rows, storm_origins, windows_at
 
 __all__ = ["THRESHOLDS", "Backtest", "backtest", "skill_table"]
 
@@ -86,7 +87,7 @@ class Backtest:
 
 def backtest(
     model: Forecaster,
-    data: StormSet,
+    data: StormRecords,
     *,
     rain_source: str = "observed",
     stride: int = 2,
@@ -136,7 +137,7 @@ def backtest(
         g, s = storm_origins(part, stride=stride, encoder=model.encoder, horizon=horizon)
         if g.size == 0:
             continue
-        prep = _prepared(part, "depth")
+        prep = prepared_rows(part, "depth")
         w = windows_at(
             part,
             np.repeat(g, n_pts),

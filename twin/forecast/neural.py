@@ -47,7 +47,7 @@ import numpy as np
 
 from twin._types import FloatArray
 from twin.forecast.base import Forecaster
-from twin.forecast.data import STATIC_FEATURES, StormSet, Windows, sample_windows
+from twin.forecast.data import STATIC_FEATURES, StormRecords, Windows, sample_windows
 from twin.forecast.errors import ForecastError
 
 __all__ = ["NHiTSForecaster", "template_dataset"]
@@ -258,7 +258,7 @@ class NHiTSForecaster(Forecaster):
                 logging_metrics=torch.nn.ModuleList([]),
             )
 
-    def _fit(self, data: StormSet, *, seed: int) -> None:
+    def _fit(self, data: StormRecords, *, seed: int) -> None:
         import lightning.pytorch as pl
         import torch
 

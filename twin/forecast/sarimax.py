@@ -44,7 +44,7 @@ from scipy.stats import norm
 
 from twin._types import FloatArray
 from twin.forecast.base import Forecaster
-from twin.forecast.data import StormSet, Windows, trailing_mean
+from twin.forecast.data import StormRecords, Windows, trailing_mean
 
 __all__ = ["SarimaxForecaster", "sarimax_exog"]
 
@@ -101,7 +101,7 @@ class SarimaxForecaster(Forecaster):
         self.params: FloatArray = np.zeros((0, 0))
         self.param_names: list[str] = []
 
-    def _fit(self, data: StormSet, *, seed: int) -> None:
+    def _fit(self, data: StormRecords, *, seed: int) -> None:
         from statsmodels.tsa.statespace.sarimax import SARIMAX
 
         rng = np.random.default_rng(seed)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from twin.forecast.base import Forecaster
-from twin.forecast.data import StormSet, generate_storm_set
+from twin.forecast.data import StormRecords, generate_storm_set
 from twin.forecast.errors import ForecastError
 from twin.forecast.io import FORECASTERS, model_folder, save_forecaster
 
@@ -20,7 +20,7 @@ logger = logging.getLogger(__name__)
 KINDS: tuple[str, ...] = ("persistence", "linear", "sarimax", "nhits")
 
 
-def build_storm_set(*, seed: int = 0, max_storms: int | None = None) -> StormSet:
+def build_storm_set(*, seed: int = 0, max_storms: int | None = None) -> StormRecords:
     """The storm set of the default Gongshu low points (all splits)."""
     from twin.hydro.lowpoints import low_points
     from twin.network import default_network
@@ -41,7 +41,7 @@ def make_forecaster(kind: str, **settings: Any) -> Forecaster:
 
 
 def train_forecasters(
-    data: StormSet,
+    data: StormRecords,
     *,
     kinds: tuple[str, ...] = KINDS,
     out: Path | None = None,

@@ -223,7 +223,7 @@ def truck_trip_events(
     site_weight: npt.ArrayLike | None = None,
     night: tuple[float, float] = (22.0, 6.0),
     when: float | None = None,
-    seed: int = 0,
+    seed: int,
 ) -> pd.DataFrame:
     """Violations of muck trucks driving from sites to the nearest dock (a fallback).
 
@@ -249,7 +249,7 @@ def truck_trip_events(
     when
         Hour of the travel times (``None``: free flow).
     seed
-        Random seed.
+        Seed of the trips and violations (the caller's: the placement run's seed).
 
     Returns
     -------

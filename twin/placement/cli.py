@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import yaml
 from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
 from twin.placement.errors import PlacementError
 from twin.scenario.placement import PlacementConfig
+from twin.yamlconfig import format_validation_errors, read_yaml
 
 __all__ = ["app", "load_placement_config", "place"]
 
@@ -47,28 +47,27 @@ def load_placement_config(
     section = getattr(scenario, "placement", None)
     if section is not None:
         data.update(section.model_dump() if hasattr(section, "model_dump") else dict(section))
+    lines: dict[tuple[Any, ...], int] = {}
     if config_file is not None:
-        if not config_file.exists():
-            raise PlacementError(f"{config_file}: no such placement settings file (YAML)")
-        try:
-            loaded = yaml.safe_load(config_file.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise PlacementError(f"{config_file}: not valid YAML ({exc})") from None
+        loaded, lines = read_yaml(
+            config_file,
+            PlacementError,
+            what="placement settings",
+            missing="give a YAML file of placement settings",
+        )
+        loaded = loaded or {}
         if not isinstance(loaded, dict):
             raise PlacementError(f"{config_file}: placement settings must be a mapping")
-        data.update(loaded.get("placement", loaded))
+        if "placement" in loaded:
+            loaded = loaded["placement"]
+            lines = {k[1:]: v for k, v in lines.items() if k[:1] == ("placement",)}
+        data.update(loaded)
     data.update({k: v for k, v in overrides.items() if v is not None})
     try:
         return PlacementConfig.model_validate(data)
     except ValidationError as exc:
         where = str(config_file) if config_file else "placement settings"
-        msgs = "; ".join(
-            f"{'.'.join(str(x) for x in e['loc']) or '(top level)'}: "
-            f"{e['msg'].removeprefix('Value error, ')}"
-            + ("" if isinstance(e.get("input"), dict) else f" (got {e.get('input')!r})")
-            for e in exc.errors()
-        )
-        raise PlacementError(f"{where}: {msgs}") from None
+        raise PlacementError(format_validation_errors(exc, where, lines)) from None
 
 
 def place(

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from twin._types import IntArray
 from twin.network.road_network import RoadNetwork
 from twin.placement.pipeline import PlacementRun
 from twin.placement.solvers import Placement
@@ -171,6 +172,17 @@ def curve_figure(run: PlacementRun) -> Any:
     return fig
 
 
+def _polylines(geoms: Any, edges: IntArray) -> tuple[list[float | None], list[float | None]]:
+    """Lon and lat of the edges' geometries, one plotly line each (``None`` between)."""
+    xs: list[float | None] = []
+    ys: list[float | None] = []
+    for e in edges:
+        c = np.asarray(geoms[e].coords)
+        xs += [*c[:, 0].tolist(), None]
+        ys += [*c[:, 1].tolist(), None]
+    return xs, ys
+
+
 def map_figure(run: PlacementRun, net: RoadNetwork) -> Any:
     """The network's edges, every candidate, and the chosen sensors (offline, lon/lat)."""
     import plotly.graph_objects as go
@@ -178,12 +190,7 @@ def map_figure(run: PlacementRun, net: RoadNetwork) -> Any:
     geoms = net.edge_geometries()
     fig = go.Figure()
     for cls, (colour, width) in _ROADS.items():
-        xs: list[float | None] = []
-        ys: list[float | None] = []
-        for e in np.flatnonzero(net.road_class == cls):
-            c = np.asarray(geoms[e].coords)
-            xs += [*c[:, 0].tolist(), None]
-            ys += [*c[:, 1].tolist(), None]
+        xs, ys = _polylines(geoms, np.flatnonzero(net.road_class == cls))
         fig.add_trace(
             go.Scattergl(
                 x=xs,
@@ -217,11 +224,7 @@ def map_figure(run: PlacementRun, net: RoadNetwork) -> Any:
         if tech == "probe" and log is not None and chosen.size:
             veh = cands["vehicle"].to_numpy()[chosen].astype(np.int64)
             edges = np.unique(log.edge[np.isin(log.vehicle, veh)])
-            xs, ys = [], []
-            for e in edges:
-                c = np.asarray(geoms[e].coords)
-                xs += [*c[:, 0].tolist(), None]
-                ys += [*c[:, 1].tolist(), None]
+            xs, ys = _polylines(geoms, edges)
             fig.add_trace(
                 go.Scattergl(
                     x=xs,

@@ -28,24 +28,18 @@ import numpy as np
 import pandas as pd
 
 from twin._types import FloatArray, IntArray
+from twin.hydro.ensemble import StormSet, catalogue_storms, design_storms
 from twin.hydro.lowpoints import LowPoints, low_points
 from twin.network.road_network import RoadNetwork
 from twin.placement.cameras import camera_impact, truck_trip_events
 from twin.placement.errors import PlacementError
 from twin.placement.evaluation import out_of_sample
-from twin.placement.gauges import (
-    PondingEnsemble,
-    StormSet,
-    catalogue_storms,
-    design_storms,
-    forecast_skill,
-    forecast_skill_impact,
-    gauge_impact,
-    simulate_storms,
-)
+from twin.placement.gauges import gauge_impact
 from twin.placement.impact import ImpactMatrix, concat_matrices
 from twin.placement.pareto import curve_budgets, pareto_curve
+from twin.placement.ponding_events import PondingEnsemble, simulate_storms
 from twin.placement.probes import probe_ensemble
+from twin.placement.skill import forecast_skill, forecast_skill_impact
 from twin.placement.solvers import Placement, solve
 from twin.scenario import Scenario
 from twin.scenario.placement import PlacementConfig
