@@ -92,7 +92,9 @@ def main() -> int:
     results = []
     for source in ("observed", "persistence"):
         for kind in KINDS:
-            results.append(backtest(models[kind], test, rain_source=source, stride=args.stride))
+            results.append(
+                backtest(models[kind], test, rain_source=source, stride=args.stride, seed=0)
+            )
     table = skill_table(results, LEADS)
     if args.cards:
         for kind, model in models.items():

@@ -125,7 +125,7 @@ def model_folder(work: Path) -> tuple[str, str]:
         splits=("train",),
         seed=0,
     )
-    path = save_forecaster(LinearRainForecaster().fit(data), work / "model")
+    path = save_forecaster(LinearRainForecaster().fit(data, seed=0), work / "model")
     return str(path), "linear, fitted on the design storms"
 
 

@@ -119,6 +119,7 @@ class ForecastData:
             [self.ids[p]],
             rain_future=None if future is None else future[:, None],
             rain_source=self.rain_source,
+            seed=self.scenario.seed,
         )
 
 

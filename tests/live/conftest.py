@@ -105,6 +105,7 @@ def expected_alerts(storm: Any, model_dir: Path, *, steps: int | None = None) ->
         load_alert_points(),
         load_forecaster(model_dir),
         start=START,
+        seed=0,
     )
     return rep.messages
 

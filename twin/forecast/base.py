@@ -174,7 +174,7 @@ class Forecaster(abc.ABC):
         """Whether the forecaster has been fitted (or loaded)."""
         return self.points is not None
 
-    def fit(self, data: StormRecords, *, seed: int = 0) -> Self:
+    def fit(self, data: StormRecords, *, seed: int) -> Self:
         """Fit on the storms of ``data`` (use its training split).
 
         Parameters

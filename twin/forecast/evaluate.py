@@ -91,7 +91,7 @@ def backtest(
     *,
     rain_source: str = "observed",
     stride: int = 2,
-    seed: int = 0,
+    seed: int,
     chunk_storms: int = 20,
 ) -> Backtest:
     """Rolling-origin backtest of ``model`` on every storm of ``data``.

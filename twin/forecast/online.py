@@ -83,7 +83,7 @@ def predict_points(
     *,
     rain_future: npt.ArrayLike | None = None,
     rain_source: str = "persistence",
-    seed: int = 0,
+    seed: int,
 ) -> xr.Dataset:
     """Forecast the water depth at low points from their recent readings.
 
@@ -228,7 +228,7 @@ def replay_alerts(
     policy: AlertPolicy | None = None,
     start: datetime | None = None,
     sensor: SensorModel | None = None,
-    seed: int = 0,
+    seed: int,
 ) -> AlertReplay:
     """Replay the forecaster and the alert lifecycle over a run (see :func:`alert_timeline`)."""
     check_source(rain_source)
@@ -344,7 +344,7 @@ def alert_timeline(
     policy: AlertPolicy | None = None,
     start: datetime | None = None,
     sensor: SensorModel | None = None,
-    seed: int = 0,
+    seed: int,
 ) -> pd.DataFrame:
     """Alerts a forecaster would have issued over a simulated run, replayed online.
 

@@ -20,7 +20,7 @@ logger = logging.getLogger(__name__)
 KINDS: tuple[str, ...] = ("persistence", "linear", "sarimax", "nhits")
 
 
-def build_storm_set(*, seed: int = 0, max_storms: int | None = None) -> StormRecords:
+def build_storm_set(*, seed: int, max_storms: int | None = None) -> StormRecords:
     """The storm set of the default Gongshu low points (all splits)."""
     from twin.hydro.lowpoints import low_points
     from twin.network import default_network
@@ -45,7 +45,7 @@ def train_forecasters(
     *,
     kinds: tuple[str, ...] = KINDS,
     out: Path | None = None,
-    seed: int = 0,
+    seed: int,
     nhits_settings: dict[str, Any] | None = None,
 ) -> dict[str, Forecaster]:
     """Fit forecasters on the training (and, for N-HiTS, validation) storms.

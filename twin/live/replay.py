@@ -162,7 +162,7 @@ def simulated_storm(
     level_ids: Sequence[str] | None = None,
     rain_gauges: Sequence[str] = ("rg-gongshu",),
     sensor: Any = None,
-    seed: int = 0,
+    seed: int,
 ) -> SimulatedStorm:
     """Simulate a storm at every low point and the gauge readings of it.
 
