@@ -33,6 +33,14 @@ def twin(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str
         ("rain", "show"),
         ("rain", "plot"),
         ("rain", "events"),
+        ("sweep",),
+        ("report",),
+        # Registered by name, imported on first use (twin.cli._group).
+        ("trucks",),
+        ("forecast",),
+        ("place",),
+        ("live",),
+        ("app",),
     ],
 )
 def test_help(args: tuple[str, ...]) -> None:
@@ -40,6 +48,14 @@ def test_help(args: tuple[str, ...]) -> None:
     assert r.returncode == 0, r.stderr
     assert "Usage" in r.stdout
     assert len(r.stdout.splitlines()) > 5
+
+
+def test_version() -> None:
+    from twin import __version__
+
+    r = twin("--version")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == f"twin {__version__}\n"
 
 
 def one_line_error(r: subprocess.CompletedProcess[str], *words: str) -> None:

@@ -16,19 +16,24 @@ of service), :mod:`~twin.crowds.plazas`, :mod:`~twin.crowds.demand`,
 
 from __future__ import annotations
 
-from twin.crowds.alerts import crossings, forecast_alerts, rolling_alerts
-from twin.crowds.config import CrowdConfig
-from twin.crowds.demand import build_demand, demand_profile
-from twin.crowds.fundamental import weidmann_flow, weidmann_speed
-from twin.crowds.interventions import (
-    apply_interventions,
-    intervention_effect,
-    staff_efficiency,
-    staff_presence,
-)
-from twin.crowds.los import level_of_service
-from twin.crowds.model import simulate
-from twin.crowds.plazas import load_plazas, make_plazas
+from typing import TYPE_CHECKING
+
+from twin._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from twin.crowds.alerts import crossings, forecast_alerts, rolling_alerts
+    from twin.crowds.config import CrowdConfig
+    from twin.crowds.demand import build_demand, demand_profile
+    from twin.crowds.fundamental import weidmann_flow, weidmann_speed
+    from twin.crowds.interventions import (
+        apply_interventions,
+        intervention_effect,
+        staff_efficiency,
+        staff_presence,
+    )
+    from twin.crowds.los import level_of_service
+    from twin.crowds.model import simulate
+    from twin.crowds.plazas import load_plazas, make_plazas
 
 __all__ = [
     "CrowdConfig",
@@ -48,3 +53,25 @@ __all__ = [
     "weidmann_flow",
     "weidmann_speed",
 ]
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "CrowdConfig": "twin.crowds.config",
+        "apply_interventions": "twin.crowds.interventions",
+        "build_demand": "twin.crowds.demand",
+        "crossings": "twin.crowds.alerts",
+        "demand_profile": "twin.crowds.demand",
+        "forecast_alerts": "twin.crowds.alerts",
+        "intervention_effect": "twin.crowds.interventions",
+        "level_of_service": "twin.crowds.los",
+        "load_plazas": "twin.crowds.plazas",
+        "make_plazas": "twin.crowds.plazas",
+        "rolling_alerts": "twin.crowds.alerts",
+        "simulate": "twin.crowds.model",
+        "staff_efficiency": "twin.crowds.interventions",
+        "staff_presence": "twin.crowds.interventions",
+        "weidmann_flow": "twin.crowds.fundamental",
+        "weidmann_speed": "twin.crowds.fundamental",
+    },
+)

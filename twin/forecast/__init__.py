@@ -12,10 +12,15 @@ and reports (:mod:`~twin.forecast.report`) → online use and alerts
 
 from __future__ import annotations
 
-from twin.forecast.base import QUANTILES, Forecaster, exceedance_probability
-from twin.forecast.errors import ForecastError, ModelFileError
-from twin.forecast.io import load_forecaster, load_shipped, save_forecaster
-from twin.forecast.online import alert_timeline, predict_points, replay_alerts
+from typing import TYPE_CHECKING
+
+from twin._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from twin.forecast.base import QUANTILES, Forecaster, exceedance_probability
+    from twin.forecast.errors import ForecastError, ModelFileError
+    from twin.forecast.io import load_forecaster, load_shipped, save_forecaster
+    from twin.forecast.online import alert_timeline, predict_points, replay_alerts
 
 __all__ = [
     "QUANTILES",
@@ -30,3 +35,20 @@ __all__ = [
     "replay_alerts",
     "save_forecaster",
 ]
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "ForecastError": "twin.forecast.errors",
+        "Forecaster": "twin.forecast.base",
+        "ModelFileError": "twin.forecast.errors",
+        "QUANTILES": "twin.forecast.base",
+        "alert_timeline": "twin.forecast.online",
+        "exceedance_probability": "twin.forecast.base",
+        "load_forecaster": "twin.forecast.io",
+        "load_shipped": "twin.forecast.io",
+        "predict_points": "twin.forecast.online",
+        "replay_alerts": "twin.forecast.online",
+        "save_forecaster": "twin.forecast.io",
+    },
+)

@@ -19,12 +19,21 @@ to equip as probes, under a budget, scored on fresh runs. The pipeline:
 
 from __future__ import annotations
 
-from twin.placement.errors import PlacementError
-from twin.placement.impact import ImpactMatrix, concat_matrices
-from twin.placement.objectives import summary
-from twin.placement.pareto import pareto_curve
-from twin.placement.solvers import Placement, solve, solve_brute_force, solve_greedy, solve_milp
-from twin.scenario.placement import PlacementConfig
+from typing import TYPE_CHECKING
+
+from twin._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from twin.placement.brute_force import solve_brute_force
+    from twin.placement.errors import PlacementError
+    from twin.placement.greedy import solve_greedy
+    from twin.placement.impact import ImpactMatrix, concat_matrices
+    from twin.placement.milp import solve_milp
+    from twin.placement.objectives import summary
+    from twin.placement.pareto import pareto_curve
+    from twin.placement.solution import Placement
+    from twin.placement.solvers import solve
+    from twin.scenario.placement import PlacementConfig
 
 __all__ = [
     "ImpactMatrix",
@@ -39,3 +48,20 @@ __all__ = [
     "solve_milp",
     "summary",
 ]
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "ImpactMatrix": "twin.placement.impact",
+        "Placement": "twin.placement.solution",
+        "PlacementConfig": "twin.scenario.placement",
+        "PlacementError": "twin.placement.errors",
+        "concat_matrices": "twin.placement.impact",
+        "pareto_curve": "twin.placement.pareto",
+        "solve": "twin.placement.solvers",
+        "solve_brute_force": "twin.placement.brute_force",
+        "solve_greedy": "twin.placement.greedy",
+        "solve_milp": "twin.placement.milp",
+        "summary": "twin.placement.objectives",
+    },
+)

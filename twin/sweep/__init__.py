@@ -23,12 +23,17 @@ and :mod:`~twin.sweep.report` (HTML).
 
 from __future__ import annotations
 
-from twin.sweep.errors import SweepError
-from twin.sweep.grid import Grid, GridAxis, GridPoint, make_grid, parse_grid
-from twin.sweep.report import write_report, write_sweep_report
-from twin.sweep.results import SweepResult, folder_kind, read_run, read_sweep
-from twin.sweep.runner import SweepProgress, run_sweep
-from twin.sweep.task import RunOutcome, RunTask
+from typing import TYPE_CHECKING
+
+from twin._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from twin.sweep.errors import SweepError
+    from twin.sweep.grid import Grid, GridAxis, GridPoint, make_grid, parse_grid
+    from twin.sweep.report import write_report, write_sweep_report
+    from twin.sweep.results import SweepResult, folder_kind, read_run, read_sweep
+    from twin.sweep.runner import SweepProgress, run_sweep
+    from twin.sweep.task import RunOutcome, RunTask
 
 __all__ = [
     "Grid",
@@ -48,3 +53,25 @@ __all__ = [
     "write_report",
     "write_sweep_report",
 ]
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "Grid": "twin.sweep.grid",
+        "GridAxis": "twin.sweep.grid",
+        "GridPoint": "twin.sweep.grid",
+        "RunOutcome": "twin.sweep.task",
+        "RunTask": "twin.sweep.task",
+        "SweepError": "twin.sweep.errors",
+        "SweepProgress": "twin.sweep.runner",
+        "SweepResult": "twin.sweep.results",
+        "folder_kind": "twin.sweep.results",
+        "make_grid": "twin.sweep.grid",
+        "parse_grid": "twin.sweep.grid",
+        "read_run": "twin.sweep.results",
+        "read_sweep": "twin.sweep.results",
+        "run_sweep": "twin.sweep.runner",
+        "write_report": "twin.sweep.report",
+        "write_sweep_report": "twin.sweep.report",
+    },
+)

@@ -1,0 +1,150 @@
+"""``twin network``: build, inspect and draw road networks."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from twin.cli._console import DEFAULT_OUT, console, steps
+
+__all__ = ["app", "print_summary"]
+
+app = typer.Typer(
+    help="Build, inspect and draw road networks (bundled Gongshu, OSM files, Overpass).",
+    no_args_is_help=True,
+)
+
+
+def print_summary(summary: dict[str, Any]) -> None:
+    """A network's summary (:meth:`RoadNetwork.summary`) as a table."""
+    table = Table(title=f"Road network — {summary.get('name') or 'unnamed'}", show_header=False)
+    table.add_column("field", style="bold")
+    table.add_column("value")
+    for key, value in summary.items():
+        if key == "name":
+            continue
+        if isinstance(value, dict):
+            value = ", ".join(
+                f"{k}: {v:,}" if isinstance(v, int) else f"{k}: {v}" for k, v in value.items()
+            )
+        elif isinstance(value, int):
+            value = f"{value:,}"
+        table.add_row(key.replace("_", " "), str(value))
+    console.print(table)
+
+
+def _load_or_default(folder: Path | None, progress: Callable[[str], None] | None = None) -> Any:
+    from twin.network import default_network, load_network
+
+    if folder is None:
+        return default_network(progress=progress)
+    return load_network(folder)
+
+
+@app.command("build")
+def network_build(
+    osm: Annotated[
+        Path | None,
+        typer.Option(help="OSM file: .osm, .osm.xml, .osm.bz2, .osm.pbf, or osmnx GraphML."),
+    ] = None,
+    place: Annotated[
+        str | None,
+        typer.Option(help="Place name to fetch from Overpass (cached after the first run)."),
+    ] = None,
+    bbox: Annotated[
+        tuple[float, float, float, float] | None,
+        typer.Option(help="Bounding box W S E N in WGS84 degrees, fetched from Overpass (cached)."),
+    ] = None,
+    boundary: Annotated[
+        Path | None, typer.Option(help="Crop to this GeoJSON polygon (WGS84).")
+    ] = None,
+    buffer: Annotated[
+        float, typer.Option(help="Grow the crop polygon by this many metres.")
+    ] = 250.0,
+    out: Annotated[Path, typer.Option(help="Folder to write the network to.")] = DEFAULT_OUT
+    / "network",
+) -> None:
+    """Build a routable network and save it.
+
+    With no source option, builds the embedded default: the bundled OSM network of
+    Hangzhou cropped to Gongshu district, with its city layers.
+    """
+    from twin.network import build_network, default_network, save_network
+    from twin.network import io as net_io
+
+    chosen = [x is not None for x in (osm, place, bbox)]
+    if sum(chosen) > 1:
+        raise typer.BadParameter("give only one of --osm, --place, --bbox")
+    with steps(5, "Building network") as step:
+        if osm is not None:
+            net = build_network(
+                osm, boundary=boundary, buffer_m=buffer, name=osm.stem, progress=step
+            )
+        elif place is not None:
+            step("querying Overpass")
+            G = net_io.graph_from_place(place)
+            label = f"Overpass: place {place!r}"
+            net = build_network(
+                G, boundary=boundary, buffer_m=buffer, name=place, source_label=label, progress=step
+            )
+        elif bbox is not None:
+            step("querying Overpass")
+            G = net_io.graph_from_bbox(*bbox)
+            label = f"Overpass: bbox {list(bbox)}"
+            net = build_network(
+                G,
+                boundary=boundary,
+                buffer_m=buffer,
+                name="bbox",
+                source_label=label,
+                progress=step,
+            )
+        else:
+            net = default_network(progress=step)
+        step("saving")
+        save_network(net, out)
+    print_summary(net.summary())
+    console.print(f"Saved network to [bold]{out}[/] (network.graphml, network.json).")
+
+
+@app.command("info")
+def network_info(
+    folder: Annotated[
+        Path | None,
+        typer.Argument(help="A folder written by `twin network build` (default: Gongshu)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Print a network's summary: size, length, classes, tunnels, layers."""
+    with steps(5, "Loading network") as step:
+        net = _load_or_default(folder, step)
+    summary = net.summary()
+    if as_json:
+        console.print_json(json.dumps(summary, ensure_ascii=False))
+    else:
+        print_summary(summary)
+
+
+@app.command("plot")
+def network_plot(
+    folder: Annotated[
+        Path | None,
+        typer.Argument(help="A folder written by `twin network build` (default: Gongshu)."),
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Folder for map.png and map.html.")] = DEFAULT_OUT,
+) -> None:
+    """Draw the network and its layers: a PNG and an interactive HTML map (offline)."""
+    from twin.network.plot import plot_network_html, plot_network_png
+
+    with steps(7, "Drawing network") as step:
+        net = _load_or_default(folder, step)
+        step("drawing PNG")
+        png = plot_network_png(net, out / "map.png")
+        step("drawing HTML")
+        html = plot_network_html(net, out / "map.html")
+    console.print(f"Map: [bold]{png}[/]\nInteractive map: [bold]{html}[/]")
