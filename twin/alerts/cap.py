@@ -19,6 +19,14 @@ Mapping (CAP 1.2 §3.2)
     point's name, a ``circle`` "lat,lon radius_km" (WGS84) and a ``geocode`` with the
     low-point id.
 
+Conventions (:class:`twin.alerts.AlertConventions`, carried by each message)
+    One ``info`` block per language (English and/or ``zh-CN``, the same classes, times,
+    parameters and area, the words in the block's language, :mod:`twin.alerts.texts`);
+    with colour levels, ``severity`` follows the colour and the ``parameter``
+    ``alertColor`` (and ``预警级别`` in Chinese) carries it; with GB/T 35965.1
+    identifiers, the ``parameter`` ``senderCode`` and the ``geocode`` ``GB/T 2260``
+    (the division code) are added.
+
 References
 ----------
 OASIS (2010). *Common Alerting Protocol Version 1.2*. OASIS Standard, 1 July 2010.
@@ -32,16 +40,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from twin.alerts.conventions import COLOR_ZH, language_family
 from twin.alerts.errors import AlertError
 from twin.alerts.lifecycle import AlertMessage
+from twin.alerts.texts import info_text
 
 __all__ = ["CAP_NS", "cap_dict", "cap_json", "cap_schema_path", "cap_xml", "validate_cap"]
 
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
-_EVENT = {
-    "impeded": "Road waterlogging: traffic impeded",
-    "closed": "Road waterlogging: road closed",
-}
 _RESPONSE = {"impeded": "Monitor", "closed": "Avoid"}
 
 
@@ -60,8 +66,16 @@ def _cap_time(t: datetime) -> str:
     return text[:-6] + ("-00:00" if text.endswith("+00:00") else text[-6:])
 
 
-def cap_dict(msg: AlertMessage, *, language: str = "en-US") -> dict[str, Any]:
-    """The CAP structure of a message as nested dicts/lists (element names as keys)."""
+def cap_dict(msg: AlertMessage, *, language: str | None = None) -> dict[str, Any]:
+    """The CAP structure of a message as nested dicts/lists (element names as keys).
+
+    Parameters
+    ----------
+    msg
+        The message; its ``conventions`` give the languages (one ``info`` block each).
+    language
+        Tag of the English block instead of the one in the conventions (e.g. ``en-GB``).
+    """
     alert: dict[str, Any] = {
         "identifier": msg.identifier,
         "sender": msg.sender,
@@ -75,27 +89,23 @@ def cap_dict(msg: AlertMessage, *, language: str = "en-US") -> dict[str, Any]:
         alert["references"] = " ".join(
             f"{msg.sender},{ident},{_cap_time(sent)}" for ident, sent in msg.references
         )
+    alert["info"] = [
+        _info(msg, language if language and language_family(tag) == "en" else tag)
+        for tag in msg.conventions.languages
+    ]
+    return alert
+
+
+def _info(msg: AlertMessage, tag: str) -> dict[str, Any]:
+    """One ``info`` block, in the language of ``tag``."""
+    conv = msg.conventions
+    family = language_family(tag)
+    text = info_text(msg, family)
     cancel = msg.msg_type == "Cancel"
-    lead = msg.lead_time_s
-    if cancel:
-        headline = f"All clear: {msg.point_name} ({msg.level})"
-        description = (
-            f"The forecast probability that the water at {msg.point_name} reaches "
-            f"{msg.depth_threshold:.2f} m has fallen to {msg.probability:.0%}; the alert is "
-            "cancelled."
-        )
-    else:
-        when = "now" if lead is None or lead <= 0 else f"in about {lead / 60:.0f} min"
-        headline = f"{_EVENT[msg.level]} at {msg.point_name} {when}"
-        description = (
-            f"Water at {msg.point_name} is forecast to reach {msg.depth_threshold:.2f} m "
-            f"({'road closed' if msg.level == 'closed' else 'traffic impeded'}) {when}, "
-            f"probability {msg.probability:.0%}. Forecast by a simulated digital twin."
-        )
     info: dict[str, Any] = {
-        "language": language,
+        "language": tag,
         "category": ["Met", "Transport"],
-        "event": _EVENT[msg.level],
+        "event": text["event"],
         "responseType": ["AllClear" if cancel else _RESPONSE[msg.level]],
         "urgency": msg.urgency,
         "severity": msg.severity,
@@ -106,28 +116,33 @@ def cap_dict(msg: AlertMessage, *, language: str = "en-US") -> dict[str, Any]:
     if msg.onset is not None and not cancel:
         info["onset"] = _cap_time(msg.onset)
     info["expires"] = _cap_time(msg.expires)
-    info["senderName"] = msg.sender_name
-    info["headline"] = headline
-    info["description"] = description
-    if not cancel:
-        info["instruction"] = (
-            "Avoid the road; use another route."
-            if msg.level == "closed"
-            else "Drive slowly; expect delays; crews may be sent ahead."
-        )
-    info["parameter"] = [{"valueName": k, "value": v} for k, v in msg.parameters.items()]
+    info["senderName"] = text["senderName"]
+    info["headline"] = text["headline"]
+    info["description"] = text["description"]
+    if "instruction" in text:
+        info["instruction"] = text["instruction"]
+    params = [{"valueName": k, "value": v} for k, v in msg.parameters.items()]
+    if msg.color is not None:
+        params.append({"valueName": "alertColor", "value": msg.color})
+        if family == "zh":
+            params.append({"valueName": "预警级别", "value": COLOR_ZH[msg.color]})
+    if conv.identifier_scheme == "gbt35965":
+        params.append({"valueName": "senderCode", "value": conv.sender_code})
+    info["parameter"] = params
+    geocode = [{"valueName": "twin:low_point", "value": msg.point_id}]
+    if conv.identifier_scheme == "gbt35965":
+        geocode.append({"valueName": "GB/T 2260", "value": conv.area_code})
     info["area"] = [
         {
-            "areaDesc": f"{msg.point_name} ({msg.point_id})",
+            "areaDesc": text["areaDesc"],
             "circle": [f"{msg.lat:.6f},{msg.lon:.6f} {msg.radius_m / 1000.0:.3f}"],
-            "geocode": [{"valueName": "twin:low_point", "value": msg.point_id}],
+            "geocode": geocode,
         }
     ]
-    alert["info"] = [info]
-    return alert
+    return info
 
 
-def cap_json(msg: AlertMessage, *, language: str = "en-US") -> dict[str, Any]:
+def cap_json(msg: AlertMessage, *, language: str | None = None) -> dict[str, Any]:
     """The JSON rendering: ``{"alert": <cap_dict>}`` (element names as in the XML)."""
     return {"alert": cap_dict(msg, language=language)}
 
@@ -145,7 +160,7 @@ def _append(parent: ET.Element, name: str, value: Any) -> None:
         ET.SubElement(parent, tag).text = str(value)
 
 
-def cap_xml(msg: AlertMessage, *, language: str = "en-US") -> str:
+def cap_xml(msg: AlertMessage, *, language: str | None = None) -> str:
     """The CAP 1.2 XML document of a message (UTF-8 text with declaration)."""
     ET.register_namespace("", CAP_NS)
     root = ET.Element(f"{{{CAP_NS}}}alert")

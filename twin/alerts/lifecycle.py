@@ -24,6 +24,13 @@ CAP classes (OASIS CAP 1.2, §3.2.2)
     the level, ``Likely`` for ``p > 0.5`` (CAP: "p > ~50 %"), ``Possible`` for
     ``p ≥ 0.2`` and ``Unlikely`` below.
 
+Conventions (:class:`~twin.alerts.AlertConventions`, ``policy.conventions``)
+    The identifier scheme (the twin's own, or GB/T 35965.1's sender code + time +
+    sequence number), the colour levels (blue / yellow / orange / red: with them the
+    severity follows the colour, red is ``Immediate``, and a change of colour is a
+    change a reader acts on) and the languages of the CAP rendering; see
+    :mod:`twin.alerts.conventions`. The defaults are plain CAP as above.
+
 **Illustrative defaults**: the probability thresholds and timings are a starting point
 for an operations centre to tune, not published values.
 """
@@ -40,7 +47,9 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from twin._types import BoolArray, FloatArray, StrArray
+from twin.alerts.conventions import BEIJING, COLOR_SEVERITY, AlertConventions
 from twin.alerts.errors import AlertError
+from twin.alerts.names import chinese_name
 
 __all__ = ["AlertManager", "AlertMessage", "AlertPoints", "AlertPolicy", "OpenAlert"]
 
@@ -68,6 +77,10 @@ class AlertPolicy(BaseModel):
     sender: str = Field(default="city-twin@gongshu.hangzhou", min_length=1)
     sender_name: str = "City twin, Gongshu district operations centre (simulated)"
     status: str = Field(default="Actual", description="CAP status (Actual, Exercise, Test…)")
+    conventions: AlertConventions = Field(
+        default_factory=AlertConventions,
+        description="identifier scheme, colour levels and languages (default: plain CAP)",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> AlertPolicy:
@@ -99,6 +112,9 @@ class AlertPoints:
         Position [deg, WGS84].
     radius_m
         Radius of the CAP circle [m] (the point's ``affect_radius``).
+    names_zh
+        Chinese names (empty where none); None: derived from ``names``
+        (:func:`twin.alerts.names.chinese_name`).
     """
 
     ids: StrArray
@@ -106,6 +122,7 @@ class AlertPoints:
     lon: FloatArray
     lat: FloatArray
     radius_m: FloatArray
+    names_zh: StrArray | None = None
 
     @classmethod
     def from_low_points(cls, points: Any) -> AlertPoints:
@@ -113,13 +130,21 @@ class AlertPoints:
         from twin.hydro.lowpoints import LOW_POINT_DEFAULTS
 
         radius = np.array([LOW_POINT_DEFAULTS[str(k)]["affect_radius"] for k in points.kinds])
+        names_zh = getattr(points, "names_zh", None)
         return cls(
             ids=np.asarray(points.ids).astype(str),
             names=np.asarray(points.names).astype(str),
             lon=np.asarray(points.lon, dtype=np.float64),
             lat=np.asarray(points.lat, dtype=np.float64),
             radius_m=radius.astype(np.float64),
+            names_zh=None if names_zh is None else np.asarray(names_zh).astype(str),
         )
+
+    def name_zh(self, i: int) -> str | None:
+        """The Chinese name of point ``i`` (None when it has none)."""
+        if self.names_zh is not None and str(self.names_zh[i]).strip():
+            return str(self.names_zh[i]).strip()
+        return chinese_name(str(self.names[i]))
 
     def __len__(self) -> int:
         return int(self.ids.shape[0])
@@ -132,7 +157,9 @@ class AlertMessage:
     Times are timezone-aware. ``probability`` is the forecast probability of reaching
     the level within the horizon [-]; ``onset`` the forecast (or observed) time it is
     reached; ``references`` the ``(identifier, sent)`` of earlier messages of the same
-    alert (for Update and Cancel).
+    alert (for Update and Cancel). ``color`` is the colour level (None without colour
+    levels; for a Cancel, the colour lifted), ``point_name_zh`` the point's Chinese name
+    and ``conventions`` those of the policy (what the CAP rendering follows).
     """
 
     identifier: str
@@ -156,6 +183,9 @@ class AlertMessage:
     expires: datetime
     references: tuple[tuple[str, datetime], ...] = ()
     parameters: dict[str, str] = field(default_factory=dict)
+    color: str | None = None
+    point_name_zh: str | None = None
+    conventions: AlertConventions = field(default_factory=AlertConventions)
 
     @property
     def lead_time_s(self) -> float | None:
@@ -188,6 +218,9 @@ class OpenAlert:
     below
         Consecutive issues so far with the probability below ``p_clear`` and the water
         below the level (a Cancel comes at ``clear_after``).
+    color
+        Colour level of the last message (None without colour levels; restored as None,
+        the manager takes the colour of the next issue as the last one's, silently).
     """
 
     point_id: str
@@ -198,6 +231,7 @@ class OpenAlert:
     certainty: str
     onset: datetime | None
     below: int = 0
+    color: str | None = None
 
 
 @dataclass
@@ -208,6 +242,7 @@ class _Active:
     certainty: str
     onset: datetime | None
     below: int = 0
+    color: str | None = None
 
 
 class AlertManager:
@@ -226,6 +261,10 @@ class AlertManager:
         self.policy = policy or AlertPolicy()
         self._active: dict[tuple[int, str], _Active] = {}
         self._last_time: datetime | None = None
+        # GB/T 35965.1 identifiers: entry time of this issue, next free one, position.
+        self._entry: datetime | None = None
+        self._next_entry: datetime | None = None
+        self._k = 0
 
     def state(self) -> list[OpenAlert]:
         """The open alerts, by low point (in the order of ``points``) and level name.
@@ -245,6 +284,7 @@ class AlertManager:
                 certainty=st.certainty,
                 onset=st.onset,
                 below=st.below,
+                color=st.color,
             )
             for (i, level), st in sorted(self._active.items())
         ]
@@ -272,26 +312,34 @@ class AlertManager:
                 dropped.append(a)
                 continue
             active[(i, a.level)] = _Active(
-                list(a.messages), a.last_sent, a.urgency, a.certainty, a.onset, a.below
+                list(a.messages), a.last_sent, a.urgency, a.certainty, a.onset, a.below, a.color
             )
         self._active = active
         return dropped
 
     def _identifier(self, point: int, level: str, sent: datetime, msg_type: str) -> str:
+        conv = self.policy.conventions
+        if conv.identifier_scheme == "gbt35965":
+            assert self._entry is not None
+            self._k += 1
+            return conv.gbt_identifier(self._entry, self._k - 1)
         key = f"{self.points.ids[point]}|{level}|{sent.isoformat()}|{msg_type}"
         digest = hashlib.blake2b(key.encode(), digest_size=4).hexdigest()
         return f"twin-wl-{self.points.ids[point]}-{level}-{sent:%Y%m%dT%H%M%S}-{digest}"
 
     def _classes(
-        self, level: str, p: float, lead_s: float | None, observed: bool
+        self, level: str, p: float, lead_s: float | None, observed: bool, color: str | None
     ) -> tuple[str, str, str]:
         pol = self.policy
         urgency = (
             "Immediate"
-            if observed or (lead_s is not None and lead_s <= pol.immediate_within)
+            if observed or (lead_s is not None and lead_s <= pol.immediate_within) or color == "red"
             else "Expected"
         )
-        severity = "Severe" if level == "closed" else "Moderate"
+        if color is not None:
+            severity = COLOR_SEVERITY[color]
+        else:
+            severity = "Severe" if level == "closed" else "Moderate"
         certainty = (
             "Observed"
             if observed
@@ -353,6 +401,11 @@ class AlertManager:
         if np.any(~np.isfinite(prob)) or np.any((prob < 0) | (prob > 1)):
             raise AlertError("probability must be finite and within [0, 1].")
         self._last_time = issue_time
+        conv = pol.conventions
+        entry = issue_time.astimezone(BEIJING).replace(microsecond=0)
+        if self._next_entry is not None and entry < self._next_entry:
+            entry = self._next_entry  # never re-use an entry time (module doc)
+        self._entry, self._k = entry, 0
         out: list[AlertMessage] = []
         for j, level in enumerate(levels):
             thr = pol.levels[level]
@@ -368,14 +421,15 @@ class AlertManager:
                 )
                 key = (i, level)
                 state = self._active.get(key)
+                color = conv.color_of(level, p, lead_s, bool(observed[i])) if conv.colors else None
                 if state is None:
                     if p >= pol.p_raise or observed[i]:
-                        u, s, c = self._classes(level, p, lead_s, bool(observed[i]))
+                        u, s, c = self._classes(level, p, lead_s, bool(observed[i]), color)
                         msg = self._message(
-                            i, level, "Alert", issue_time, p, onset, u, s, c, (), extra
+                            i, level, "Alert", issue_time, p, onset, u, s, c, (), extra, color
                         )
                         self._active[key] = _Active(
-                            [(msg.identifier, issue_time)], issue_time, u, c, onset
+                            [(msg.identifier, issue_time)], issue_time, u, c, onset, 0, color
                         )
                         out.append(msg)
                     continue
@@ -394,15 +448,19 @@ class AlertManager:
                             "Unlikely",
                             tuple(state.messages),
                             extra,
+                            state.color,
                         )
                         out.append(msg)
                         del self._active[key]
                     continue
                 state.below = 0
-                u, s, c = self._classes(level, p, lead_s, bool(observed[i]))
+                if state.color is None:
+                    state.color = color  # restored without a colour: take this one
+                u, s, c = self._classes(level, p, lead_s, bool(observed[i]), color)
                 escalates = (
                     _URGENCY_RANK[u] > _URGENCY_RANK[state.urgency]
                     or _CERTAINTY_RANK[c] > _CERTAINTY_RANK[state.certainty]
+                    or conv.color_rank(color) > conv.color_rank(state.color)
                 )
                 moved = (
                     onset is not None
@@ -410,7 +468,9 @@ class AlertManager:
                     and abs((onset - state.onset).total_seconds()) >= pol.onset_shift
                     and state.certainty != "Observed"
                 )
-                changed = u != state.urgency or c != state.certainty or moved
+                changed = (
+                    u != state.urgency or c != state.certainty or color != state.color or moved
+                )
                 waited = (issue_time - state.last_sent).total_seconds() >= pol.min_update_interval
                 if changed and (escalates or waited):
                     msg = self._message(
@@ -425,11 +485,14 @@ class AlertManager:
                         c,
                         tuple(state.messages),
                         extra,
+                        color,
                     )
                     state.messages.append((msg.identifier, issue_time))
                     state.last_sent, state.urgency, state.certainty = issue_time, u, c
-                    state.onset = onset
+                    state.onset, state.color = onset, color
                     out.append(msg)
+        if out and conv.identifier_scheme == "gbt35965":
+            self._next_entry = entry + timedelta(seconds=conv.entry_seconds(len(out)))
         return out
 
     def _message(
@@ -445,6 +508,7 @@ class AlertManager:
         certainty: str,
         references: tuple[tuple[str, datetime], ...],
         extra: dict[str, FloatArray] | None,
+        color: str | None = None,
     ) -> AlertMessage:
         pol = self.policy
         params = {"probability": f"{p:.2f}", "depth_threshold_m": f"{pol.levels[level]:.2f}"}
@@ -472,4 +536,7 @@ class AlertManager:
             expires=sent + timedelta(seconds=pol.expires_after),
             references=references,
             parameters=params,
+            color=color,
+            point_name_zh=self.points.name_zh(i),
+            conventions=pol.conventions,
         )

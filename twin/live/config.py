@@ -11,6 +11,13 @@ current working directory, like every other ``twin`` command. The model is a fol
 written by :func:`twin.forecast.io.save_forecaster`, or ``shipped:<kind>`` for the
 repository's ``models/waterlogging-<kind>``.
 
+The ``alerts`` section is :class:`twin.alerts.AlertPolicy`; its ``conventions``
+(:class:`twin.alerts.AlertConventions`) choose the identifiers (the twin's own, or GB/T
+35965.1's ``<sender code>_<yyyyMMddHHmmss>_<N>``), the blue / yellow / orange / red
+colour levels and the languages of the CAP messages (``[en-US, zh-CN]``: an English and
+a Chinese ``info`` block); the defaults are plain CAP 1.2, the Gongshu example switches
+the Chinese conventions on.
+
 Secrets never sit in the file: an API token is given by its SHA-256 (``sha256``) or by
 the name of an environment variable that holds it (``env``); a webhook's signing key by
 the name of an environment variable (``secret_env``).
