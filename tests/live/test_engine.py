@@ -184,6 +184,7 @@ def test_lifecycle_state_round_trips_through_json(caplog: pytest.LogCaptureFixtu
         "certainty",
         "onset",
         "below",
+        "color",
     }
     stored = json.loads(json.dumps(state))
     again = restore_manager(manager.points, policy, stored)

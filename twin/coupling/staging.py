@@ -71,6 +71,9 @@ class AlertStaging:
         #: CAP rendering), when known.
         self.timeline: Any = None
         self.messages: list[Any] = []
+        #: The forecast replay behind the alerts (issue times and the future rain each
+        #: forecast was given), when known.
+        self.replay: Any = None
 
     def process(self) -> Generator[Any, Any, None]:
         """The simpy process: wait for each alert, then stage crews."""

@@ -33,14 +33,25 @@ from twin._types import FloatArray
 from twin.forecast.data import Windows
 from twin.forecast.errors import ForecastError
 
-__all__ = ["RAIN_SOURCES", "RainSource", "future_rain", "rain_source_label"]
+__all__ = ["RADAR_SOURCES", "RAIN_SOURCES", "RainSource", "future_rain", "rain_source_label"]
 
-RainSource = Literal["observed", "persistence", "perturbed"]
-RAIN_SOURCES: tuple[str, ...] = ("observed", "persistence", "perturbed")
+RainSource = Literal[
+    "observed", "persistence", "perturbed", "eulerian", "extrapolation", "sprog", "steps"
+]
+RAIN_SOURCES: tuple[str, ...] = (
+    "observed", "persistence", "perturbed", "eulerian", "extrapolation", "sprog", "steps",
+)  # fmt: skip
+#: Sources that are radar nowcasts, given to the replay as arrays
+#: (:mod:`twin.forecast.radar_rain`), not computed from the gauge history here.
+RADAR_SOURCES: tuple[str, ...] = ("eulerian", "extrapolation", "sprog", "steps")
 _LABELS = {
     "observed": "observed future rain (oracle, upper bound)",
-    "persistence": "persistence nowcast (last 15 min held)",
+    "persistence": "persistence nowcast at the gauge (last 15 min held)",
     "perturbed": "perturbed nowcast (observed × growing lognormal error, illustrative)",
+    "eulerian": "radar Eulerian persistence (pysteps)",
+    "extrapolation": "radar extrapolation nowcast (pysteps, Lucas-Kanade + semi-Lagrangian)",
+    "sprog": "radar S-PROG nowcast (pysteps)",
+    "steps": "radar STEPS ensemble nowcast (pysteps; mean for point forecasters)",
 }
 
 
@@ -81,6 +92,11 @@ def future_rain(
         Random generator of ``perturbed`` (default seeded with 0).
     """
     check_source(source)
+    if source in RADAR_SOURCES:
+        raise ForecastError(
+            f"the {source!r} rain source is a radar nowcast: pass the nowcast rain "
+            "(twin.forecast.radar_rain) instead of computing it from the gauge history."
+        )
     if source == "persistence":
         level = np.asarray(rain_hist, dtype=np.float64)[:, -3:].mean(axis=1)
         return np.repeat(level[:, None], horizon, axis=1)

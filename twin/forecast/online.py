@@ -14,7 +14,7 @@ a dispatch policy needs to pre-position crews before the water arrives.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -29,7 +29,7 @@ from twin.alerts.lifecycle import AlertManager, AlertMessage, AlertPoints, Alert
 from twin.forecast.base import Forecaster, exceedance_probability
 from twin.forecast.data import STEP_S, Windows, fill_readings
 from twin.forecast.errors import ForecastError
-from twin.forecast.nowcast import check_source, future_rain, rain_source_label
+from twin.forecast.nowcast import RADAR_SOURCES, check_source, future_rain, rain_source_label
 from twin.forecast.sensors import SensorModel, sensor_readings
 
 __all__ = [
@@ -161,9 +161,12 @@ def predict_points(
             f"rain source {rain_source!r} needs rain_future (the covariate for the lead "
             "times); pass it, or use rain_source='persistence'."
         )
-    fut = future_rain(
-        rain.T, fut_obs, rain_source, horizon=model.horizon, rng=np.random.default_rng(seed)
-    )
+    if rain_source in RADAR_SOURCES and fut_obs is not None:
+        fut = fut_obs  # the radar nowcast at the points, given by the caller
+    else:
+        fut = future_rain(
+            rain.T, fut_obs, rain_source, horizon=model.horizon, rng=np.random.default_rng(seed)
+        )
     windows = Windows(filled.T, missing.T, rain.T, fut, idx)
     q = model.predict(windows)
     lead = (np.arange(model.horizon) + 1) * STEP_S / 60.0
@@ -209,11 +212,18 @@ def alert_probabilities(
 
 @dataclass(frozen=True)
 class AlertReplay:
-    """Alerts replayed over a run: the table and the messages (for CAP rendering)."""
+    """Alerts replayed over a run: the table and the messages (for CAP rendering).
+
+    ``issue_times`` [s since the start] are the times forecasts were issued, and
+    ``future_rain`` the rain each forecast was given over its leads [mm/h], shape
+    ``(n_issue, horizon, n_points)`` (what the forecaster believed would fall).
+    """
 
     table: pd.DataFrame
     messages: list[AlertMessage]
     rain_source: str
+    issue_times: FloatArray | None = None
+    future_rain: FloatArray | None = None
 
 
 def replay_alerts(
@@ -229,9 +239,22 @@ def replay_alerts(
     start: datetime | None = None,
     sensor: SensorModel | None = None,
     seed: int,
+    nowcast: Callable[[FloatArray], FloatArray] | None = None,
 ) -> AlertReplay:
-    """Replay the forecaster and the alert lifecycle over a run (see :func:`alert_timeline`)."""
+    """Replay the forecaster and the alert lifecycle over a run (see :func:`alert_timeline`).
+
+    A radar ``rain_source`` (:data:`~twin.forecast.nowcast.RADAR_SOURCES`) needs
+    ``nowcast``: issue times [s since the start] → nowcast rain at the points, shape
+    ``(n_issue, members, horizon, n_points)`` [mm/h]
+    (:func:`twin.forecast.radar_rain.radar_nowcaster`); point forecasters take the
+    members' mean.
+    """
     check_source(rain_source)
+    if rain_source in RADAR_SOURCES and nowcast is None:
+        raise ForecastError(
+            f"rain source {rain_source!r} is a radar nowcast; pass nowcast= (a radar "
+            "nowcaster, twin.forecast.radar_rain.radar_nowcaster)."
+        )
     if model.points is None:
         raise ForecastError("the forecaster is not fitted; load a shipped model first.")
     alert_points = (
@@ -280,7 +303,18 @@ def replay_alerts(
     hist = g[:, None] + np.arange(-enc + 1, 1)[None, :]
     fut = g[:, None] + np.arange(1, hor + 1)[None, :]
     rain_hist = rain_p[hist, p[:, None]]
-    fut_rain = future_rain(rain_hist, rain_p[fut, p[:, None]], rain_source, horizon=hor, rng=rng)
+    issue_s_all = t[0] + issue.astype(np.float64) * STEP_S
+    if nowcast is not None and rain_source in RADAR_SOURCES:
+        given = np.asarray(nowcast(issue_s_all), dtype=np.float64).mean(axis=1)
+        if given.shape != (issue.size, hor, n_pts):
+            raise ForecastError(
+                f"the nowcast gave shape {given.shape}; expected ({issue.size}, {hor}, {n_pts})"
+            )
+        fut_rain = np.transpose(given, (0, 2, 1)).reshape(-1, hor)
+    else:
+        fut_rain = future_rain(
+            rain_hist, rain_p[fut, p[:, None]], rain_source, horizon=hor, rng=rng
+        )
     windows = Windows(
         filled[hist, p[:, None]], missing[hist, p[:, None]], rain_hist, fut_rain, idx[p]
     )
@@ -329,7 +363,10 @@ def replay_alerts(
     logger.info(
         "alert replay: %d messages over %d issue times (%s)", len(table), issue.size, rain_source
     )
-    return AlertReplay(table=table, messages=messages, rain_source=rain_source)
+    return AlertReplay(
+        table=table, messages=messages, rain_source=rain_source, issue_times=issue_s_all,
+        future_rain=np.transpose(fut_rain.reshape(issue.size, n_pts, hor), (0, 2, 1)),
+    )  # fmt: skip
 
 
 def alert_timeline(

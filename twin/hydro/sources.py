@@ -1,11 +1,13 @@
-"""Where a run's rain comes from: a design storm, a catalogued real event, or a file.
+"""Where a run's rain comes from: a design storm, a catalogued event, a file, or radar.
 
 Each source gives ``rain_rate`` [mm/h] at the hydrology step for every low point. A
 design storm and a catalogued event fall uniformly on the district (the shipped gauge
 records have no station coordinates). A file brings its own space: gauges with
 ``lon``/``lat`` coordinates are interpolated to the points by inverse distance
 weighting, a grid by its nearest cell; gauges without coordinates are averaged (an
-areal mean).
+areal mean). A radar event is transposed over the network's area
+(:mod:`twin.hydro.radar.transpose`) and each point takes the rain of its cell: rain that
+moves across the district and differs from point to point.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from twin.errors import ScenarioError
 from twin.hydro import rainfall, storms
 from twin.scenario import RainConfig
 
-__all__ = ["event_series", "file_series", "scenario_storm", "series_from_values"]
+__all__ = ["event_series", "file_series", "radar_storm", "scenario_storm", "series_from_values"]
 
 
 def series_from_values(values: FloatArray, dt: float) -> xr.DataArray:
@@ -64,6 +66,78 @@ def file_series(path: Path) -> xr.DataArray:
     return rain
 
 
+def radar_storm(
+    cfg: RainConfig,
+    *,
+    rain_start: np.datetime64,
+    target: object = None,
+    base_dir: Path | None = None,
+) -> xr.DataArray:
+    """The scenario's radar event transposed over ``target``, on the scenario's clock.
+
+    Parameters
+    ----------
+    cfg
+        The rain section (``kind: radar``).
+    rain_start
+        When the rain starts (UTC, naive): the radar frame at ``radar.begin`` (default
+        the first) is moved to this time, and every later frame with it.
+    target
+        What to place the storm over (a road network, a polygon, a point; ``None``:
+        Gongshu), see :func:`twin.hydro.radar.transpose.as_district`.
+    base_dir
+        Folder for a relative NetCDF path.
+
+    Returns
+    -------
+    xarray.DataArray
+        ``rain_rate`` [mm/h], ``(time, y, x)`` on the transposed grid, times on the
+        scenario's UTC clock, times ``cfg.scale``; attributes say where the rain came
+        from, that it was transposed, the real time of its first frame
+        (``radar_begin``) and, when ``scale ≠ 1``, that it was intensified.
+    """
+    from twin.hydro.radar.array import to_utc
+    from twin.hydro.radar.events import EVENT_NAMES, load_event
+    from twin.hydro.radar.netcdf import read_radar_netcdf
+    from twin.hydro.radar.transpose import transpose_radar
+
+    rc = cfg.radar
+    if rc is None:
+        raise ScenarioError("rain.radar: kind 'radar' needs `radar: {event: ...}`")
+    path = Path(rc.event)
+    if not path.is_absolute() and base_dir is not None and (base_dir / path).exists():
+        path = base_dir / path
+    if rc.event in EVENT_NAMES:
+        radar = load_event(rc.event)
+    elif path.suffix in (".nc", ".nc4"):
+        radar = read_radar_netcdf(path)
+    else:
+        raise ScenarioError(
+            f"rain.radar.event: {rc.event!r} is neither a shipped radar event "
+            f"({', '.join(EVENT_NAMES)}) nor a CF NetCDF file (.nc)"
+        )
+    times = radar["time"].values
+    begin = to_utc(rc.begin) if rc.begin is not None else times[0]
+    if not times[0] <= begin <= times[-1]:
+        raise ScenarioError(
+            f"rain.radar.begin: {rc.begin} lies outside the event "
+            f"({str(times[0])[:16]} – {str(times[-1])[:16]} UTC)"
+        )
+    radar = radar.sel(time=slice(begin, None))
+    grid = transpose_radar(
+        radar, target, dx_km=rc.dx_km, dy_km=rc.dy_km, rotation_deg=rc.rotation_deg,
+        anchor=rc.anchor, size_km=rc.size_km, cell_m=rc.cell_m,
+    )  # fmt: skip
+    shifted = grid["time"].values - begin + rain_start
+    out = (grid * cfg.scale).assign_coords(time=("time", shifted, grid["time"].attrs))
+    out.name = "rain_rate"
+    out.attrs = dict(grid.attrs)
+    out.attrs["radar_begin"] = str(begin)[:19]
+    if cfg.scale != 1.0:
+        out.attrs["intensified"] = f"rain rates × {cfg.scale:g} (storm intensified)"
+    return out
+
+
 def scenario_storm(
     cfg: RainConfig,
     dt: float,
@@ -71,12 +145,23 @@ def scenario_storm(
     *,
     lon: FloatArray | None = None,
     lat: FloatArray | None = None,
+    radar: xr.DataArray | None = None,
 ) -> FloatArray:
     """The storm of a scenario at step ``dt`` [s], from its start [mm/h] (NaN → 0).
 
     Returns shape ``(n_steps,)`` for rain uniform in space, or ``(n_steps, n_points)``
     when the source has a spatial pattern and the points' ``lon``/``lat`` are given.
+    A radar storm needs its transposed grid (:func:`radar_storm`) as ``radar`` (already
+    scaled).
     """
+    if cfg.kind == "radar":
+        if radar is None or lon is None or lat is None:
+            raise ScenarioError("rain.kind radar: the transposed grid and the points are needed")
+        from twin.hydro.radar.transpose import radar_at_points
+
+        at = rainfall.resample_rain(radar_at_points(radar, lon, lat), dt)
+        grid_values: FloatArray = np.nan_to_num(np.asarray(at.values, dtype=float))
+        return grid_values
     if cfg.kind == "design_storm":
         ds = cfg.design_storm
         series = storms.chicago_hyetograph(

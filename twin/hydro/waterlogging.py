@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
+import xarray as xr
 
 from twin._types import FloatArray, IntArray
 from twin.hydro.lowpoints import LowPoints, low_points
@@ -65,6 +67,9 @@ class Waterlogging:
     change_time, change_point, change_state
         Road-state changes in time order: when [s], which point, new state
         (:data:`OPEN`, :data:`IMPEDED`, :data:`CLOSED`).
+    radar
+        The radar storm on its transposed grid, on the scenario's UTC clock (``rain.kind
+        radar`` only; radar nowcasts are made from it).
     """
 
     points: LowPoints
@@ -75,6 +80,7 @@ class Waterlogging:
     change_time: FloatArray
     change_point: IntArray
     change_state: IntArray
+    radar: xr.DataArray | None = None
 
 
 def rain_for_scenario(
@@ -83,6 +89,7 @@ def rain_for_scenario(
     base_dir: Path | None = None,
     *,
     points: LowPoints | None = None,
+    radar: xr.DataArray | None = None,
 ) -> FloatArray:
     """Rain rate on every step of the run [mm/h], shape (n_steps, n_points).
 
@@ -98,7 +105,7 @@ def rain_for_scenario(
     values = scenario_storm(
         cfg, step, base_dir,
         lon=points.lon if points is not None else None,
-        lat=points.lat if points is not None else None,
+        lat=points.lat if points is not None else None, radar=radar,
     )  # fmt: skip
     first = round(cfg.start / step)
     if values.size == 0 or first >= n_steps:
@@ -153,7 +160,14 @@ def simulate_waterlogging(
     hy = scenario.hydro
     points = low_points(net, design_rain_rate=hy.design_rain_rate)
     n_steps = int(np.ceil(scenario.horizon / hy.step))
-    rain2d = rain_for_scenario(scenario, n_steps, base_dir, points=points)
+    radar = None
+    if scenario.rain.kind == "radar":
+        from twin.hydro.sources import radar_storm
+
+        start = pd.Timestamp(scenario.start).tz_convert("UTC").tz_localize(None)
+        rain_start = (start + pd.Timedelta(seconds=scenario.rain.start)).to_datetime64()
+        radar = radar_storm(scenario.rain, rain_start=rain_start, target=net, base_dir=base_dir)
+    rain2d = rain_for_scenario(scenario, n_steps, base_dir, points=points, radar=radar)
     if rain2d.shape[1] == 1:
         rain2d = np.repeat(rain2d, len(points), axis=1)
     result = simulate_ponding(points.params, rain2d, hy.step)
@@ -166,7 +180,7 @@ def simulate_waterlogging(
         "Waterlogging: peak depth %.2f m; %d road-state changes at %d points",
         float(depth.max()), t.size, np.unique(p).size,
     )  # fmt: skip
-    return Waterlogging(points, times, rain2d, depth, result, t, p, s)
+    return Waterlogging(points, times, rain2d, depth, result, t, p, s, radar)
 
 
 def onsets(water: Waterlogging) -> npt.NDArray[np.bool_]:

@@ -127,6 +127,7 @@ def manager_state(manager: AlertManager) -> dict[str, Any]:
             "certainty": a.certainty,
             "onset": None if a.onset is None else _iso(a.onset),
             "below": a.below,
+            "color": a.color,
         }
         for a in manager.state()
     ]
@@ -153,6 +154,7 @@ def restore_manager(
             certainty=str(rec["certainty"]),
             onset=None if rec["onset"] is None else datetime.fromisoformat(rec["onset"]),
             below=int(rec["below"]),
+            color=rec.get("color"),
         )
         for rec in state.get("active", [])
     )

@@ -3,6 +3,7 @@
 A run folder holds ``run.nc`` (the time × agent Dataset), ``cases.parquet``,
 ``kpis.parquet`` / ``kpis.csv``, ``escalations.parquet``, and when the run had them
 ``road_states.csv``, ``crowd_alerts.csv`` / ``crowd_effect.csv``, ``forecast_alerts.csv``,
+``forecast_rain.csv``,
 ``cap/`` (CAP 1.2 XML per message and a JSON feed), ``trucks/`` and ``summary.html``.
 :func:`twin.sweep.results.read_run` reads one back.
 """
@@ -48,6 +49,9 @@ def write_run(result: RunResult, folder: str | Path, *, report: bool = True) -> 
         result.crowds.alerts.to_csv(paths["crowd_alerts"], index=False)
         paths["crowd_effect"] = folder / "crowd_effect.csv"
         result.crowds.effect.to_csv(paths["crowd_effect"])
+    if result.forecast_rain is not None:
+        paths["forecast_rain"] = folder / "forecast_rain.csv"
+        result.forecast_rain.to_csv(paths["forecast_rain"], index=False)
     if result.forecast_alerts is not None:
         paths["forecast_alerts"] = folder / "forecast_alerts.csv"
         result.forecast_alerts.to_csv(paths["forecast_alerts"], index=False)

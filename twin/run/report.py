@@ -527,6 +527,17 @@ def write_summary(
         fig = water_figure(result.dataset, local_times(result, tz),
                            impeded=hy.impeded_depth, closed=hy.closed_depth)  # fmt: skip
         sections += ["<h2>Rain and waterlogging</h2>", figure_html(fig, "water")]
+        caption = str(result.dataset.attrs.get("rain_caption", ""))
+        if caption:
+            sections.append(f'<p class="note">Rain: {esc(caption)}.</p>')
+    if result.forecast_rain is not None and len(result.forecast_rain):
+        from twin.forecast.plots import forecast_rain_figure
+
+        fig = forecast_rain_figure(
+            result.forecast_rain, pd.Timestamp(result.scenario.start), tz,
+            caption=str(result.dataset.attrs.get("rain_caption", "")),
+        )  # fmt: skip
+        sections += ["<h3>Forecast rain against observed rain</h3>", figure_html(fig, "nowcast")]
     if result.trucks is not None:
         from twin.trucks.plots import dock_queue_figure, on_road_figure, violation_map
 

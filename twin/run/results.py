@@ -63,6 +63,10 @@ class RunResult:
         Waterlogging alert messages replayed online (runs with ``hydro.forecast`` only).
     cap_messages
         The same alerts as message objects, written as CAP 1.2 XML and a JSON feed.
+    forecast_rain
+        What each replayed forecast believed would fall against what fell: one row per
+        issue time and lead, rain averaged over the low points (``issue_time_s``,
+        ``lead_min``, ``time_s``, ``forecast_mm_h``, ``observed_mm_h``).
     network
         The road network the run used (for maps; not written to disk).
     """
@@ -79,6 +83,7 @@ class RunResult:
     trucks: TruckResult | None = None
     forecast_alerts: pd.DataFrame | None = None
     cap_messages: list[Any] = field(default_factory=list)
+    forecast_rain: pd.DataFrame | None = None
 
     def kpi(self, name: str) -> float:
         """The value of one KPI."""
@@ -161,6 +166,13 @@ def _add_water(ds: xr.Dataset, sim: Simulation) -> xr.Dataset:
         rain_rate=(("time", "point"), w.rain_rate[rain_idx],
                    {"units": "mm h-1", "long_name": "rain rate"}),
     )  # fmt: skip
+    if w.radar is not None:
+        from twin.hydro.radar.array import radar_caption
+
+        caption = radar_caption(w.radar)
+        if "intensified" in w.radar.attrs:
+            caption += f"; {w.radar.attrs['intensified']}"
+        ds.attrs["rain_caption"] = caption
     ds = ds.assign_coords(
         point=("point", np.arange(len(pts))),
         point_id=("point", pts.ids),
@@ -171,6 +183,33 @@ def _add_water(ds: xr.Dataset, sim: Simulation) -> xr.Dataset:
         point_max_depth=("point", w.depth.max(axis=0), {"units": "m"}),
     )
     return ds
+
+
+def _forecast_rain(staging: Any, sim: Simulation) -> pd.DataFrame | None:
+    """Forecast rain against observed rain, both averaged over the low points [mm/h]."""
+    replay = staging.replay
+    w = sim.water
+    if replay is None or replay.future_rain is None or w is None:
+        return None
+    step5 = 300.0
+    ratio = max(1, round(step5 / sim.scenario.hydro.step))
+    n5 = w.rain_rate.shape[0] // ratio
+    observed = w.rain_rate[: n5 * ratio].reshape(n5, ratio, -1).mean(axis=(1, 2))
+    fut = np.asarray(replay.future_rain).mean(axis=2)  # (n_issue, horizon)
+    issue = np.asarray(replay.issue_times, dtype=float)
+    horizon = fut.shape[1]
+    lead = np.arange(1, horizon + 1)
+    rows = {
+        "issue_time_s": np.repeat(issue, horizon),
+        "lead_min": np.tile(lead * step5 / 60.0, issue.size),
+        "time_s": (issue[:, None] + (lead[None, :] - 1) * step5).ravel(),
+        "forecast_mm_h": fut.ravel(),
+    }
+    k = np.round(rows["time_s"] / step5).astype(np.int64)
+    rows["observed_mm_h"] = np.where(k < n5, observed[np.minimum(k, n5 - 1)], 0.0)
+    out = pd.DataFrame(rows)
+    out.attrs["rain_source"] = str(staging.timeline.attrs.get("rain_source", ""))
+    return out
 
 
 def _add_trucks(ds: xr.Dataset, trucks: TruckResult) -> xr.Dataset:
@@ -267,4 +306,5 @@ def collect_results(sim: Simulation, timing: dict[str, float] | None = None) -> 
         road_states=road_state_table(sim), network=sim.net, crowds=crowd, trucks=sim.trucks,
         forecast_alerts=None if staging is None else staging.timeline,
         cap_messages=[] if staging is None else list(staging.messages),
+        forecast_rain=None if staging is None else _forecast_rain(staging, sim),
     )  # fmt: skip

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from scipy.spatial import cKDTree
 
 from twin._types import FloatArray, IntArray
@@ -162,6 +163,29 @@ def prepare(
     return sim
 
 
+def alert_policy(scenario: Scenario) -> Any:
+    """The alert rule of a scenario: its depth levels, p* from the costs, its conventions."""
+    from pydantic import ValidationError
+
+    from twin.alerts import AlertConventions, AlertPolicy
+
+    hy, fc = scenario.hydro, scenario.hydro.forecast
+    try:
+        conventions = AlertConventions.model_validate(fc.conventions)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(x) for x in first["loc"])
+        raise ScenarioError(
+            f"hydro.forecast.conventions.{field}: {first['msg']} (see twin.alerts."
+            "AlertConventions for the fields)"
+        ) from None
+    p_raise = fc.p_alert
+    return AlertPolicy(
+        levels={"impeded": hy.impeded_depth, "closed": hy.closed_depth},
+        p_raise=p_raise, p_clear=min(0.2, 0.5 * p_raise), conventions=conventions,
+    )  # fmt: skip
+
+
 def _forecast_staging(
     sim: Simulation, water: Any, scenario: Scenario, table: CategoryTable, base_dir: Path | None
 ) -> Any:
@@ -169,6 +193,7 @@ def _forecast_staging(
     from twin.coupling.staging import AlertStaging
     from twin.forecast import load_forecaster, load_shipped, replay_alerts
     from twin.forecast.io import model_folder
+    from twin.forecast.radar_rain import RADAR_METHODS
 
     fc = scenario.hydro.forecast
     path = Path(fc.model)
@@ -181,9 +206,20 @@ def _forecast_staging(
         raise ScenarioError(
             f"hydro.forecast.model: {exc} (give a model folder or a kind shipped in {shipped})"
         ) from exc
+    nowcaster = None
+    if fc.rain_source in RADAR_METHODS:
+        from twin.forecast.radar_rain import radar_nowcaster
+
+        start_utc = pd.Timestamp(scenario.start).tz_convert("UTC").tz_localize(None)
+        nowcaster = radar_nowcaster(
+            water.radar, start_utc, water.points.lon, water.points.lat,
+            method=fc.rain_source, horizon_steps=model.horizon, members=fc.nowcast_members,
+            seed=scenario.seed,
+        )  # fmt: skip
     replay = replay_alerts(
         water.depth, water.rain_rate, water.times, water.points, model,
         rain_source=fc.rain_source, every=fc.every, start=scenario.start, seed=scenario.seed,
+        nowcast=nowcaster, policy=alert_policy(scenario),
     )  # fmt: skip
     timeline = replay.table
     alerts = timeline[timeline["msgType"] == "Alert"]
@@ -200,6 +236,7 @@ def _forecast_staging(
     )  # fmt: skip
     staging.timeline = timeline
     staging.messages = replay.messages
+    staging.replay = replay
     return staging
 
 

@@ -7,14 +7,24 @@ design and the predictive alerts (``hydro.forecast``) with their future-rain sou
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
 from twin.durations import Duration, PositiveDuration
 from twin.yamlconfig import Frozen
 
-__all__ = ["DesignStormConfig", "ForecastConfig", "HydroConfig", "RainConfig"]
+__all__ = [
+    "RADAR_SOURCES",
+    "DesignStormConfig",
+    "ForecastConfig",
+    "HydroConfig",
+    "RadarRainConfig",
+    "RainConfig",
+]
+
+#: Future-rain sources that are radar nowcasts (they need ``rain.kind: radar``).
+RADAR_SOURCES: tuple[str, ...] = ("eulerian", "extrapolation", "sprog", "steps")
 
 
 class DesignStormConfig(Frozen):
@@ -35,15 +45,48 @@ class DesignStormConfig(Frozen):
     peak_position: float = Field(default=0.4, ge=0.0, le=1.0)
 
 
+class RadarRainConfig(Frozen):
+    """A real radar rain sequence placed over the network's area (storm transposition).
+
+    None of the shipped radar events fell on Hangzhou; every output that uses one says
+    where it came from and that it was transposed (:mod:`twin.hydro.radar.transpose`).
+    """
+
+    event: str = Field(
+        description="a shipped radar event (see `twin rain radar events`) or a CF NetCDF file"
+    )
+    dx_km: float = Field(default=0.0, description="east offset of the storm's placement [km]")
+    dy_km: float = Field(default=0.0, description="north offset of the storm's placement [km]")
+    rotation_deg: float = Field(default=0.0, description="counter-clockwise rotation [deg]")
+    anchor: Literal["crop", "storm"] = Field(
+        default="crop", description="offsets from the radar window's centre or the storm's"
+    )
+    begin: str | None = Field(
+        default=None,
+        description="radar time (UTC, ISO 8601) that falls at rain.start; default: the "
+        "event's first frame",
+    )
+    size_km: float = Field(default=128.0, gt=10.0, le=512.0, description="grid side [km]")
+    cell_m: float = Field(default=1000.0, ge=250.0, le=5000.0, description="grid cell [m]")
+
+
 class RainConfig(Frozen):
     """What rain falls, and when it starts (an offset from the scenario start)."""
 
-    kind: Literal["none", "design_storm", "event", "file"] = "none"
+    kind: Literal["none", "design_storm", "event", "file", "radar"] = "none"
     start: Duration = Field(default=28800.0, description="offset of the rain from the start")
     design_storm: DesignStormConfig = Field(default_factory=DesignStormConfig)
     event: str | None = Field(default=None, description="event_id from the storm catalogue")
     file: str | None = Field(default=None, description="a gauge CSV or CF NetCDF file")
-    scale: float = Field(default=1.0, ge=0.0, description="multiplier on the rain rate")
+    radar: RadarRainConfig | None = Field(
+        default=None, description="a radar event transposed over the network (kind radar)"
+    )
+    scale: float = Field(
+        default=1.0,
+        ge=0.0,
+        description="multiplier on the rain rate (≠ 1: the storm is intensified, and "
+        "outputs say so)",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> RainConfig:
@@ -51,6 +94,11 @@ class RainConfig(Frozen):
             raise ValueError("kind 'event' needs `event:` (an event_id of the storm catalogue)")
         if self.kind == "file" and not self.file:
             raise ValueError("kind 'file' needs `file:` (a gauge CSV or NetCDF path)")
+        if self.kind == "radar" and self.radar is None:
+            raise ValueError(
+                "kind 'radar' needs `radar: {event: ...}` (a shipped radar event such as "
+                "fmi-20160928, or a CF NetCDF file)"
+            )
         return self
 
 
@@ -66,11 +114,38 @@ class ForecastConfig(Frozen):
 
     enabled: bool = False
     model: str = Field(default="nhits", description="shipped model kind or model folder")
-    rain_source: Literal["persistence", "observed", "perturbed"] = Field(
+    rain_source: Literal[
+        "persistence", "observed", "perturbed", "eulerian", "extrapolation", "sprog", "steps"
+    ] = Field(
         default="persistence",
-        description="future rain the forecaster is given: persistence nowcast, observed "
-        "(an oracle, the upper bound) or perturbed observed rain",
+        description="future rain the forecaster is given: gauge persistence, observed (an "
+        "oracle, the upper bound), perturbed observed rain, or a pysteps radar nowcast "
+        "(eulerian, extrapolation, sprog, steps; rain.kind radar only)",
     )
+    nowcast_members: int = Field(
+        default=20, ge=2, le=100, description="members of a STEPS nowcast ensemble"
+    )
+    cost_miss: float = Field(
+        default=1.0, gt=0.0, description="cost of water that came without an alert [-]"
+    )
+    cost_false_alarm: float = Field(
+        default=1.0, gt=0.0, description="cost of an alert for water that never came [-]"
+    )
+    conventions: dict[str, Any] = Field(
+        default_factory=dict,
+        description="alert conventions (twin.alerts.AlertConventions: identifier_scheme, "
+        "area_code, agency_code, languages, colors …); default plain CAP 1.2",
+    )
+
+    @property
+    def p_alert(self) -> float:
+        """The alert probability p* = C_fa / (C_fa + C_miss) [-].
+
+        Alerting when P(depth ≥ level within the horizon) ≥ p* minimises the expected
+        cost of a miss (``cost_miss``) against a false alarm (``cost_false_alarm``).
+        """
+        return self.cost_false_alarm / (self.cost_false_alarm + self.cost_miss)
+
     every: PositiveDuration = Field(default=300.0, description="a forecast is issued every [s]")
     crews_per_alert: int = Field(default=1, ge=0, le=20, description="crews staged per alert")
 

@@ -32,7 +32,14 @@ from twin.crowds.config import CrowdConfig
 from twin.durations import Duration, PositiveDuration, parse_duration
 from twin.errors import ScenarioError
 from twin.network.congestion import CongestionProfile
-from twin.scenario.hydro import DesignStormConfig, ForecastConfig, HydroConfig, RainConfig
+from twin.scenario.hydro import (
+    RADAR_SOURCES,
+    DesignStormConfig,
+    ForecastConfig,
+    HydroConfig,
+    RadarRainConfig,
+    RainConfig,
+)
 from twin.scenario.placement import PlacementConfig
 from twin.trucks.config import TrucksConfig
 from twin.yamlconfig import Frozen, format_validation_errors, read_yaml
@@ -50,6 +57,7 @@ __all__ = [
     "HydroConfig",
     "NetworkConfig",
     "OperationsConfig",
+    "RadarRainConfig",
     "RainConfig",
     "Scenario",
     "Shift",
@@ -340,6 +348,16 @@ class Scenario(Frozen):
     def _aware_start(self) -> Scenario:
         if self.start.tzinfo is None:
             object.__setattr__(self, "start", self.start.replace(tzinfo=ZoneInfo(self.timezone)))
+        return self
+
+    @model_validator(mode="after")
+    def _radar_nowcast_needs_radar(self) -> Scenario:
+        fc = self.hydro.forecast
+        if fc.enabled and fc.rain_source in RADAR_SOURCES and self.rain.kind != "radar":
+            raise ValueError(
+                f"hydro.forecast.rain_source {fc.rain_source!r} is a radar nowcast: it needs "
+                "rain.kind 'radar' (or use persistence, observed or perturbed)"
+            )
         return self
 
     def with_updates(self, **changes: Any) -> Scenario:

@@ -1,0 +1,153 @@
+"""Future rain at the low points from radar nowcasts (pysteps), issue time by issue time.
+
+A forecaster issued at time ``T`` is given, as its known-future covariate, the rain of a
+radar nowcast issued at ``T``: pysteps extrapolates the radar frames seen up to ``T``
+(:func:`twin.hydro.radar.nowcast.nowcast`; the frame labelled ``T − Δt`` is the last
+one known) over the next two hours, and each low point takes the rain of its cell. The
+radar steps (5 min, or 2 min for MRMS) are averaged to the forecasters' 5-minute steps,
+conserving depth. A STEPS nowcast keeps its members (the physics ensemble runs one per
+member); point forecasters take their mean.
+
+Before the radar has the frames a method needs, and after its last frame, the future
+rain is zero: the twin only knows what the radar has seen.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from twin._types import FloatArray
+from twin.forecast.errors import ForecastError
+
+__all__ = ["RADAR_METHODS", "nowcast_rain_at_points", "radar_nowcaster", "to_step"]
+
+logger = logging.getLogger(__name__)
+
+#: Radar nowcast methods usable as a forecast's future-rain source.
+RADAR_METHODS: tuple[str, ...] = ("eulerian", "extrapolation", "sprog", "steps")
+
+
+def to_step(
+    values: FloatArray, interval_s: float, step_s: float, n_steps: int, *, offset_s: float = 0.0
+) -> FloatArray:
+    """Rates on leads of ``interval_s`` averaged to ``n_steps`` leads of ``step_s`` [mm/h].
+
+    ``values`` has the lead axis second to last; depth is conserved (piecewise-constant
+    rates). The new leads start ``offset_s`` after the old ones (a nowcast issued on the
+    radar's grid before the forecast's issue time); leads beyond the nowcast are zero.
+    """
+    v = np.nan_to_num(np.asarray(values, dtype=np.float64))
+    depth = np.cumsum(v * interval_s, axis=-2)
+    zero = np.zeros((*v.shape[:-2], 1, v.shape[-1]))
+    cum = np.concatenate([zero, depth], axis=-2)
+    edges_old = np.arange(v.shape[-2] + 1) * interval_s
+    edges_new = np.minimum(offset_s + np.arange(n_steps + 1) * step_s, edges_old[-1])
+    flat = cum.reshape(-1, cum.shape[-2], cum.shape[-1])
+    out = np.empty((flat.shape[0], n_steps + 1, flat.shape[2]))
+    for i in range(flat.shape[0]):
+        for j in range(flat.shape[2]):
+            out[i, :, j] = np.interp(edges_new, edges_old, flat[i, :, j])
+    rate = np.diff(out, axis=1) / step_s
+    return rate.reshape(*v.shape[:-2], n_steps, v.shape[-1])
+
+
+def nowcast_rain_at_points(
+    radar: xr.DataArray,
+    issue_times: pd.DatetimeIndex,
+    lon: FloatArray,
+    lat: FloatArray,
+    *,
+    method: str,
+    horizon_steps: int,
+    step_s: float = 300.0,
+    members: int = 20,
+    seed: int,
+) -> FloatArray:
+    """Radar nowcast rain at points for each issue time [mm/h].
+
+    Parameters
+    ----------
+    radar
+        Radar rain ``(time, y, x)`` on the scenario's UTC clock (a transposed storm).
+    issue_times
+        When each forecast is issued (naive UTC).
+    lon, lat
+        The points [deg].
+    method
+        One of :data:`RADAR_METHODS`.
+    horizon_steps
+        Lead steps of the forecasts (24 for 2 h at 5 min).
+    step_s
+        The forecasts' step [s].
+    members
+        STEPS members (other methods give one).
+    seed
+        Seed of the STEPS noise (issue ``k`` uses ``seed + k``).
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(n_issue, n_members, horizon_steps, n_points)``; ``n_members`` is
+        ``members`` for STEPS, else 1.
+    """
+    from twin.hydro.radar.nowcast import nowcast, nowcast_at_points
+
+    if method not in RADAR_METHODS:
+        raise ForecastError(f"radar nowcast method {method!r}: use {', '.join(RADAR_METHODS)}")
+    interval = float(radar.attrs["interval_s"])
+    n_members = members if method == "steps" else 1
+    need = 3 if method in ("sprog", "steps") else 2
+    times = pd.DatetimeIndex(radar["time"].values)
+    first_known = times[0] + pd.Timedelta(seconds=need * interval)
+    last_known = times[-1] + pd.Timedelta(seconds=interval)
+    out = np.zeros((len(issue_times), n_members, horizon_steps, len(lon)))
+    made = 0
+    for k, issue in enumerate(issue_times):
+        if issue < first_known or issue > last_known:
+            continue
+        # Issue on the radar's grid: the last frame boundary at or before the issue time.
+        behind = (issue - times[0]).total_seconds() % interval
+        on_grid = issue - pd.Timedelta(seconds=behind)
+        lead_max = (horizon_steps * step_s + behind) / 60.0
+        nc = nowcast(
+            radar, on_grid.to_datetime64(), method=method,  # type: ignore[arg-type]
+            lead_max_min=lead_max + interval / 60.0, n_past=need, n_members=members,
+            seed=seed + k, outside=0.0,
+        )  # fmt: skip
+        at = nowcast_at_points(nc, lon, lat).transpose("member", "lead_time", "point")
+        out[k] = to_step(np.asarray(at.values), interval, step_s, horizon_steps, offset_s=behind)
+        made += 1
+    logger.info("radar nowcasts (%s): %d of %d issue times had frames", method, made, out.shape[0])
+    return out
+
+
+def radar_nowcaster(
+    radar: xr.DataArray,
+    start_utc: pd.Timestamp,
+    lon: FloatArray,
+    lat: FloatArray,
+    *,
+    method: str,
+    horizon_steps: int,
+    members: int = 20,
+    seed: int,
+) -> Callable[[FloatArray], FloatArray]:
+    """A function from issue times [s since ``start_utc``] to nowcast rain at the points.
+
+    The result has shape ``(n_issue, n_members, horizon_steps, n_points)`` [mm/h] (see
+    :func:`nowcast_rain_at_points`).
+    """
+
+    def at(issue_s: FloatArray) -> FloatArray:
+        issue = start_utc + pd.to_timedelta(np.asarray(issue_s, dtype=float), unit="s")
+        return nowcast_rain_at_points(
+            radar, pd.DatetimeIndex(issue), lon, lat, method=method,
+            horizon_steps=horizon_steps, members=members, seed=seed,
+        )  # fmt: skip
+
+    return at
