@@ -166,7 +166,9 @@ def radar_caption(radar: xr.DataArray) -> str:
     who = str(radar.attrs.get("institution_short") or radar.attrs.get("institution", "radar"))
     origin = radar.attrs.get("origin")
     when = ""
-    if "time" in radar.coords and radar.sizes.get("time", 0):
+    if radar.attrs.get("radar_begin"):  # moved onto a scenario's clock: the real date
+        when = f" ({pd.Timestamp(str(radar.attrs['radar_begin'])):%Y-%m-%d})"
+    elif "time" in radar.coords and radar.sizes.get("time", 0):
         when = f" ({pd.Timestamp(radar['time'].values[0]):%Y-%m-%d})"
     text = f"radar from {who}" + (f", {origin}" if origin else "") + when
     if radar.attrs.get("transposed_over"):
