@@ -52,7 +52,7 @@ def test_forecasts_take_radar_nowcasts_and_the_report_shows_them(short, tmp_path
 
 
 def test_bad_radar_settings_are_clear(short) -> None:
-    with pytest.raises(ScenarioError, match="rain.kind 'radar'"):
+    with pytest.raises(ScenarioError, match=r"rain\.kind 'radar'"):
         short.with_updates(**{"rain.kind": "design_storm"})
     with pytest.raises(ScenarioError, match="neither a shipped radar event"):
         run_scenario(short.with_updates(**{"rain.radar.event": "nowhere-2020"}))
