@@ -16,6 +16,8 @@ stream         salt      what it draws
 ``trucks``     0x7B0C    the muck-truck day (spawned by the truck model)
 ``truck_model`` 0x7C0C   inside the truck model: trips, violations, detection
 ``crowds``     0xC70D    crowd-control cases raised by crowd alerts
+``hydro_truth`` 0x7207   how each point's real drains differ from design (hydro.truth)
+``forecast``   0xF0CA    the physics-ensemble forecaster's priors and filter noise
 =============  ========  ==============================================================
 """
 
@@ -33,6 +35,8 @@ STREAMS: dict[str, int] = {
     "trucks": 0x7B0C,
     "truck_model": 0x7C0C,
     "crowds": 0xC70D,
+    "hydro_truth": 0x7207,
+    "forecast": 0xF0CA,
 }
 
 

@@ -58,3 +58,28 @@ def test_bad_radar_settings_are_clear(short) -> None:
         run_scenario(short.with_updates(**{"rain.radar.event": "nowhere-2020"}))
     with pytest.raises(ScenarioError, match="outside the event"):
         run_scenario(short.with_updates(**{"rain.radar.begin": "2001-01-01T00:00"}))
+
+
+def test_the_physics_ensemble_forecasts_a_truth_it_is_not_told(short) -> None:
+    s = short.with_updates(
+        **{
+            "hydro.forecast.model": "physics_ensemble",
+            "hydro.truth.capacity_sd": 0.35,
+            "hydro.truth.blockage_share": 0.3,
+            "rain.scale": 2.0,
+        }
+    )
+    r = run_scenario(s)
+    k = r.kpis.set_index("kpi")["value"]
+    assert k["points_closed"] > 0
+    assert r.forecast_alerts is not None and len(r.forecast_alerts) > 0
+    assert "physics" in r.forecast_alerts.attrs["forecaster"]
+    assert 0.0 <= k["forecast_pod_closed"] <= 1.0
+    assert k["forecast_lead_impeded_mean"] > 0.0
+    # The truth differs from the nominal model: same storm, different water.
+    nominal = run_scenario(
+        s.with_updates(**{"hydro.truth.capacity_sd": 0.0, "hydro.truth.blockage_share": 0.0})
+    )
+    assert not np.array_equal(
+        nominal.dataset["water_depth"].to_numpy(), r.dataset["water_depth"].to_numpy()
+    )

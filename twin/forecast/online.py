@@ -226,6 +226,54 @@ class AlertReplay:
     future_rain: FloatArray | None = None
 
 
+def five_minute_grid(
+    depth: FloatArray, rain: FloatArray, times: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """A run on the forecasters' 5-minute grid [m, mm/h].
+
+    Depth at the 5-minute boundaries; rain over the 5 minutes ending at each boundary
+    (row 0: none).
+    """
+    dt = float(times[1] - times[0])
+    ratio = STEP_S / dt
+    if abs(ratio - round(ratio)) > 1e-9 or round(ratio) < 1:
+        raise ForecastError(f"the run's step {dt:g} s must divide {STEP_S:.0f} s.")
+    k = round(ratio)
+    n5 = (depth.shape[0] - 1) // k
+    n_pts = depth.shape[1]
+    depth5 = depth[: n5 * k + 1 : k]
+    rain5 = np.r_[np.zeros((1, n_pts)), rain[: n5 * k].reshape(n5, k, n_pts).mean(1)]
+    return depth5, rain5
+
+
+def message_rows(
+    messages: Sequence[AlertMessage], points: AlertPoints, issue_s: float
+) -> list[dict[str, Any]]:
+    """Timeline rows (:data:`TIMELINE_COLUMNS`) of the messages of one issue time."""
+    rows = []
+    for m in messages:
+        i = int(np.flatnonzero(points.ids == m.point_id)[0])
+        lead = m.lead_time_s
+        rows.append(
+            {
+                "issue_time": issue_s,
+                "point": m.point_id,
+                "point_index": i,
+                "level": m.level,
+                "msgType": m.msg_type,
+                "probability": m.probability,
+                "onset_forecast_time": np.nan if lead is None else issue_s + lead,
+                "lead_time": np.nan if lead is None else lead,
+                "urgency": m.urgency,
+                "severity": m.severity,
+                "certainty": m.certainty,
+                "identifier": m.identifier,
+                "sent": m.sent,
+            }
+        )
+    return rows
+
+
 def replay_alerts(
     depth: npt.ArrayLike,
     rain_rate: npt.ArrayLike,
@@ -275,18 +323,11 @@ def replay_alerts(
             f"rain_rate has {r.shape[0]} rows; a run with {d.shape[0]} depth rows (step "
             f"boundaries) has {d.shape[0] - 1} rain steps."
         )
-    dt = float(t[1] - t[0])
-    ratio = STEP_S / dt
-    if abs(ratio - round(ratio)) > 1e-9 or round(ratio) < 1:
-        raise ForecastError(f"the run's step {dt:g} s must divide {STEP_S:.0f} s.")
-    ratio_i = round(ratio)
     stride = every / STEP_S
     if abs(stride - round(stride)) > 1e-9 or round(stride) < 1:
         raise ForecastError(f"every={every:g} s must be a multiple of {STEP_S:.0f} s.")
-    # 5-minute grid: depth at boundaries, rain over the 5 min ending at each boundary.
-    n5 = (d.shape[0] - 1) // ratio_i
-    depth5 = d[: n5 * ratio_i + 1 : ratio_i]
-    rain5 = np.r_[np.zeros((1, n_pts)), r[: n5 * ratio_i].reshape(n5, ratio_i, n_pts).mean(1)]
+    depth5, rain5 = five_minute_grid(d, r, t)
+    n5 = depth5.shape[0] - 1
     rng = np.random.default_rng(seed)
     obs5 = depth5 if sensor is None else sensor_readings(depth5, STEP_S, sensor, rng)
     enc, hor = model.encoder, model.horizon
@@ -337,26 +378,7 @@ def replay_alerts(
         msgs = manager.step(
             when, prob[k], lead_s[k], last_obs[k], extra={"peak_median_depth_m": median[k]}
         )
-        for m in msgs:
-            i = int(np.flatnonzero(alert_points.ids == m.point_id)[0])
-            lead = m.lead_time_s
-            rows.append(
-                {
-                    "issue_time": issue_s,
-                    "point": m.point_id,
-                    "point_index": i,
-                    "level": m.level,
-                    "msgType": m.msg_type,
-                    "probability": m.probability,
-                    "onset_forecast_time": np.nan if lead is None else issue_s + lead,
-                    "lead_time": np.nan if lead is None else lead,
-                    "urgency": m.urgency,
-                    "severity": m.severity,
-                    "certainty": m.certainty,
-                    "identifier": m.identifier,
-                    "sent": m.sent,
-                }
-            )
+        rows.extend(message_rows(msgs, alert_points, issue_s))
         messages.extend(msgs)
     table = pd.DataFrame(rows, columns=list(TIMELINE_COLUMNS))
     table.attrs["rain_source"] = rain_source_label(rain_source)

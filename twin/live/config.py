@@ -18,6 +18,11 @@ colour levels and the languages of the CAP messages (``[en-US, zh-CN]``: an Engl
 a Chinese ``info`` block); the defaults are plain CAP 1.2, the Gongshu example switches
 the Chinese conventions on.
 
+The ``radar`` section (:class:`RadarConfig`) turns on weather-radar rain: frames
+(``POST /radar`` or a watched folder) are nowcast with pysteps at every issue time and
+become the future rain of the forecasts; ``method: external`` takes a met bureau's
+nowcast grids (``POST /nowcasts``) instead.
+
 Secrets never sit in the file: an API token is given by its SHA-256 (``sha256``) or by
 the name of an environment variable that holds it (``env``); a webhook's signing key by
 the name of an environment variable (``secret_env``).
@@ -45,6 +50,7 @@ __all__ = [
     "ForecastConfig",
     "IngestConfig",
     "LiveConfig",
+    "RadarConfig",
     "SensorSpec",
     "SensorsConfig",
     "ServerConfig",
@@ -213,6 +219,64 @@ class ForecastConfig(Frozen):
     validate_cap: bool = Field(default=True, description="validate every CAP XML (XSD)")
 
 
+class RadarConfig(Frozen):
+    """Weather-radar rain: frames kept, nowcast at each issue time, used as future rain.
+
+    With ``enabled``, at each issue time the service nowcasts the stored radar frames
+    (``method``: a pysteps method of :mod:`twin.hydro.radar.nowcast`) or takes the
+    latest external nowcast (``external``), samples it at the low points and gives it
+    to the forecaster as the rain of the next two hours; without usable frames it
+    falls back to the gauge-persistence rain (and says so). Frames are accepted and
+    kept whether or not radar is enabled.
+    """
+
+    enabled: bool = Field(default=False, description="use radar nowcasts as the future rain")
+    method: Literal["extrapolation", "sprog", "eulerian", "steps", "external"] = Field(
+        default="extrapolation",
+        description="pysteps nowcast of the stored frames, or external: POST /nowcasts",
+    )
+    members: int = Field(default=20, ge=1, le=100, description="STEPS ensemble members")
+    seed: int = Field(default=0, ge=0, description="seed of the STEPS noise")
+    keep: PositiveDuration = Field(
+        default=7200.0, description="frames and nowcasts kept, back from the newest [s]"
+    )
+    max_lag: PositiveDuration = Field(
+        default=900.0,
+        description="an issue time uses frames (or an external nowcast) at most this old [s]",
+    )
+    interval: PositiveDuration = Field(default=300.0, description="expected frame step [s]")
+    crs: str | None = Field(
+        default=None,
+        description="expected CRS of uploads (e.g. EPSG:32651); None: any projected CRS",
+    )
+    max_cell_m: float = Field(default=5000.0, gt=0.0, description="coarsest grid cell [m]")
+    margin_km: float | None = Field(
+        default=64.0,
+        gt=0.0,
+        description="frames are cropped to the low points plus this margin [km] (None: not)",
+    )
+    watch_dir: str | None = Field(
+        default=None, description="folder polled for new .nc files (frames or nowcasts)"
+    )
+    watch_every: PositiveDuration = Field(default=10.0, description="polling period [s]")
+
+    @field_validator("crs")
+    @classmethod
+    def _crs(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        from pyproj import CRS
+        from pyproj.exceptions import CRSError
+
+        try:
+            crs = CRS.from_user_input(v)
+        except CRSError:
+            raise ValueError(f"{v!r} is not a CRS; give e.g. EPSG:32651 or a WKT") from None
+        if not crs.is_projected:
+            raise ValueError(f"{v!r} is not a projected CRS; radar grids are in metres")
+        return v
+
+
 class WebhookConfig(Frozen):
     """A subscriber that receives every alert message by HTTP POST."""
 
@@ -294,6 +358,7 @@ class LiveConfig(Frozen):
     alerts: AlertPolicy = Field(default_factory=AlertPolicy)
     webhooks: tuple[WebhookConfig, ...] = ()
     delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
+    radar: RadarConfig = Field(default_factory=RadarConfig)
     tokens: tuple[TokenConfig, ...] = ()
 
     @field_validator("timezone")

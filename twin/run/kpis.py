@@ -151,6 +151,7 @@ def compute_kpis(run: KpiInputs, cases: pd.DataFrame, series: xr.Dataset) -> pd.
             "mean time from report to a crew on site, road ponding cases")  # fmt: skip
         if run.forecast_timeline is not None:
             rows.extend(_forecast_kpis(run.forecast_timeline, run.crews_staged, w))
+            rows.extend(_alert_score_kpis(run.forecast_timeline, w, hy))
     if run.crowds is not None:
         rows.extend(crowd_kpis(run.crowds, cases))
     if run.trucks is not None:
@@ -219,6 +220,29 @@ def _forecast_kpis(
         ("forecast_crews_staged", float(crews_staged), "crews",
          "crews sent toward alerted low points"),
     ]  # fmt: skip
+
+
+def _alert_score_kpis(
+    tl: pd.DataFrame, water: Waterlogging, hy: Any
+) -> list[tuple[str, float, str, str]]:
+    """POD, FAR and warning lead of the alerts per level (twin.forecast.alert_scores)."""
+    from twin.forecast.alert_scores import score_alerts
+
+    levels = {"impeded": hy.impeded_depth, "closed": hy.closed_depth}
+    scores = score_alerts(tl, water.depth, water.times, levels, hysteresis=hy.hysteresis)
+    rows: list[tuple[str, float, str, str]] = []
+    for name, s in scores.items():
+        rows += [
+            (f"forecast_pod_{name}", s.pod, "-",
+             f"share of the {s.crossings} crossings of {name} an alert came before"),
+            (f"forecast_far_{name}", s.far, "-",
+             f"share of the {s.alerts} {name} alerts the water did not follow within 2 h"),
+            (f"forecast_lead_{name}_mean", s.lead_mean / 60.0, "min",
+             f"mean warning lead of the detected {name} crossings"),
+            (f"forecast_lead_{name}_median", s.lead_median / 60.0, "min",
+             f"median warning lead of the detected {name} crossings"),
+        ]  # fmt: skip
+    return rows
 
 
 def crowd_kpis(run: CrowdRun, cases_table: pd.DataFrame) -> list[tuple[str, float, str, str]]:

@@ -163,6 +163,10 @@ def prepare(
     return sim
 
 
+#: The ``hydro.forecast.model`` of the physics-ensemble forecaster.
+PHYSICS_ENSEMBLE = "physics_ensemble"
+
+
 def alert_policy(scenario: Scenario) -> Any:
     """The alert rule of a scenario: its depth levels, p* from the costs, its conventions."""
     from pydantic import ValidationError
@@ -192,20 +196,25 @@ def _forecast_staging(
     """Forecast alerts replayed online over the run's water, staging crews at alerts."""
     from twin.coupling.staging import AlertStaging
     from twin.forecast import load_forecaster, load_shipped, replay_alerts
+    from twin.forecast.data import HORIZON_STEPS
     from twin.forecast.io import model_folder
     from twin.forecast.radar_rain import RADAR_METHODS
 
     fc = scenario.hydro.forecast
-    path = Path(fc.model)
-    if not path.is_absolute() and base_dir is not None and (base_dir / path).is_dir():
-        path = base_dir / path
-    try:
-        model = load_forecaster(path) if path.is_dir() else load_shipped(fc.model)
-    except TwinError as exc:
-        shipped = model_folder(fc.model).parent
-        raise ScenarioError(
-            f"hydro.forecast.model: {exc} (give a model folder or a kind shipped in {shipped})"
-        ) from exc
+    physics = fc.model == PHYSICS_ENSEMBLE
+    model: Any = None
+    if not physics:
+        path = Path(fc.model)
+        if not path.is_absolute() and base_dir is not None and (base_dir / path).is_dir():
+            path = base_dir / path
+        try:
+            model = load_forecaster(path) if path.is_dir() else load_shipped(fc.model)
+        except TwinError as exc:
+            shipped = model_folder(fc.model).parent
+            raise ScenarioError(
+                f"hydro.forecast.model: {exc} (give {PHYSICS_ENSEMBLE}, a model folder or a "
+                f"kind shipped in {shipped})"
+            ) from exc
     nowcaster = None
     if fc.rain_source in RADAR_METHODS:
         from twin.forecast.radar_rain import radar_nowcaster
@@ -213,14 +222,26 @@ def _forecast_staging(
         start_utc = pd.Timestamp(scenario.start).tz_convert("UTC").tz_localize(None)
         nowcaster = radar_nowcaster(
             water.radar, start_utc, water.points.lon, water.points.lat,
-            method=fc.rain_source, horizon_steps=model.horizon, members=fc.nowcast_members,
+            method=fc.rain_source, horizon_steps=HORIZON_STEPS, members=fc.nowcast_members,
             seed=scenario.seed,
         )  # fmt: skip
-    replay = replay_alerts(
-        water.depth, water.rain_rate, water.times, water.points, model,
-        rain_source=fc.rain_source, every=fc.every, start=scenario.start, seed=scenario.seed,
-        nowcast=nowcaster, policy=alert_policy(scenario),
-    )  # fmt: skip
+    if physics:
+        from twin.forecast.physics_replay import replay_physics
+        from twin.forecast.sensors import SensorModel
+        from twin.seeds import STREAMS
+
+        replay = replay_physics(
+            water.depth, water.rain_rate, water.times, water.points,
+            rain_source=fc.rain_source, nowcast=nowcaster, every=fc.every,
+            policy=alert_policy(scenario), start=scenario.start, sensor=SensorModel(),
+            seed=scenario.seed ^ STREAMS["forecast"],
+        )  # fmt: skip
+    else:
+        replay = replay_alerts(
+            water.depth, water.rain_rate, water.times, water.points, model,
+            rain_source=fc.rain_source, every=fc.every, start=scenario.start,
+            seed=scenario.seed, nowcast=nowcaster, policy=alert_policy(scenario),
+        )  # fmt: skip
     timeline = replay.table
     alerts = timeline[timeline["msgType"] == "Alert"]
     skill_name = str(table.skill[table.index_of(scenario.hydro.ponding_category)])

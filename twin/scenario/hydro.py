@@ -21,6 +21,7 @@ __all__ = [
     "HydroConfig",
     "RadarRainConfig",
     "RainConfig",
+    "TruthConfig",
 ]
 
 #: Future-rain sources that are radar nowcasts (they need ``rain.kind: radar``).
@@ -113,7 +114,11 @@ class ForecastConfig(Frozen):
     """
 
     enabled: bool = False
-    model: str = Field(default="nhits", description="shipped model kind or model folder")
+    model: str = Field(
+        default="nhits",
+        description="physics_ensemble (the twin's own ponding model with data assimilation), "
+        "a shipped model kind (nhits, sarimax, linear, persistence) or a model folder",
+    )
     rain_source: Literal[
         "persistence", "observed", "perturbed", "eulerian", "extrapolation", "sprog", "steps"
     ] = Field(
@@ -150,6 +155,34 @@ class ForecastConfig(Frozen):
     crews_per_alert: int = Field(default=1, ge=0, le=20, description="crews staged per alert")
 
 
+class TruthConfig(Frozen):
+    """How the real drains differ from their design: unknown to every forecaster.
+
+    The twin derives each low point's drainage and catchment from the network
+    (:mod:`twin.hydro.lowpoints`); real ones differ. With these settings the water of a
+    run (the "truth" the gauges read) comes from parameters perturbed per point, and some
+    drains block partway into the storm, while forecasters are told only the nominal
+    values. Multipliers are lognormal with median 1.
+    """
+
+    capacity_sd: float = Field(default=0.0, ge=0.0, le=2.0, description="sd of ln(capacity)")
+    area_sd: float = Field(default=0.0, ge=0.0, le=2.0, description="sd of ln(catchment area)")
+    blockage_share: float = Field(
+        default=0.0, ge=0.0, le=1.0, description="share of points whose drains block in a storm"
+    )
+    blockage_factor: float = Field(
+        default=0.4, gt=0.0, le=1.0, description="capacity left in a blocked drain [-]"
+    )
+    blockage_within: PositiveDuration = Field(
+        default=1800.0, description="a blockage starts within this time of the rain's start"
+    )
+
+    @property
+    def active(self) -> bool:
+        """Whether the truth differs from the nominal parameters at all."""
+        return self.capacity_sd > 0 or self.area_sd > 0 or self.blockage_share > 0
+
+
 class HydroConfig(Frozen):
     """Waterlogging at low points and its coupling to the roads."""
 
@@ -163,6 +196,10 @@ class HydroConfig(Frozen):
     ponding_category: str = "road_ponding"
     ponding_source: str = "iot_alarm"
     forecast: ForecastConfig = Field(default_factory=ForecastConfig)
+    truth: TruthConfig = Field(
+        default_factory=TruthConfig,
+        description="how the real drains differ from the derived ones (off by default)",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> HydroConfig:
