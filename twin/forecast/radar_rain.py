@@ -14,6 +14,7 @@ rain is zero: the twin only knows what the radar has seen.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
 
@@ -27,6 +28,11 @@ from twin.forecast.errors import ForecastError
 __all__ = ["RADAR_METHODS", "nowcast_rain_at_points", "radar_nowcaster", "to_step"]
 
 logger = logging.getLogger(__name__)
+
+#: Nowcasts already made in this process, by their inputs (runs that differ only in what
+#: the crews do, as in a comparison, make the same nowcasts).
+_CACHE: dict[tuple[object, ...], FloatArray] = {}
+_CACHE_SIZE = 8
 
 #: Radar nowcast methods usable as a forecast's future-rain source.
 RADAR_METHODS: tuple[str, ...] = ("eulerian", "extrapolation", "sprog", "steps")
@@ -144,10 +150,20 @@ def radar_nowcaster(
     """
 
     def at(issue_s: FloatArray) -> FloatArray:
-        issue = start_utc + pd.to_timedelta(np.asarray(issue_s, dtype=float), unit="s")
-        return nowcast_rain_at_points(
-            radar, pd.DatetimeIndex(issue), lon, lat, method=method,
-            horizon_steps=horizon_steps, members=members, seed=seed,
-        )  # fmt: skip
+        issue = pd.DatetimeIndex(
+            start_utc + pd.to_timedelta(np.asarray(issue_s, dtype=float), unit="s")
+        )
+        digest = hashlib.sha1(np.ascontiguousarray(radar.values).tobytes())
+        for part in (radar["time"].values, issue.asi8, np.asarray(lon), np.asarray(lat)):
+            digest.update(np.ascontiguousarray(part).tobytes())
+        key = (digest.hexdigest(), method, horizon_steps, members, seed)
+        if key not in _CACHE:
+            if len(_CACHE) >= _CACHE_SIZE:
+                _CACHE.pop(next(iter(_CACHE)))
+            _CACHE[key] = nowcast_rain_at_points(
+                radar, issue, lon, lat, method=method, horizon_steps=horizon_steps,
+                members=members, seed=seed,
+            )  # fmt: skip
+        return _CACHE[key].copy()
 
     return at

@@ -17,6 +17,12 @@ Tables
     (the transactional-outbox pattern): ``pending`` until a 2xx answer, then
     ``delivered``; ``failed`` after the give-up time; ``dropped`` when its subscriber
     is removed.
+``radar_grids (id, crs, x, y)``, ``radar_frames (t, grid, interval_s, data, …)``
+    Radar frames (:mod:`twin.live.radar_store`): one per frame time (a re-sent frame
+    changes nothing), the rain rates packed (float32, zlib) on the grid they name;
+    pruned to ``radar.keep`` back from the newest.
+``nowcasts (issue_ms, step_s, members, leads, points, data, …)``
+    External nowcasts sampled at the low points, the latest upload per issue time.
 ``subscribers``, ``tokens`` (SHA-256 of API tokens, never the tokens), ``meta``
     (key/value state: the next issue time and the alert lifecycle, written with the
     messages of each issue, so a restart resumes exactly where the last commit was).
@@ -30,7 +36,8 @@ __all__ = ["ALERT_COLUMNS", "DDL", "SCHEMA_VERSION"]
 SCHEMA_VERSION = 1
 
 #: The schema, with the column types each back-end fills in: ``BIGINT``, ``FLOAT``,
-#: ``SERIAL`` (an auto-incremented primary key) and ``NOROWID`` (a table option).
+#: ``SERIAL`` (an auto-incremented primary key), ``BLOB`` (bytes) and ``NOROWID`` (a
+#: table option). Tables added later are created on opening an older store.
 DDL = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS readings (
@@ -55,6 +62,15 @@ CREATE INDEX IF NOT EXISTS outbox_due ON outbox (subscriber, state, id);
 CREATE TABLE IF NOT EXISTS tokens (
     name TEXT PRIMARY KEY, sha256 TEXT NOT NULL UNIQUE, scopes TEXT NOT NULL,
     source TEXT NOT NULL, created_ms {BIGINT} NOT NULL, revoked_ms {BIGINT});
+CREATE TABLE IF NOT EXISTS radar_grids (
+    id TEXT PRIMARY KEY, crs TEXT NOT NULL, x {BLOB} NOT NULL, y {BLOB} NOT NULL);
+CREATE TABLE IF NOT EXISTS radar_frames (
+    t {BIGINT} PRIMARY KEY, grid TEXT NOT NULL, interval_s {FLOAT} NOT NULL,
+    data {BLOB} NOT NULL, received {BIGINT} NOT NULL, source TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS nowcasts (
+    issue_ms {BIGINT} PRIMARY KEY, step_s {FLOAT} NOT NULL, members INTEGER NOT NULL,
+    leads INTEGER NOT NULL, points TEXT NOT NULL, data {BLOB} NOT NULL, grid TEXT NOT NULL,
+    received {BIGINT} NOT NULL, source TEXT NOT NULL);
 """
 
 #: The columns of ``alerts``, in table order (what :func:`~twin.live.records.alert_from_row`

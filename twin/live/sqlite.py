@@ -62,6 +62,7 @@ class SQLiteStore(Store):
             BIGINT="INTEGER",
             FLOAT="REAL",
             SERIAL="INTEGER PRIMARY KEY AUTOINCREMENT",
+            BLOB="BLOB",
             NOROWID=" WITHOUT ROWID",
         )
 

@@ -10,7 +10,8 @@ One interface, :class:`Store`, with the SQL both back-ends share (the tables are
   through ``COPY``).
 
 :func:`twin.live.backends.open_store` opens the back-end a URL names. The records the
-store takes and returns are in :mod:`twin.live.records`.
+store takes and returns are in :mod:`twin.live.records` (radar ones in
+:mod:`twin.live.radar_store`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from typing import Any
 import numpy as np
 
 from twin._types import FloatArray, IntArray
-from twin.live.database import Database
 from twin.live.ingest import ParsedBatch
 from twin.live.records import (
     AlertRecord,
@@ -34,13 +34,17 @@ from twin.live.records import (
     alert_from_row,
     token_from_row,
 )
+from twin.live.radar_store import RadarTables
 from twin.live.schema import ALERT_COLUMNS
 
 __all__ = ["Store"]
 
 
-class Store(Database):
+class Store(RadarTables):
     """The store interface, with the SQL both back-ends share.
+
+    The radar tables' queries are inherited from
+    :class:`~twin.live.radar_store.RadarTables`.
 
     Every method is thread-safe (one connection behind a lock) and blocking: call it
     from a worker thread in async code. Methods that change several tables do so in

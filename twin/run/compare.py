@@ -15,9 +15,10 @@ confidence interval, and the mean paired difference to the baseline with its int
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -31,6 +32,7 @@ from twin.scenario import POLICIES, Scenario
 __all__ = [
     "Comparison",
     "compare_policies",
+    "compare_variants",
     "summarise",
     "t_interval",
 ]
@@ -137,17 +139,50 @@ def compare_policies(
         raise ScenarioError(f"unknown policy {unknown}; choose from {', '.join(POLICIES)}")
     if len(policies) < 2:
         raise ScenarioError("give at least two different policies to compare")
+    return compare_variants(
+        scenario, {p: {"dispatch.policy": p} for p in policies}, replications=replications,
+        confidence=confidence, base_dir=base_dir, progress=progress,
+    )  # fmt: skip
+
+
+def compare_variants(
+    scenario: Scenario,
+    variants: Mapping[str, Mapping[str, Any]],
+    *,
+    replications: int = 5,
+    confidence: float = 0.95,
+    base_dir: Path | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Comparison:
+    """Run variants of ``scenario`` on common random numbers and compare them, paired.
+
+    Parameters
+    ----------
+    scenario
+        The scenario.
+    variants
+        Label → dotted-path changes (e.g. ``{"no staging": {"hydro.forecast.
+        crews_per_alert": 0}, "staging": {}}``); the first is the baseline of the
+        differences. The ``policy`` column of the result holds the labels.
+    replications
+        Seeds ``scenario.seed … scenario.seed + replications − 1``.
+    confidence, base_dir, progress
+        As for :func:`compare_policies`.
+    """
+    if len(variants) < 2:
+        raise ScenarioError("give at least two variants to compare")
     if replications < 2:
         raise ScenarioError("give at least 2 replications, so intervals can be computed")
+    labels = list(variants)
     rows = []
     for r in range(replications):
         seed = replica_seed(scenario, r)
-        for policy in policies:
+        for label in labels:
             if progress is not None:
-                progress(f"{policy}, replication {r + 1}/{replications}")
-            s = replica(scenario, {"dispatch.policy": policy}, r)
+                progress(f"{label}, replication {r + 1}/{replications}")
+            s = replica(scenario, variants[label], r)
             result = run_scenario(s, base_dir=base_dir)
             for kpi, value in zip(result.kpis["kpi"], result.kpis["value"], strict=True):
-                rows.append((policy, r, seed, kpi, float(value)))
+                rows.append((label, r, seed, kpi, float(value)))
     runs = pd.DataFrame(rows, columns=["policy", "replication", "seed", "kpi", "value"])
-    return Comparison(runs, summarise(runs, policies[0], confidence), policies[0], confidence)
+    return Comparison(runs, summarise(runs, labels[0], confidence), labels[0], confidence)
