@@ -216,7 +216,9 @@ class AlertReplay:
 
     ``issue_times`` [s since the start] are the times forecasts were issued, and
     ``future_rain`` the rain each forecast was given over its leads [mm/h], shape
-    ``(n_issue, horizon, n_points)`` (what the forecaster believed would fall).
+    ``(n_issue, horizon, n_points)`` (what the forecaster believed would fall);
+    ``quantiles`` the forecast depth quantiles [m], ``(n_issue, n_points, horizon,
+    len(QUANTILES))``.
     """
 
     table: pd.DataFrame
@@ -224,6 +226,7 @@ class AlertReplay:
     rain_source: str
     issue_times: FloatArray | None = None
     future_rain: FloatArray | None = None
+    quantiles: FloatArray | None = None
 
 
 def five_minute_grid(
@@ -388,6 +391,7 @@ def replay_alerts(
     return AlertReplay(
         table=table, messages=messages, rain_source=rain_source, issue_times=issue_s_all,
         future_rain=np.transpose(fut_rain.reshape(issue.size, n_pts, hor), (0, 2, 1)),
+        quantiles=q.reshape(issue.size, n_pts, hor, -1),
     )  # fmt: skip
 
 

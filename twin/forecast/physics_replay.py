@@ -22,6 +22,7 @@ import pandas as pd
 
 from twin._types import FloatArray
 from twin.alerts.lifecycle import AlertManager, AlertMessage, AlertPoints, AlertPolicy
+from twin.forecast.base import QUANTILES
 from twin.forecast.data import HORIZON_STEPS, STEP_S
 from twin.forecast.errors import ForecastError
 from twin.forecast.nowcast import RADAR_SOURCES, check_source, rain_source_label
@@ -32,7 +33,7 @@ from twin.forecast.online import (
     five_minute_grid,
     message_rows,
 )
-from twin.forecast.physics import EnsembleSettings, PhysicsEnsemble
+from twin.forecast.physics import EnsembleSettings, PhysicsEnsemble, member_quantiles
 from twin.forecast.sensors import SensorModel, sensor_readings
 from twin.hydro.lowpoints import LowPoints
 
@@ -154,6 +155,7 @@ def replay_physics(
     rows: list[dict[str, object]] = []
     messages: list[AlertMessage] = []
     given = np.zeros((issue.size, hor, n_pts))
+    quantiles = np.zeros((issue.size, n_pts, hor, len(QUANTILES)))
     rain_ahead = np.r_[rain5, np.zeros((hor, n_pts))]
     k_issue = 0
     for row in range(1, n5 + 1):
@@ -170,6 +172,7 @@ def replay_physics(
             future = np.repeat(level[None, None, :], hor, axis=1)
         given[k_issue] = future.mean(axis=0)
         paths = ensemble.forecast(future)
+        quantiles[k_issue] = member_quantiles(paths, QUANTILES)
         prob, lead_steps = level_probabilities(paths, pol.levels, pol.p_raise)
         median_peak = np.median(paths.max(axis=1), axis=0)
         last = obs5[row]
@@ -189,5 +192,5 @@ def replay_physics(
     )  # fmt: skip
     return AlertReplay(
         table=table, messages=messages, rain_source=rain_source, issue_times=issue_s,
-        future_rain=given,
+        future_rain=given, quantiles=quantiles,
     )  # fmt: skip

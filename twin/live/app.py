@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from twin import __version__
-from twin.live.routes import admin, alerts, forecasts, ops, readings
+from twin.live.routes import admin, alerts, forecasts, ops, radar, readings
 from twin.live.service import LiveService
 
 __all__ = ["create_app"]
@@ -51,6 +51,7 @@ def create_app(service: LiveService) -> FastAPI:
     )
     app.state.service = service
     app.include_router(readings.router)
+    app.include_router(radar.router)
     app.include_router(forecasts.router)
     app.include_router(alerts.router)
     app.include_router(admin.router)

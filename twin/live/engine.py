@@ -11,9 +11,11 @@ Issue times lie on the forecasters' 5-minute grid (multiples of 300 s since
    ``max_reading_age``); the rain of a step is the mean rate of the point's gauge over
    the step (0 when it sent none);
 3. forecasts the depth quantiles at 5 … 120 min at every low point with the model
-   (:meth:`twin.forecast.base.Forecaster.predict`), the future rain being the
-   persistence nowcast (:func:`twin.forecast.nowcast.future_rain`: the last 15 min held;
-   no rain nowcast is ingested yet);
+   (:meth:`twin.forecast.base.Forecaster.predict`), the future rain being a radar
+   nowcast at the low points when ``radar.enabled`` and the stored frames (or an
+   external nowcast) allow it (:mod:`twin.live.future_rain`), else the gauge
+   persistence nowcast (:func:`twin.forecast.nowcast.future_rain`: the last 15 min
+   held); the forecast and every alert say which (``rain_source``);
 4. decides with the alert lifecycle (:class:`twin.alerts.AlertManager`: thresholds with
    hysteresis, de-duplication, Alert / Update / Cancel), on the probabilities of
    :func:`twin.forecast.online.alert_probabilities`, exactly as the offline replay
@@ -36,6 +38,7 @@ outage) is skipped, and a fresh store starts at the newest data.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
@@ -65,6 +68,7 @@ from twin.forecast.nowcast import future_rain
 from twin.forecast.online import alert_probabilities
 from twin.live.config import LiveConfig
 from twin.live.errors import LiveError
+from twin.live.future_rain import FutureRain, RadarRain
 from twin.live.ingest import iso_ms
 from twin.live.records import AlertRecord, NewAlert, now_ms
 from twin.live.sensors import SensorRegistry
@@ -358,6 +362,7 @@ class ForecastEngine:
         self.next_issue_ms: int | None = None if nxt is None else int(nxt)
         latest = store.get_meta(_KEY_LATEST)
         self.latest: dict[str, Any] | None = None if latest is None else json.loads(latest)
+        self.radar_rain = RadarRain(config, store, points, model.horizon, step_s=STEP_S)
 
     @property
     def forecast_sensors(self) -> list[str]:
@@ -396,11 +401,20 @@ class ForecastEngine:
             last=np.where(miss[-1], np.nan, depth[-1]).astype(np.float64),
         )
 
-    def forecast(self, obs: Observations) -> FloatArray:
-        """Depth quantiles [m], shape ``(n_points, horizon, n_quantiles)``."""
-        rain_hist = obs.rain.T
-        fut = future_rain(rain_hist, None, "persistence", horizon=self.model.horizon)
-        windows = Windows(obs.depth.T, obs.missing.T, rain_hist, fut, self.model_index)
+    def future(self, obs: Observations, rain: FutureRain | None = None) -> FloatArray:
+        """The future rain [mm/h], ``(n_points, horizon)``: the nowcast, else persistence."""
+        if rain is not None and rain.values is not None:
+            return np.asarray(rain.values, dtype=np.float64)
+        return future_rain(obs.rain.T, None, "persistence", horizon=self.model.horizon)
+
+    def forecast(self, obs: Observations, future: FloatArray | None = None) -> FloatArray:
+        """Depth quantiles [m], shape ``(n_points, horizon, n_quantiles)``.
+
+        ``future``: the rain of the next steps [mm/h], ``(n_points, horizon)``
+        (default: the gauge persistence).
+        """
+        fut = self.future(obs) if future is None else future
+        windows = Windows(obs.depth.T, obs.missing.T, obs.rain.T, fut, self.model_index)
         return self.model.predict(windows)
 
     def issue(self, b_ms: int, *, trigger_ms: int) -> list[AlertRecord]:
@@ -415,7 +429,9 @@ class ForecastEngine:
             the reading-to-delivery latency).
         """
         obs = self.observe(b_ms)
-        q = self.forecast(obs)
+        rain = self.radar_rain.at(b_ms)
+        fut = self.future(obs, rain)
+        q = self.forecast(obs, fut)
         pol = self.policy
         prob, lead_steps = alert_probabilities(q, pol.levels, pol.p_raise, self.model.quantiles)
         median = q[:, :, self.model.quantiles.index(0.5)]
@@ -428,9 +444,16 @@ class ForecastEngine:
                 obs.last,
                 extra={"peak_median_depth_m": median.max(axis=1)},
             )
-            alerts = [self._render(m, b_ms, trigger_ms) for m in msgs]
+            alerts = [
+                self._render(
+                    dataclasses.replace(m, parameters={**m.parameters, "rain_source": rain.source}),
+                    b_ms,
+                    trigger_ms,
+                )
+                for m in msgs
+            ]
             state_json = json.dumps(manager_state(self.manager))
-            latest = self._latest(b_ms, q, prob, obs)
+            latest = self._latest(b_ms, q, prob, obs, rain, fut)
             records = self.store.record_cycle(
                 alerts,
                 {
@@ -466,14 +489,22 @@ class ForecastEngine:
         )
 
     def _latest(
-        self, b_ms: int, q: FloatArray, prob: FloatArray, obs: Observations
+        self,
+        b_ms: int,
+        q: FloatArray,
+        prob: FloatArray,
+        obs: Observations,
+        rain: FutureRain,
+        fut: FloatArray,
     ) -> dict[str, Any]:
         lead = ((np.arange(self.model.horizon) + 1) * STEP_S / 60.0).tolist()
         levels = list(self.policy.levels)
         return {
             "issue_time": iso_ms(b_ms, self.zone),
             "model": self.model.kind,
-            "rain_source": "persistence",
+            "rain_source": rain.source,
+            "rain_source_label": rain.label,
+            "rain": rain.info,
             "lead_time_min": lead,
             "quantiles": list(self.model.quantiles),
             "points": [
@@ -483,6 +514,7 @@ class ForecastEngine:
                     if np.isnan(obs.last[j])
                     else round(float(obs.last[j]), 4),
                     "rain_rate_mm_h": round(float(obs.rain[-1, j]), 3),
+                    "rain_future_mm_h": np.round(fut[j], 3).tolist(),
                     "water_depth_m": np.round(q[j], 4).tolist(),
                     "probability": {lv: round(float(prob[j, i]), 4) for i, lv in enumerate(levels)},
                 }

@@ -99,6 +99,37 @@ class LiveMetrics:
             "twin_live_auth_failures", "Refused requests by HTTP status.", ["status"], registry=r
         )
 
+        self.radar_frames = Counter(
+            "twin_live_radar_frames",
+            "Radar frames received, by outcome (stored, duplicate, conflict, expired, rejected).",
+            ["outcome"],
+            registry=r,
+        )
+        self.radar_refused = Counter(
+            "twin_live_radar_files_refused",
+            "Radar or nowcast files refused as a whole, by HTTP status.",
+            ["status"],
+            registry=r,
+        )
+        self.radar_seconds = Histogram(
+            "twin_live_radar_ingest_seconds",
+            "Time to validate and store a radar file.",
+            registry=r,
+            buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+        )
+        self.external_nowcasts = Counter(
+            "twin_live_external_nowcasts",
+            "External nowcasts received, by outcome (stored, replaced, expired, rejected).",
+            ["outcome"],
+            registry=r,
+        )
+        self.rain_source = Counter(
+            "twin_live_forecast_rain_source",
+            "Issue times by the source of their future rain (persistence, a radar method).",
+            ["source"],
+            registry=r,
+        )
+
     def render(self) -> bytes:
         """The text exposition format."""
         return bytes(generate_latest(self.registry))

@@ -177,7 +177,8 @@ class RadarTables(Database):
     def _cutoff(self, conn: Any, newest_ms: int, keep_ms: int, hold_ms: int | None) -> int:
         row = conn.execute("SELECT MAX(t) FROM radar_frames").fetchone()
         newest = max(newest_ms, int(row[0])) if row and row[0] is not None else newest_ms
-        return min(newest, hold_ms if hold_ms is not None else newest) - keep_ms
+        held = min(newest, hold_ms if hold_ms is not None else newest) - keep_ms
+        return max(newest - 2 * keep_ms, held)  # an idle forecast holds at most 2 windows
 
     def insert_frames(
         self,
@@ -207,7 +208,9 @@ class RadarTables(Database):
         keep_ms
             The window kept back from the newest frame [ms].
         hold_ms
-            Keep also the window back from this time (the next issue time) [ms].
+            Keep also the window back from this time (the next issue time, so that a
+            forecast catching up finds its frames) [ms]; at most ``2 · keep_ms`` back
+            from the newest frame is kept in all.
 
         Returns
         -------

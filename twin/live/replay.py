@@ -8,6 +8,10 @@ Two sources of readings:
   gauge model (:mod:`twin.forecast.sensors`: noise, drift, lost readings), the rain
   read by the district gauge, all on the 5-minute grid; before the storm, a dry
   history (zero readings) as long as the forecasters' history (:func:`simulated_storm`);
+- a **radar storm** (:mod:`twin.live.replay_radar`): a shipped radar event transposed
+  over the district drives the physics point by point (each low point under its own
+  cell), and its frames are posted to ``/radar`` as the replay goes, so the service
+  nowcasts them;
 - a **recorded** CSV of ``sensor,time,value`` rows (:func:`load_readings_csv`; the
   simulated readings can be written as one with :func:`write_readings_csv`).
 
@@ -29,7 +33,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import numpy as np
@@ -40,6 +44,9 @@ from twin.forecast.data import ENCODER_STEPS, STEP_S
 from twin.live.errors import LiveConnectionError, LiveError
 from twin.live.ingest import iso_ms, parse_time_ms
 
+if TYPE_CHECKING:
+    from twin.live.replay_radar import RadarFeed
+
 __all__ = [
     "Readings",
     "ReplayReport",
@@ -47,6 +54,7 @@ __all__ = [
     "StepLog",
     "load_readings_csv",
     "replay",
+    "simulate_readings",
     "simulated_storm",
     "write_readings_csv",
 ]
@@ -193,6 +201,53 @@ def simulated_storm(
     -------
     SimulatedStorm
     """
+    rain = _storm_rain(storm)
+    return simulate_readings(
+        storm,
+        np.repeat(rain[:, None], len(np.asarray(points.ids)), axis=1),
+        {g: rain for g in rain_gauges},
+        points,
+        start=start,
+        after_s=after_s,
+        preroll_steps=preroll_steps,
+        level_ids=level_ids,
+        sensor=sensor,
+        seed=seed,
+    )
+
+
+def simulate_readings(
+    storm: str,
+    rain: FloatArray,
+    gauge_rain: dict[str, FloatArray],
+    points: Any,
+    *,
+    start: datetime,
+    after_s: float = 7200.0,
+    preroll_steps: int = ENCODER_STEPS - 1,
+    level_ids: Sequence[str] | None = None,
+    sensor: Any = None,
+    seed: int,
+) -> SimulatedStorm:
+    """Simulate the ponding of a rain field at the low points and the gauge readings.
+
+    Parameters
+    ----------
+    storm
+        A name for the storm.
+    rain
+        Rain over each 5-minute step from ``start`` at each point [mm/h], shape
+        ``(n_steps, n_points)`` (dry steps of ``after_s`` are added).
+    gauge_rain
+        Rain over the same steps read by each rain gauge [mm/h] (id → ``(n_steps,)``).
+    points, start, after_s, preroll_steps, level_ids, sensor, seed
+        As for :func:`simulated_storm`.
+
+    Returns
+    -------
+    SimulatedStorm
+        ``rain`` is the points' mean.
+    """
     from twin.forecast.sensors import sensor_readings
     from twin.hydro.reservoir import simulate_ponding
 
@@ -205,11 +260,9 @@ def simulated_storm(
     levels = list(level_ids) if level_ids is not None else [f"wl-{p}" for p in ids]
     if len(levels) != len(ids):
         raise LiveError(f"level_ids has {len(levels)} ids for {len(ids)} points.")
-    rain = np.r_[_storm_rain(storm), np.zeros(round(after_s / STEP_S))]
-    depth = np.asarray(
-        simulate_ponding(points.params, np.repeat(rain[:, None], len(ids), 1), STEP_S).water_depth,
-        dtype=np.float64,
-    )
+    dry = round(after_s / STEP_S)
+    field = np.r_[np.asarray(rain, dtype=np.float64), np.zeros((dry, len(ids)))]
+    depth = np.asarray(simulate_ponding(points.params, field, STEP_S).water_depth, dtype=np.float64)
     obs = (
         depth
         if sensor is None
@@ -226,14 +279,15 @@ def simulated_storm(
         sensors += [sid] * (pre.size + int(ok.sum()))
         t_all += [pre, times[ok]]
         v_all += [np.zeros(pre.size), obs[ok, j]]
-    rain_at = np.r_[0.0, rain]  # rain over the step ending at each boundary
-    for gid in rain_gauges:
+    for gid, g in gauge_rain.items():
+        rain_at = np.r_[0.0, np.asarray(g, dtype=np.float64), np.zeros(dry)]  # step ending at t
         sensors += [gid] * (pre.size + n_t)
         t_all += [pre, times]
-        v_all += [np.zeros(pre.size), rain_at]
+        v_all += [np.zeros(pre.size), rain_at[:n_t]]
     readings = Readings.build(sensors, np.concatenate(t_all), np.concatenate(v_all))
+    mean = field.mean(axis=1)
     return SimulatedStorm(
-        storm, readings, times, depth, np.asarray(obs, dtype=np.float64), rain, ids
+        storm, readings, times, depth, np.asarray(obs, dtype=np.float64), mean, ids
     )
 
 
@@ -308,6 +362,8 @@ class ReplayReport:
     errors: list[dict[str, Any]] = field(default_factory=list)
     steps: list[StepLog] = field(default_factory=list)
     wall_s: float = 0.0
+    frames: int = 0
+    frames_stored: int = 0
 
 
 def _post(
@@ -354,6 +410,7 @@ def replay(
     tz: Any = None,
     on_step: Callable[[StepLog, dict[str, Any]], None] | None = None,
     stop: threading.Event | None = None,
+    radar: RadarFeed | None = None,
 ) -> ReplayReport:
     """Post readings to a live service in time order, ``speed`` times real time.
 
@@ -382,6 +439,10 @@ def replay(
         answer to its last batch.
     stop
         Set it to stop early (between batches).
+    radar
+        Radar frames (:class:`twin.live.replay_radar.RadarFeed`) posted to ``/radar``
+        in simulated time: each frame as soon as its interval has ended, before the
+        readings of that time.
 
     Returns
     -------
@@ -419,7 +480,19 @@ def replay(
             groups.append((int(t_ms[lo]), lo, hi))
     times_iso: dict[int, str] = {}
     wall0: float | None = None
+    radar_url = url.rstrip("/") + "/radar"
+    radar_headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/x-netcdf"}
+    frame = 0
     with httpx.Client(timeout=timeout) as client:
+
+        def post_frames(upto_ms: int) -> None:
+            nonlocal frame
+            while radar is not None and frame < len(radar) and radar.ends_ms[frame] <= upto_ms:
+                ans = _post(client, radar_url, radar.bodies[frame], radar_headers, retry_for)
+                report.frames += 1
+                report.frames_stored += int(ans.get("stored", 0))
+                frame += 1
+
         for t, lo, hi in groups:
             if stop is not None and stop.is_set():
                 break
@@ -430,6 +503,7 @@ def replay(
                 if wait > 0:
                     time.sleep(wait)
             sent = time.time()
+            post_frames(t)
             answer: dict[str, Any] = {}
             for a in range(lo, hi, batch_rows):
                 b = min(hi, a + batch_rows)
@@ -457,6 +531,8 @@ def replay(
             report.steps.append(step)
             if on_step is not None:
                 on_step(step, answer)
+        if stop is None or not stop.is_set():
+            post_frames(2**62)  # frames after the last reading
     report.wall_s = time.time() - t0
     return report
 

@@ -8,7 +8,12 @@ half-started server. Its two background tasks run on the server's event loop:
   the :class:`~twin.live.engine.IssueClock` which issue times are due, and runs each in a
   worker thread (:meth:`~twin.live.engine.ForecastEngine.issue`);
 - the **deliverer** (:class:`~twin.live.delivery.Deliverer`) sends the outbox to the
-  subscribers.
+  subscribers;
+- with ``radar.watch_dir``, the **radar watcher** (:class:`~twin.live.watch.RadarWatcher`)
+  ingests the radar files dropped in that folder.
+
+Radar frames and external nowcasts go through :attr:`LiveService.radar`
+(:class:`~twin.live.radar_ingest.RadarIngest`).
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from twin.live.errors import LiveError
 from twin.live.events import Broadcast
 from twin.live.ingest import ParsedBatch, Rejection, iso_ms, parse_batch
 from twin.live.metrics import LiveMetrics
+from twin.live.radar_ingest import RadarIngest
 from twin.live.records import Subscriber, now_ms
 from twin.live.sensors import (
     KINDS,
@@ -72,6 +78,7 @@ class LiveService:
         self._model = model
         self._store = store
         self._engine: ForecastEngine | None = None
+        self._radar: RadarIngest | None = None
         self._clock: IssueClock | None = None
         self.tokens: TokenCache | None = None
         self.started = time.time()
@@ -99,6 +106,13 @@ class LiveService:
         return self._engine
 
     @property
+    def radar(self) -> RadarIngest:
+        """Radar frames and external nowcasts in and out."""
+        if self._radar is None:
+            raise LiveError("the live service is not open; call open() first.")
+        return self._radar
+
+    @property
     def clock(self) -> IssueClock:
         """The issue clock."""
         if self._clock is None:
@@ -123,6 +137,10 @@ class LiveService:
         registry = build_registry(cfg.sensors, points, plazas)
         model = self._model if self._model is not None else load_model(cfg.forecast.model)
         self._engine = ForecastEngine(cfg, store, model, points, registry)
+        engine = self._engine
+        self._radar = RadarIngest(
+            cfg, store, points, self.metrics, hold=lambda: engine.next_issue_ms
+        )
         at = now_ms()
         sync_config_tokens(store, cfg, at_ms=at)
         self.tokens = TokenCache(store)
@@ -134,7 +152,6 @@ class LiveService:
             store.upsert_subscriber(
                 Subscriber(hook.name, hook.url, hook.format, hook.secret_env, "config"), at_ms=at
             )
-        engine = self._engine
         fc = cfg.forecast
         self._clock = IssueClock(
             fc.clock,
@@ -181,6 +198,12 @@ class LiveService:
             asyncio.create_task(self._forecast_loop(), name="forecast-loop"),
             asyncio.create_task(deliverer.run(), name="deliverer"),
         ]
+        rc = self.config.radar
+        if rc.watch_dir is not None:
+            from twin.live.watch import RadarWatcher
+
+            watcher = RadarWatcher(rc.watch_dir, self.radar, every=rc.watch_every, keep=rc.keep)
+            self._tasks.append(asyncio.create_task(watcher.run(), name="radar-watcher"))
         self._data.set()  # issue whatever is due already
 
     async def stop(self) -> None:
@@ -234,6 +257,9 @@ class LiveService:
                 metrics.issues.inc()
                 metrics.issue_seconds.observe(time.perf_counter() - t0)
                 metrics.last_issue.set(b / 1000)
+                latest = self.engine.latest
+                if latest is not None:
+                    metrics.rain_source.labels(str(latest.get("rain_source"))).inc()
                 if records:
                     for r in records:
                         metrics.alerts.labels(r.msg_type, r.level).inc()

@@ -24,6 +24,7 @@ import numpy as np
 
 from twin._types import FloatArray, IntArray
 from twin.live.ingest import ParsedBatch
+from twin.live.radar_store import RadarTables
 from twin.live.records import (
     AlertRecord,
     Delivery,
@@ -34,7 +35,6 @@ from twin.live.records import (
     alert_from_row,
     token_from_row,
 )
-from twin.live.radar_store import RadarTables
 from twin.live.schema import ALERT_COLUMNS
 
 __all__ = ["Store"]

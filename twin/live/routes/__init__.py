@@ -6,6 +6,9 @@ endpoint                   scope    what
 ``POST /readings``         ingest   a batch of readings, JSON or CSV; per-row report
 ``GET /readings``          read     stored readings (``sensor``, ``start``, ``end``, ``limit``)
 ``GET /sensors``           read     the sensor registry with each sensor's newest reading
+``POST /radar``            ingest   radar frames, CF NetCDF (raw or multipart); per-frame report
+``POST /nowcasts``         ingest   an external nowcast grid, CF NetCDF (a met bureau's product)
+``GET /radar``             read     frames and nowcasts held, grids, the last forecast's rain
 ``GET /forecasts``         read     the latest forecast of every low point (quantiles, p)
 ``GET /alerts``            read     active alerts or all messages: CAP JSON or an Atom feed
 ``GET /alerts/stream``     read     server-sent events, one per new message (``Last-Event-ID``)
@@ -20,6 +23,7 @@ endpoint                   scope    what
 - :mod:`twin.live.routes.deps`: the service of the app and the token checks, as
   FastAPI dependencies;
 - :mod:`twin.live.routes.readings`: ``/readings`` (ingest and query) and ``/sensors``;
+- :mod:`twin.live.routes.radar`: ``/radar`` (frames) and ``/nowcasts``;
 - :mod:`twin.live.routes.forecasts`: ``/forecasts``;
 - :mod:`twin.live.routes.alerts`: ``/alerts`` (feed, one message, SSE stream);
 - :mod:`twin.live.routes.admin`: ``/subscriptions``, ``/tokens``, ``/outbox``;

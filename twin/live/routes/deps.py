@@ -18,7 +18,16 @@ from twin.live.ingest import parse_time_ms
 from twin.live.records import TokenRecord
 from twin.live.service import LiveService
 
-__all__ = ["ADMIN", "INGEST", "READ", "RequireScope", "ServiceDep", "get_service", "time_param"]
+__all__ = [
+    "ADMIN",
+    "INGEST",
+    "READ",
+    "RequireScope",
+    "ServiceDep",
+    "get_service",
+    "limited_body",
+    "time_param",
+]
 
 _BEARER = {"WWW-Authenticate": 'Bearer realm="twin-live"'}
 
@@ -109,3 +118,29 @@ def time_param(name: str, value: str | None, default: int) -> int:
         return parse_time_ms(value)
     except ValueError as exc:
         raise HTTPException(400, f"{name}: {exc}") from None
+
+
+async def limited_body(request: Request, service: LiveService, what: str) -> bytes:
+    """The request body, or 413 when it is larger than ``server.max_body_mb``.
+
+    Parameters
+    ----------
+    request
+        The request.
+    service
+        The service (its config and metrics).
+    what
+        What to split or shrink, for the message (``"the batch"``).
+    """
+    cfg = service.config
+    max_body = round(cfg.server.max_body_mb * 1024 * 1024)
+    length = request.headers.get("content-length")
+    too_big = f"the body is larger than {cfg.server.max_body_mb:g} MiB (server.max_body_mb)"
+    if length is not None and length.isdigit() and int(length) > max_body:
+        service.metrics.batch_errors.labels("413").inc()
+        raise HTTPException(413, f"{too_big}; split {what}")
+    body = await request.body()
+    if len(body) > max_body:
+        service.metrics.batch_errors.labels("413").inc()
+        raise HTTPException(413, f"{too_big}; split {what}")
+    return body

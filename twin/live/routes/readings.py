@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from twin.live.ingest import BatchError, iso_ms
 from twin.live.records import now_ms
-from twin.live.routes.deps import INGEST, READ, ServiceDep, time_param
+from twin.live.routes.deps import INGEST, READ, ServiceDep, limited_body, time_param
 
 __all__ = ["router"]
 
@@ -20,17 +20,7 @@ router = APIRouter()
 @router.post("/readings", dependencies=[INGEST])
 async def post_readings(request: Request, service: ServiceDep) -> JSONResponse:
     """Validate and store a batch of readings (JSON or CSV); report every bad row."""
-    cfg = service.config
-    max_body = round(cfg.server.max_body_mb * 1024 * 1024)
-    length = request.headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) > max_body:
-        service.metrics.batch_errors.labels("413").inc()
-        raise HTTPException(
-            413, f"the body is larger than {cfg.server.max_body_mb:g} MiB; split the batch"
-        )
-    body = await request.body()
-    if len(body) > max_body:
-        raise HTTPException(413, f"the body is larger than {cfg.server.max_body_mb:g} MiB")
+    body = await limited_body(request, service, "the batch")
     ctype = request.headers.get("content-type", "application/json")
     try:
         result, batch = await asyncio.to_thread(service.ingest, body, ctype)

@@ -1,0 +1,252 @@
+"""The future rain of each issue time: a radar nowcast at the low points, or persistence.
+
+With ``radar.enabled``, at issue time ``b`` (:mod:`twin.live.engine`):
+
+- a **pysteps method** (``extrapolation``, ``sprog``, ``eulerian``, ``steps``): the
+  newest stored frame whose interval has ended by ``b`` is found; it must have ended at
+  most ``radar.max_lag`` before ``b``, and the frames before it that the method needs
+  (2, or 3 for S-PROG and STEPS) must be stored on the same grid. The nowcast is
+  issued at the end of that frame (:func:`twin.hydro.radar.nowcast.nowcast`, cells
+  advected in from outside the grid dry), sampled at the low points
+  (:func:`~twin.hydro.radar.nowcast.nowcast_at_points`) and averaged to the
+  forecasters' 5-minute leads from ``b`` on (:func:`twin.forecast.radar_rain.to_step`,
+  offset by the lag, as :func:`twin.forecast.radar_rain.nowcast_rain_at_points` does);
+  a STEPS ensemble gives its mean (point forecasters take one series);
+- ``external``: the latest external nowcast issued at most ``radar.max_lag`` before
+  ``b`` (``POST /nowcasts``, stored at the low points), offset the same way.
+
+Otherwise (radar off, no recent frames, a gap, a failed nowcast) the future rain is the
+gauge persistence of :func:`twin.forecast.nowcast.future_rain`, and the reason is
+recorded with the forecast (``rain.fallback``). The source used is named in the
+forecast (``rain_source``) and in every alert (CAP parameter ``rain_source``).
+
+A nowcast is computed once per newest frame (the issue times that share it, when frames
+lag, reuse it with a longer offset).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from twin._types import FloatArray
+from twin.alerts import AlertPoints
+from twin.forecast.nowcast import rain_source_label
+from twin.forecast.radar_rain import to_step
+from twin.live.config import LiveConfig
+from twin.live.ingest import iso_ms
+from twin.live.radar_files import unpack_field
+from twin.live.radar_store import FrameRecord
+from twin.live.store import Store
+
+__all__ = ["FutureRain", "RadarRain", "external_label"]
+
+logger = logging.getLogger(__name__)
+
+_EPOCH = np.datetime64("1970-01-01T00:00:00", "ns")
+
+
+def external_label(source: dict[str, str] | None = None) -> str:
+    """One line naming an external nowcast product."""
+    what = (source or {}).get("source") or (source or {}).get("institution") or ""
+    return "external nowcast product" + (f" ({what[:120]})" if what else "")
+
+
+@dataclass(frozen=True)
+class FutureRain:
+    """The future rain of one issue time.
+
+    Attributes
+    ----------
+    values
+        Rain at the low points over the next steps [mm/h], shape ``(n_points,
+        horizon)``; None: use the gauge persistence.
+    source
+        The rain source: ``persistence``, a pysteps method or ``external``.
+    label
+        One line describing it.
+    info
+        JSON-able details (the nowcast's issue time, method, frames, lag; or why the
+        radar was not used: ``fallback``).
+    """
+
+    values: FloatArray | None
+    source: str
+    label: str
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+class RadarRain:
+    """Radar nowcast rain at the low points, issue time by issue time.
+
+    Parameters
+    ----------
+    config
+        The service config (``radar``).
+    store
+        Where frames and external nowcasts are.
+    points
+        The low points (ids, lon, lat).
+    horizon
+        Lead steps of the forecaster.
+    step_s
+        Its step [s].
+    """
+
+    def __init__(
+        self,
+        config: LiveConfig,
+        store: Store,
+        points: AlertPoints,
+        horizon: int,
+        *,
+        step_s: float = 300.0,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.ids = [str(p) for p in points.ids.tolist()]
+        self.lon = np.asarray(points.lon, dtype=float)
+        self.lat = np.asarray(points.lat, dtype=float)
+        self.horizon = int(horizon)
+        self.step_s = float(step_s)
+        self.zone = config.zone
+        self._cache: tuple[tuple[Any, ...], FloatArray] | None = None
+
+    def _fallback(self, reason: str | None) -> FutureRain:
+        info: dict[str, Any] = {"radar_enabled": self.config.radar.enabled}
+        if reason is not None:
+            info |= {"fallback": reason, "radar_method": self.config.radar.method}
+        return FutureRain(None, "persistence", rain_source_label("persistence"), info)
+
+    def at(self, b_ms: int) -> FutureRain:
+        """The future rain of issue time ``b_ms`` [ms] (see the module docstring)."""
+        rc = self.config.radar
+        if not rc.enabled:
+            return self._fallback(None)
+        try:
+            if rc.method == "external":
+                return self._external(b_ms)
+            return self._pysteps(b_ms)
+        except Exception as exc:  # a failed nowcast must not stop the forecasts
+            logger.exception("radar nowcast at %s failed; gauge persistence instead", b_ms)
+            return self._fallback(f"the {rc.method} nowcast failed: {type(exc).__name__}: {exc}")
+
+    # ------------------------------------------------------------------ pysteps
+    def _pysteps(self, b_ms: int) -> FutureRain:
+        rc = self.config.radar
+        method = rc.method
+        need = 3 if method in ("sprog", "steps") else 2
+        lag_max = round(rc.max_lag * 1000)
+        span = round((need + 1) * rc.interval * 1000) + lag_max
+        recs = [
+            r
+            for r in self.store.frame_records(b_ms - span, b_ms)
+            if r.t_ms + round(r.interval_s * 1000) <= b_ms
+        ]
+        if not recs:
+            return self._fallback(
+                f"no radar frame ended in the {rc.max_lag / 60:g} min (radar.max_lag) before "
+                "the issue time"
+            )
+        last = recs[-1]
+        step_ms = round(last.interval_s * 1000)
+        end = last.t_ms + step_ms
+        wanted = [last.t_ms - k * step_ms for k in range(need - 1, -1, -1)]
+        same = {r.t_ms: r for r in recs if r.grid == last.grid and r.interval_s == last.interval_s}
+        missing = [t for t in wanted if t not in same]
+        if missing:
+            return self._fallback(
+                f"the {method} nowcast needs {need} consecutive frames on one grid; missing "
+                + ", ".join(iso_ms(t, self.zone) for t in missing)
+            )
+        key = (last.grid, tuple(wanted), method, rc.members, rc.seed)
+        if self._cache is not None and self._cache[0] == key:
+            at = self._cache[1]
+        else:
+            at = self._nowcast(last, wanted, end)
+            self._cache = (key, at)
+        lag_s = (b_ms - end) / 1000.0
+        fut = to_step(at, last.interval_s, self.step_s, self.horizon, offset_s=lag_s)
+        info = {
+            "radar_enabled": True,
+            "method": method,
+            "nowcast_issue_time": iso_ms(end, self.zone),
+            "lag_min": round(lag_s / 60.0, 3),
+            "frames": [iso_ms(t, self.zone) for t in wanted],
+            "grid": last.grid,
+            "members": int(at.shape[0]),
+            "radar_source": last.source.get("source") or last.source.get("file", ""),
+        }
+        return FutureRain(fut.mean(axis=0).T.copy(), method, rain_source_label(method), info)
+
+    def _nowcast(self, last: FrameRecord, wanted: list[int], end_ms: int) -> FloatArray:
+        """The nowcast at the points, ``(member, lead, point)`` [mm/h]."""
+        from pyproj import CRS
+
+        from twin.hydro.radar.array import radar_array
+        from twin.hydro.radar.nowcast import nowcast, nowcast_at_points
+
+        rc = self.config.radar
+        grid = self.store.radar_grid(last.grid)
+        data = self.store.frame_data(last.grid, wanted)
+        if grid is None or len(data) < len(wanted):
+            raise LookupError("the frames were pruned while the nowcast was made")
+        values = np.stack([unpack_field(data[t], grid.shape) for t in wanted])
+        times = _EPOCH + np.asarray(wanted, dtype=np.int64).astype("timedelta64[ms]")
+        radar = radar_array(
+            values,
+            times,
+            grid.x,
+            grid.y,
+            CRS.from_wkt(grid.crs_wkt),
+            interval_s=last.interval_s,
+            attrs={k: v for k, v in last.source.items() if k in ("source", "institution")},
+        )
+        issue = _EPOCH + np.timedelta64(end_ms, "ms")
+        lead_max_min = (self.horizon * self.step_s + rc.max_lag) / 60.0
+        seed = rc.seed + (end_ms // round(last.interval_s * 1000)) % 1_000_000
+        nc = nowcast(
+            radar,
+            issue,
+            method=rc.method,
+            lead_max_min=lead_max_min,
+            n_past=len(wanted),
+            n_members=rc.members,
+            seed=int(seed),
+            outside=0.0,
+        )
+        at = nowcast_at_points(nc, self.lon, self.lat).transpose("member", "lead_time", "point")
+        return np.asarray(at.values, dtype=np.float64)
+
+    # ------------------------------------------------------------------ external
+    def _external(self, b_ms: int) -> FutureRain:
+        rc = self.config.radar
+        rec = self.store.latest_nowcast(b_ms)
+        lag_ms = None if rec is None else b_ms - rec.issue_ms
+        if rec is None or lag_ms is None or lag_ms > rc.max_lag * 1000:
+            return self._fallback(
+                f"no external nowcast issued in the {rc.max_lag / 60:g} min (radar.max_lag) "
+                "before the issue time"
+            )
+        pos = {p: i for i, p in enumerate(rec.points)}
+        if any(p not in pos for p in self.ids):
+            return self._fallback(
+                "the external nowcast was sampled at other low points (the config changed); "
+                "send it again"
+            )
+        vals = unpack_field(rec.data, (rec.members, rec.leads, len(rec.points)))
+        vals = vals[:, :, [pos[p] for p in self.ids]]
+        fut = to_step(vals, rec.step_s, self.step_s, self.horizon, offset_s=lag_ms / 1000.0)
+        info = {
+            "radar_enabled": True,
+            "method": "external",
+            "nowcast_issue_time": iso_ms(rec.issue_ms, self.zone),
+            "lag_min": round(lag_ms / 60000.0, 3),
+            "members": rec.members,
+            "grid": rec.grid.get("id", ""),
+            "radar_source": rec.source.get("source") or rec.source.get("file", ""),
+        }
+        return FutureRain(fut.mean(axis=0).T.copy(), "external", external_label(rec.source), info)

@@ -1,0 +1,54 @@
+"""``/radar`` and ``/nowcasts``: radar frames and external nowcasts in, what is held out."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import JSONResponse
+
+from twin.live.ingest import BatchError
+from twin.live.routes.deps import INGEST, READ, ServiceDep, limited_body
+
+__all__ = ["router"]
+
+router = APIRouter()
+
+
+@router.post("/radar", dependencies=[INGEST])
+async def post_radar(request: Request, service: ServiceDep) -> JSONResponse:
+    """Validate and keep radar frames: a CF NetCDF file (raw or multipart).
+
+    The file is refused as a whole (4xx, with the reason) when it cannot be read or
+    does not fit the district; otherwise each frame is reported (stored, duplicate,
+    conflict, expired or rejected).
+    """
+    body = await limited_body(request, service, "the frames over several files")
+    ctype = request.headers.get("content-type", "")
+    try:
+        result = await asyncio.to_thread(service.radar.frames, body, ctype)
+    except BatchError as exc:
+        service.metrics.radar_refused.labels(str(exc.status)).inc()
+        raise HTTPException(exc.status, str(exc)) from None
+    return JSONResponse(result)
+
+
+@router.post("/nowcasts", dependencies=[INGEST])
+async def post_nowcasts(request: Request, service: ServiceDep) -> JSONResponse:
+    """Validate and keep an external nowcast (CF NetCDF: issue_time, lead_time, y, x)."""
+    body = await limited_body(request, service, "the nowcasts over several files")
+    ctype = request.headers.get("content-type", "")
+    try:
+        result = await asyncio.to_thread(service.radar.nowcasts, body, ctype)
+    except BatchError as exc:
+        service.metrics.radar_refused.labels(str(exc.status)).inc()
+        raise HTTPException(exc.status, str(exc)) from None
+    return JSONResponse(result)
+
+
+@router.get("/radar", dependencies=[READ])
+async def get_radar(service: ServiceDep) -> dict[str, Any]:
+    """Frames and external nowcasts held, their grids, and the last forecast's rain."""
+    latest = service.engine.latest
+    return await asyncio.to_thread(service.radar.describe, latest)
