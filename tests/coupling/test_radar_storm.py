@@ -83,3 +83,45 @@ def test_the_physics_ensemble_forecasts_a_truth_it_is_not_told(short) -> None:
     assert not np.array_equal(
         nominal.dataset["water_depth"].to_numpy(), r.dataset["water_depth"].to_numpy()
     )
+
+
+def test_in_place_radar_and_external_nowcast_products(short, tmp_path) -> None:
+    """A user's own radar file over the area, with a met bureau's nowcast products."""
+    from twin.hydro.radar.events import load_event
+    from twin.hydro.radar.external import write_nowcast
+    from twin.hydro.radar.netcdf import write_radar_netcdf
+    from twin.hydro.radar.nowcast import nowcast
+    from twin.hydro.radar.transpose import transpose_radar
+
+    # "Our own radar": an event placed over Gongshu and saved with Gongshu's coordinates.
+    own = transpose_radar(load_event("mrms-20190610"), None, dx_km=-60, dy_km=40)
+    own = own.drop_vars("district")
+    own.attrs.pop("transposed_over", None)
+    radar_file = write_radar_netcdf(own, tmp_path / "own_radar.nc")
+    products = tmp_path / "bureau"
+    products.mkdir()
+    times = own["time"].values
+    for k in range(4, 30, 3):  # a product every 6 minutes
+        write_nowcast(nowcast(own, times[k], method="extrapolation", outside=0.0),
+                      products / f"nowcast_{k:03d}.nc")  # fmt: skip
+    s = short.with_updates(
+        **{
+            "rain.radar.event": str(radar_file),
+            "rain.radar.dx_km": 0.0,
+            "rain.radar.dy_km": 0.0,
+            "rain.radar.in_place": True,
+            "hydro.forecast.rain_source": "external",
+            "hydro.forecast.external_nowcasts": str(products),
+        }
+    )
+    r = run_scenario(s)
+    rain = r.dataset["rain_rate"].to_numpy()
+    moved = run_scenario(short.with_updates(**{"hydro.forecast.enabled": False}))
+    # In place, the saved field falls where it was saved: the same rain as the transposed run.
+    np.testing.assert_allclose(rain.sum(), moved.dataset["rain_rate"].to_numpy().sum(), rtol=0.05)
+    assert "transposed" not in r.dataset.attrs["rain_caption"]
+    table = r.forecast_rain
+    assert table is not None and "external" in table.attrs["rain_source"]
+    assert (table.groupby("issue_time_s")["forecast_mm_h"].max() > 1.0).sum() >= 3
+    with pytest.raises(ScenarioError, match="external_nowcasts"):
+        short.with_updates(**{"hydro.forecast.rain_source": "external"})

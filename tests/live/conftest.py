@@ -110,6 +110,47 @@ def expected_alerts(storm: Any, model_dir: Path, *, steps: int | None = None) ->
     return rep.messages
 
 
+# ---------------------------------------------------------------------------- radar
+RADAR_EVENT = "fmi-20160928"
+RADAR_T0 = datetime(2024, 6, 15, 7, 0, tzinfo=ZoneInfo("Asia/Shanghai"))  # first frame
+
+
+@pytest.fixture(scope="session")
+def radar_frames() -> Any:
+    """Twelve real frames (FMI, Finland) transposed over Gongshu on a coarse grid.
+
+    40 km × 40 km at 2 km (20 × 20 cells), relabelled to start at 07:00 (+08:00) on
+    2024-06-15: interval starts 07:00 … 07:55.
+    """
+    import numpy as np
+
+    from twin.hydro.radar.events import load_event
+    from twin.hydro.radar.transpose import transpose_radar
+
+    ev = load_event(RADAR_EVENT).isel(time=slice(10, 22))
+    tr = transpose_radar(ev, size_km=40.0, cell_m=2000.0)
+    t0 = np.datetime64(RADAR_T0.astimezone(ZoneInfo("UTC")).replace(tzinfo=None), "ns")
+    return tr.assign_coords(time=t0 + np.arange(tr.sizes["time"]) * np.timedelta64(5, "m"))
+
+
+def netcdf_bytes(data: Any, folder: Path, name: str = "frames.nc") -> bytes:
+    """A radar array (or dataset) written as CF NetCDF: the file's bytes."""
+    import xarray as xr
+
+    from twin.hydro.radar.netcdf import write_radar_netcdf
+
+    path = folder / name
+    if isinstance(data, xr.Dataset):
+        data.to_netcdf(path)
+    elif "lead_time" in data.dims:
+        from twin.hydro.radar.external import write_nowcast
+
+        write_nowcast(data, path)
+    else:
+        write_radar_netcdf(data, path)
+    return path.read_bytes()
+
+
 # ---------------------------------------------------------------------------- postgres
 def _pg_bindir() -> Path | None:
     found = shutil.which("pg_ctl")

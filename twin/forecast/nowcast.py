@@ -36,14 +36,16 @@ from twin.forecast.errors import ForecastError
 __all__ = ["RADAR_SOURCES", "RAIN_SOURCES", "RainSource", "future_rain", "rain_source_label"]
 
 RainSource = Literal[
-    "observed", "persistence", "perturbed", "eulerian", "extrapolation", "sprog", "steps"
-]
+    "observed", "persistence", "perturbed", "eulerian", "extrapolation", "sprog", "steps",
+    "external",
+]  # fmt: skip
 RAIN_SOURCES: tuple[str, ...] = (
     "observed", "persistence", "perturbed", "eulerian", "extrapolation", "sprog", "steps",
+    "external",
 )  # fmt: skip
 #: Sources that are radar nowcasts, given to the replay as arrays
 #: (:mod:`twin.forecast.radar_rain`), not computed from the gauge history here.
-RADAR_SOURCES: tuple[str, ...] = ("eulerian", "extrapolation", "sprog", "steps")
+RADAR_SOURCES: tuple[str, ...] = ("eulerian", "extrapolation", "sprog", "steps", "external")
 _LABELS = {
     "observed": "observed future rain (oracle, upper bound)",
     "persistence": "persistence nowcast at the gauge (last 15 min held)",
@@ -52,6 +54,7 @@ _LABELS = {
     "extrapolation": "radar extrapolation nowcast (pysteps, Lucas-Kanade + semi-Lagrangian)",
     "sprog": "radar S-PROG nowcast (pysteps)",
     "steps": "radar STEPS ensemble nowcast (pysteps; mean for point forecasters)",
+    "external": "external nowcast product (e.g. a met bureau's), resampled to the grid",
 }
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -25,7 +26,13 @@ import xarray as xr
 from twin._types import FloatArray
 from twin.forecast.errors import ForecastError
 
-__all__ = ["RADAR_METHODS", "nowcast_rain_at_points", "radar_nowcaster", "to_step"]
+__all__ = [
+    "RADAR_METHODS",
+    "external_nowcaster",
+    "nowcast_rain_at_points",
+    "radar_nowcaster",
+    "to_step",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +40,9 @@ logger = logging.getLogger(__name__)
 #: the crews do, as in a comparison, make the same nowcasts).
 _CACHE: dict[tuple[object, ...], FloatArray] = {}
 _CACHE_SIZE = 8
+
+#: The forecasts' step [s].
+STEP = 300.0
 
 #: Radar nowcast methods usable as a forecast's future-rain source.
 RADAR_METHODS: tuple[str, ...] = ("eulerian", "extrapolation", "sprog", "steps")
@@ -165,5 +175,84 @@ def radar_nowcaster(
                 members=members, seed=seed,
             )  # fmt: skip
         return _CACHE[key].copy()
+
+    return at
+
+
+def external_nowcaster(
+    radar: xr.DataArray,
+    start_utc: pd.Timestamp,
+    lon: FloatArray,
+    lat: FloatArray,
+    products: str | Path,
+    *,
+    horizon_steps: int,
+    max_age_s: float = 1800.0,
+) -> Callable[[FloatArray], FloatArray]:
+    """Future rain at the points from external nowcast products (a met bureau's).
+
+    Parameters
+    ----------
+    radar
+        The radar grid of the run (in place over the area, on the scenario's clock; its
+        ``radar_begin`` attribute maps scenario time back to real time).
+    start_utc
+        The scenario's start (naive UTC).
+    lon, lat
+        The points [deg].
+    products
+        A CF NetCDF product, or a folder of them, one issue time per file
+        (:func:`twin.hydro.radar.external.read_external_nowcast` checks each).
+    horizon_steps
+        Lead steps (5 min).
+    max_age_s
+        A forecast uses the latest product issued at most this long before it; with
+        none, the future rain is zero [s].
+
+    Returns
+    -------
+    callable
+        Issue times [s since ``start_utc``] → rain ``(n_issue, members, horizon, n)``.
+    """
+    from twin.hydro.radar.external import read_external_nowcast
+    from twin.hydro.radar.nowcast import nowcast, nowcast_at_points
+
+    path = Path(products)
+    files = sorted(path.glob("*.nc")) if path.is_dir() else [path]
+    if not files:
+        raise ForecastError(f"{path}: no CF NetCDF nowcast products (*.nc) there.")
+    loaded = [read_external_nowcast(f) for f in files]
+    issued = pd.DatetimeIndex([p["issue_time"].values for p in loaded])
+    order = np.argsort(issued.asi8)
+    loaded = [loaded[i] for i in order]
+    issued = issued[order]
+    # Scenario time → real time: the first radar frame stands at rain.start.
+    first = pd.DatetimeIndex(radar["time"].values)[0]
+    begin = pd.Timestamp(str(radar.attrs.get("radar_begin", first)))
+    shift = first - begin
+
+    def at(issue_s: FloatArray) -> FloatArray:
+        issue = pd.DatetimeIndex(
+            start_utc + pd.to_timedelta(np.asarray(issue_s, dtype=float), unit="s")
+        )
+        out = np.zeros((len(issue), 1, horizon_steps, len(lon)))
+        for k, t in enumerate(issue - shift):
+            j = int(np.searchsorted(issued.asi8, t.value, side="right")) - 1
+            if j < 0 or (t - issued[j]).total_seconds() > max_age_s:
+                continue
+            product = loaded[j]
+            age = (t - issued[j]).total_seconds()
+            interval = float(product.attrs["interval_s"])
+            n_leads = product.sizes["lead_time"]
+            nc = nowcast(
+                radar, issued[j].to_datetime64(), method="external", external=product,
+                lead_max_min=n_leads * interval / 60.0,
+            )  # fmt: skip
+            pts = nowcast_at_points(nc, lon, lat).transpose("member", "lead_time", "point")
+            out[k] = to_step(
+                np.asarray(pts.values).mean(axis=0, keepdims=True), interval, STEP,
+                horizon_steps, offset_s=age,
+            )  # fmt: skip
+        return out
 
     return at

@@ -124,10 +124,17 @@ def radar_storm(
             f"({str(times[0])[:16]} – {str(times[-1])[:16]} UTC)"
         )
     radar = radar.sel(time=slice(begin, None))
+    dx_km, dy_km, anchor = rc.dx_km, rc.dy_km, rc.anchor
+    if rc.in_place:
+        dx_km, dy_km = _offset_to(radar, target)
+        anchor = "crop"
     grid = transpose_radar(
-        radar, target, dx_km=rc.dx_km, dy_km=rc.dy_km, rotation_deg=rc.rotation_deg,
-        anchor=rc.anchor, size_km=rc.size_km, cell_m=rc.cell_m,
+        radar, target, dx_km=dx_km, dy_km=dy_km, rotation_deg=rc.rotation_deg, anchor=anchor,
+        size_km=rc.size_km, cell_m=rc.cell_m,
     )  # fmt: skip
+    if rc.in_place:
+        grid.attrs.pop("transposed_over", None)
+        grid.attrs["transposition"] = "in place: the radar of the area itself"
     shifted = grid["time"].values - begin + rain_start
     out = (grid * cfg.scale).assign_coords(time=("time", shifted, grid["time"].attrs))
     out.name = "rain_rate"
@@ -136,6 +143,21 @@ def radar_storm(
     if cfg.scale != 1.0:
         out.attrs["intensified"] = f"rain rates × {cfg.scale:g} (storm intensified)"
     return out
+
+
+def _offset_to(radar: xr.DataArray, target: object) -> tuple[float, float]:
+    """The offset [km] from a radar grid's centre to the target's centre, in its CRS."""
+    from pyproj import Transformer
+
+    from twin.hydro.radar.array import radar_crs
+    from twin.hydro.radar.transpose import as_district
+
+    district = as_district(target)
+    to_xy = Transformer.from_crs("EPSG:4326", radar_crs(radar), always_xy=True)
+    x, y = to_xy.transform(district.lon, district.lat)
+    xs = np.asarray(radar["x"].values, dtype=float)
+    ys = np.asarray(radar["y"].values, dtype=float)
+    return (x - (xs[0] + xs[-1]) / 2) / 1000.0, (y - (ys[0] + ys[-1]) / 2) / 1000.0
 
 
 def scenario_storm(

@@ -9,6 +9,7 @@ errors are :class:`~twin.errors.TwinError` subclasses (one line, exit status 1, 
     twin live --config data/live/config.yaml            # serve (same as `twin live serve`)
     twin live token create ops --scope ingest --scope read --config data/live/config.yaml
     twin live replay --config data/live/config.yaml --storm design-P10-D120-r40 --speed 120
+    twin live replay --config data/live/config.yaml --radar fmi-20160928 --speed 120
 """
 
 from __future__ import annotations
@@ -143,8 +144,22 @@ def replay(
     write_csv: Annotated[
         Path | None, typer.Option(help="Also write the readings to this CSV.")
     ] = None,
+    radar: Annotated[
+        str | None,
+        typer.Option(
+            help="Replay a shipped radar event (twin rain radar events) transposed over the "
+            "district instead of --storm: its frames go to /radar, its rain drives the gauges."
+        ),
+    ] = None,
+    radar_dx_km: Annotated[float, typer.Option(help="Radar placement: east offset [km].")] = 0.0,
+    radar_dy_km: Annotated[float, typer.Option(help="Radar placement: north offset [km].")] = 0.0,
+    radar_rotation_deg: Annotated[
+        float, typer.Option(help="Radar placement: rotation [deg, counter-clockwise].")
+    ] = 0.0,
+    radar_size_km: Annotated[float, typer.Option(help="Transposed grid side [km].")] = 64.0,
+    radar_cell_m: Annotated[float, typer.Option(help="Transposed grid cell [m].")] = 1000.0,
 ) -> None:
-    """Feed simulated or recorded readings to a running service at a speed-up."""
+    """Feed simulated or recorded readings (and radar frames) to a running service."""
     import httpx
 
     from twin.live.ingest import iso_ms, parse_time_ms
@@ -171,7 +186,40 @@ def replay(
             f"{config or 'FILE'}` (or pass --url)."
         ) from None
     sim: SimulatedStorm | None = None
-    if csv_file is not None:
+    feed: Any = None
+    paced: int | None
+    if radar is not None and csv_file is not None:
+        from twin.live.errors import LiveError
+
+        raise LiveError("give --radar or --csv, not both.")
+    if radar is not None:
+        from twin.forecast.sensors import SensorModel
+        from twin.hydro.lowpoints import low_points
+        from twin.live.replay_radar import radar_storm
+        from twin.network import default_network
+
+        console.print("Building the Gongshu network for the storm physics…")
+        points = low_points(default_network())
+        console.print(f"Transposing the radar event {escape(radar)} over the district…")
+        sim, feed = radar_storm(
+            radar,
+            points,
+            start=t_start,
+            gauges=[
+                (g.id, float(g.lon or 0.0), float(g.lat or 0.0)) for g in cfg.sensors.rain_gauges
+            ],
+            after_s=after * 3600.0,
+            sensor=SensorModel() if noise else None,
+            seed=seed,
+            size_km=radar_size_km,
+            cell_m=radar_cell_m,
+            dx_km=radar_dx_km,
+            dy_km=radar_dy_km,
+            rotation_deg=radar_rotation_deg,
+        )
+        readings = sim.readings
+        paced = parse_time_ms(t_start.isoformat())
+    elif csv_file is not None:
         readings = load_readings_csv(csv_file)
         if shift:
             readings = readings.shifted(parse_time_ms(t_start.isoformat()))
@@ -200,9 +248,13 @@ def replay(
         console.print(f"Readings written to [bold]{escape(str(write_csv))}[/]")
     tok = _replay_token(cfg, token)
     n_steps = len(set(readings.t_ms.tolist()))
+    frames = "" if feed is None else f" and {len(feed)} radar frames"
     console.print(
-        f"Replaying {len(readings):,} readings ({n_steps} time steps) to {base} at {speed:g}× …"
+        f"Replaying {len(readings):,} readings ({n_steps} time steps){frames} to {base} at "
+        f"{speed:g}× …"
     )
+    if feed is not None:
+        _check_radar_enabled(base, tok)
 
     def progress(step: Any, answer: dict[str, Any]) -> None:
         if answer.get("rejected"):
@@ -217,11 +269,14 @@ def replay(
         batch_rows=batch_rows,
         tz=zone,
         on_step=progress,
+        radar=feed,
     )
     console.print(
         f"Sent {report.rows:,} rows in {report.batches} batches over {report.wall_s:.1f} s: "
         f"{report.stored:,} stored, {report.duplicates:,} duplicates, {report.rejected} rejected."
     )
+    if feed is not None:
+        console.print(f"Sent {report.frames} radar frames: {report.frames_stored} stored.")
     with httpx.Client(timeout=30.0) as client:
         r = client.get(
             f"{base}/alerts", params={"state": "all"}, headers={"Authorization": f"Bearer {tok}"}
@@ -231,6 +286,21 @@ def replay(
         return
     alerts = r.json()["alerts"]
     _print_alerts(alerts, cfg, sim)
+
+
+def _check_radar_enabled(base: str, token: str) -> None:
+    """Warn when the service will keep the frames but not use them."""
+    import httpx
+
+    try:
+        r = httpx.get(f"{base}/radar", headers={"Authorization": f"Bearer {token}"}, timeout=10.0)
+    except httpx.TransportError:
+        return
+    if r.status_code == 200 and not r.json().get("enabled", False):
+        console.print(
+            "[yellow]The service keeps radar frames but does not use them (radar.enabled is "
+            "false): its forecasts take the gauge persistence rain.[/]"
+        )
 
 
 def _print_alerts(alerts: list[dict[str, Any]], cfg: LiveConfig, sim: Any) -> None:

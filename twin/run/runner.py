@@ -216,7 +216,17 @@ def _forecast_staging(
                 f"kind shipped in {shipped})"
             ) from exc
     nowcaster = None
-    if fc.rain_source in RADAR_METHODS:
+    if fc.rain_source == "external" and fc.external_nowcasts is not None:
+        from twin.forecast.radar_rain import external_nowcaster
+
+        products = Path(fc.external_nowcasts)
+        if not products.is_absolute() and base_dir is not None:
+            products = base_dir / products
+        nowcaster = external_nowcaster(
+            water.radar, pd.Timestamp(scenario.start).tz_convert("UTC").tz_localize(None),
+            water.points.lon, water.points.lat, products, horizon_steps=HORIZON_STEPS,
+        )  # fmt: skip
+    elif fc.rain_source in RADAR_METHODS:
         from twin.forecast.radar_rain import radar_nowcaster
 
         start_utc = pd.Timestamp(scenario.start).tz_convert("UTC").tz_localize(None)

@@ -25,7 +25,7 @@ __all__ = [
 ]
 
 #: Future-rain sources that are radar nowcasts (they need ``rain.kind: radar``).
-RADAR_SOURCES: tuple[str, ...] = ("eulerian", "extrapolation", "sprog", "steps")
+RADAR_SOURCES: tuple[str, ...] = ("eulerian", "extrapolation", "sprog", "steps", "external")
 
 
 class DesignStormConfig(Frozen):
@@ -69,6 +69,17 @@ class RadarRainConfig(Frozen):
     )
     size_km: float = Field(default=128.0, gt=10.0, le=512.0, description="grid side [km]")
     cell_m: float = Field(default=1000.0, ge=250.0, le=5000.0, description="grid cell [m]")
+    in_place: bool = Field(
+        default=False,
+        description="the radar covers the network's own area: use it where it fell (no "
+        "transposition; offsets and rotation must be 0)",
+    )
+
+    @model_validator(mode="after")
+    def _in_place_is_not_moved(self) -> RadarRainConfig:
+        if self.in_place and (self.dx_km or self.dy_km or self.rotation_deg):
+            raise ValueError("in_place radar is not moved: leave dx_km, dy_km and rotation_deg 0")
+        return self
 
 
 class RainConfig(Frozen):
@@ -120,12 +131,25 @@ class ForecastConfig(Frozen):
         "a shipped model kind (nhits, sarimax, linear, persistence) or a model folder",
     )
     rain_source: Literal[
-        "persistence", "observed", "perturbed", "eulerian", "extrapolation", "sprog", "steps"
+        "persistence",
+        "observed",
+        "perturbed",
+        "eulerian",
+        "extrapolation",
+        "sprog",
+        "steps",
+        "external",
     ] = Field(
         default="persistence",
         description="future rain the forecaster is given: gauge persistence, observed (an "
         "oracle, the upper bound), perturbed observed rain, or a pysteps radar nowcast "
-        "(eulerian, extrapolation, sprog, steps; rain.kind radar only)",
+        "(eulerian, extrapolation, sprog, steps; rain.kind radar only), or external "
+        "nowcast products (external_nowcasts; radar in place)",
+    )
+    external_nowcasts: str | None = Field(
+        default=None,
+        description="folder (or file) of CF NetCDF nowcast products, one issue time per "
+        "file, for rain_source external",
     )
     nowcast_members: int = Field(
         default=20, ge=2, le=100, description="members of a STEPS nowcast ensemble"

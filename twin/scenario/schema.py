@@ -358,6 +358,14 @@ class Scenario(Frozen):
                 f"hydro.forecast.rain_source {fc.rain_source!r} is a radar nowcast: it needs "
                 "rain.kind 'radar' (or use persistence, observed or perturbed)"
             )
+        if fc.enabled and fc.rain_source == "external":
+            radar = self.rain.radar
+            if fc.external_nowcasts is None or radar is None or not radar.in_place:
+                raise ValueError(
+                    "hydro.forecast.rain_source 'external' takes nowcast products of the "
+                    "area itself: set hydro.forecast.external_nowcasts (a folder of CF "
+                    "NetCDF products) and rain.radar.in_place: true"
+                )
         return self
 
     def with_updates(self, **changes: Any) -> Scenario:
