@@ -6,8 +6,9 @@ warning service):
 - a **crossing** is the water reaching the level's depth from below (again after it
   fell ``hysteresis`` under it);
 - a crossing is **detected** when an ``Alert`` of that level for that point was issued
-  at or before it and at most ``window`` before it; its **warning lead** is the crossing
-  time minus the issue time of the latest such ``Alert``;
+  before it (strictly: an alert at the crossing itself warns of nothing) and at most
+  ``window`` before it; its **warning lead** is the crossing time minus the issue time
+  of the latest such ``Alert``;
 - an ``Alert`` is a **false alarm** when no crossing of its level at its point follows
   within ``window`` of its issue;
 - POD = detected / crossings, FAR = false alarms / alerts, CSI = hits / (hits + misses +
@@ -126,7 +127,7 @@ def score_alerts(
         a_time = al["issue_time"].to_numpy(dtype=float)
         leads = []
         for p, tc in cross:
-            before = a_time[(a_point == p) & (a_time <= tc) & (a_time >= tc - window)]
+            before = a_time[(a_point == p) & (a_time < tc) & (a_time >= tc - window)]
             if before.size:
                 leads.append(tc - before.max())
         c_point = np.array([p for p, _ in cross], dtype=np.int64)
