@@ -15,8 +15,13 @@ EXAMPLE = ROOT / "data" / "live" / "config.yaml"
 def test_example_config_loads_with_the_documented_defaults() -> None:
     cfg = load_live_config(EXAMPLE)
     assert cfg == LiveConfig(
-        forecast={"settle": 2.0}, sensors=cfg.sensors, ingest=cfg.ingest, alerts=cfg.alerts
+        forecast={"settle": 2.0},
+        sensors=cfg.sensors,
+        ingest=cfg.ingest,
+        alerts=cfg.alerts,
+        radar={"enabled": True},
     )
+    assert cfg.radar.method == "extrapolation" and cfg.radar.keep == 7200.0
     assert cfg.store.url.startswith("sqlite:///") and cfg.forecast.model == "shipped:linear"
     assert cfg.alerts.levels == {"impeded": 0.15, "closed": 0.27}
     assert cfg.zone.key == "Asia/Shanghai"

@@ -269,3 +269,58 @@ def test_frames_survive_a_sigkill_and_restart(radar_live: LiveServer) -> None:
     after = _listing(radar_live)
     assert after["frames"] == before["frames"] and after["nowcasts"] == before["nowcasts"]
     assert after["last_nowcast"]["method"] == "extrapolation"
+
+
+def test_replay_of_a_radar_storm_posts_frames_in_simulated_time(
+    tmp_path: Path, model_dir: Path, live_points: Any
+) -> None:
+    from twin.live.replay import StepLog, replay
+    from twin.live.replay_radar import radar_storm
+
+    sim, feed = radar_storm(
+        "fmi-20160928",
+        live_points,
+        start=RADAR_T0,
+        after_s=1200.0,
+        seed=0,
+        size_km=40.0,
+        cell_m=2000.0,
+        frames=slice(10, 22),
+    )
+    server = LiveServer(
+        tmp_path, f"sqlite:///{tmp_path / 'live.db'}", model_dir, [],
+        overrides={"radar": {"enabled": True}},
+    )  # fmt: skip
+    frames_seen: list[int] = []
+
+    def on_step(step: StepLog, answer: dict[str, Any]) -> None:
+        with server.client("read") as c:
+            frames_seen.append(c.get("/radar").json()["count"])
+
+    try:
+        server.start()
+        report = replay(
+            sim.readings,
+            server.url,
+            server.tokens["ingest"],
+            speed=6000.0,
+            paced_from_ms=int(sim.times_ms[0]),
+            on_step=on_step,
+            radar=feed,
+        )
+        assert report.frames == 12 and report.frames_stored == 12 and report.rejected == 0
+        # Step k (history first) is posted with the frames that ended by then.
+        assert frames_seen[:4] == [0, 0, 1, 2] and frames_seen[-1] == 12
+        end = iso_ms(int(sim.times_ms[-1]), RADAR_T0.tzinfo)
+        last = _wait_issue(server, end)
+        assert last["rain_source"] == "persistence"  # the radar stopped 20 min ago
+        with server.client(None) as c:
+            metrics = c.get("/metrics").text
+        used = [
+            float(line.rsplit(" ", 1)[1])
+            for line in metrics.splitlines()
+            if line.startswith('twin_live_forecast_rain_source_total{source="extrapolation"}')
+        ]
+        assert used and used[0] >= 10  # 07:10 … 08:00 and up to 15 min after
+    finally:
+        server.stop()

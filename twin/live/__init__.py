@@ -2,23 +2,28 @@
 
 The service (``twin live --config FILE``) ingests water-level, rain-gauge and
 crowd-counter readings as JSON or CSV batches (validated per row, idempotent by sensor
-and time), stores them in SQLite (WAL) or PostgreSQL, forecasts every low point on
-the 5-minute grid with a model from ``models/``, runs the alert lifecycle, and
-delivers CAP 1.2 messages to webhooks from a durable outbox, with a CAP feed, a
-server-sent-event stream, API tokens, ``/health`` and Prometheus ``/metrics``.
+and time), and weather-radar frames and external nowcasts as CF NetCDF, stores them in
+SQLite (WAL) or PostgreSQL, forecasts every low point on the 5-minute grid with a model
+from ``models/`` (the future rain a pysteps nowcast of the radar frames when radar is
+on, else the gauge persistence), runs the alert lifecycle, and delivers CAP 1.2
+messages to webhooks from a durable outbox, with a CAP feed, a server-sent-event
+stream, API tokens, ``/health`` and Prometheus ``/metrics``.
 
 Modules, in the order data flows: :mod:`~twin.live.config` (the YAML schema),
 :mod:`~twin.live.sensors` (registry, low points), :mod:`~twin.live.ingest` (row
 validation), storage (:mod:`~twin.live.records` the records, :mod:`~twin.live.schema`
 the tables, :mod:`~twin.live.database` the connection, :mod:`~twin.live.store` the
 queries, :mod:`~twin.live.sqlite` and :mod:`~twin.live.postgres` the back-ends,
-:mod:`~twin.live.backends` opening one by URL), :mod:`~twin.live.engine` (forecast,
-decide, record), :mod:`~twin.live.delivery` (outbox to webhooks),
-:mod:`~twin.live.feed` (CAP feeds, SSE), :mod:`~twin.live.auth`,
+:mod:`~twin.live.backends` opening one by URL), radar (:mod:`~twin.live.radar_files`
+reading and checking uploads, :mod:`~twin.live.radar_store` their tables,
+:mod:`~twin.live.radar_ingest` frames in and out, :mod:`~twin.live.watch` the watched
+folder, :mod:`~twin.live.future_rain` the nowcast rain of each issue time),
+:mod:`~twin.live.engine` (forecast, decide, record), :mod:`~twin.live.delivery`
+(outbox to webhooks), :mod:`~twin.live.feed` (CAP feeds, SSE), :mod:`~twin.live.auth`,
 :mod:`~twin.live.metrics`, :mod:`~twin.live.service` (the running service),
 :mod:`~twin.live.app` and :mod:`twin.live.routes` (its HTTP API),
-:mod:`~twin.live.server`, :mod:`~twin.live.replay` (the replay client) and
-:mod:`~twin.live.cli`.
+:mod:`~twin.live.server`, :mod:`~twin.live.replay` (the replay client; a radar storm in
+:mod:`~twin.live.replay_radar`) and :mod:`~twin.live.cli`.
 
 Importing this package is light: the names below are loaded on first use.
 """

@@ -158,6 +158,9 @@ def replay(
     ] = 0.0,
     radar_size_km: Annotated[float, typer.Option(help="Transposed grid side [km].")] = 64.0,
     radar_cell_m: Annotated[float, typer.Option(help="Transposed grid cell [m].")] = 1000.0,
+    radar_scale: Annotated[
+        float, typer.Option(help="Multiply the radar rain rate (≠ 1: intensified, labelled).")
+    ] = 1.0,
 ) -> None:
     """Feed simulated or recorded readings (and radar frames) to a running service."""
     import httpx
@@ -216,6 +219,7 @@ def replay(
             dx_km=radar_dx_km,
             dy_km=radar_dy_km,
             rotation_deg=radar_rotation_deg,
+            scale=radar_scale,
         )
         readings = sim.readings
         paced = parse_time_ms(t_start.isoformat())

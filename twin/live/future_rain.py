@@ -27,6 +27,7 @@ lag, reuse it with a longer offset).
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -154,6 +155,11 @@ class RadarRain:
         last = recs[-1]
         step_ms = round(last.interval_s * 1000)
         end = last.t_ms + step_ms
+        if b_ms - end > lag_max:
+            return self._fallback(
+                f"no radar frame ended in the {rc.max_lag / 60:g} min (radar.max_lag) before "
+                f"the issue time (the last ended at {iso_ms(end, self.zone)})"
+            )
         wanted = [last.t_ms - k * step_ms for k in range(need - 1, -1, -1)]
         same = {r.t_ms: r for r in recs if r.grid == last.grid and r.interval_s == last.interval_s}
         missing = [t for t in wanted if t not in same]
@@ -208,16 +214,18 @@ class RadarRain:
         issue = _EPOCH + np.timedelta64(end_ms, "ms")
         lead_max_min = (self.horizon * self.step_s + rc.max_lag) / 60.0
         seed = rc.seed + (end_ms // round(last.interval_s * 1000)) % 1_000_000
-        nc = nowcast(
-            radar,
-            issue,
-            method=rc.method,
-            lead_max_min=lead_max_min,
-            n_past=len(wanted),
-            n_members=rc.members,
-            seed=int(seed),
-            outside=0.0,
-        )
+        with warnings.catch_warnings():  # LK's outlier check on a few wet cells: harmless
+            warnings.filterwarnings("ignore", "Singular matrix", UserWarning)
+            nc = nowcast(
+                radar,
+                issue,
+                method=rc.method,
+                lead_max_min=lead_max_min,
+                n_past=len(wanted),
+                n_members=rc.members,
+                seed=int(seed),
+                outside=0.0,
+            )
         at = nowcast_at_points(nc, self.lon, self.lat).transpose("member", "lead_time", "point")
         return np.asarray(at.values, dtype=np.float64)
 

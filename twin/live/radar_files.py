@@ -69,7 +69,8 @@ _MAGIC = (b"CDF\x01", b"CDF\x02", b"CDF\x05", b"\x89HDF\r\n\x1a\n")
 #: Provenance attributes kept with each frame (strings, shortened).
 _PROVENANCE = (
     "title", "source", "institution", "institution_short", "event", "origin", "licence",
-    "attribution", "transposed_over", "transposition", "converted_from",
+    "attribution", "transposed_over", "transposition", "converted_from", "intensity_scale",
+    "radar_begin",
 )  # fmt: skip
 _EPOCH = np.datetime64("1970-01-01T00:00:00", "ns")
 

@@ -33,7 +33,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 import numpy as np
@@ -44,10 +44,8 @@ from twin.forecast.data import ENCODER_STEPS, STEP_S
 from twin.live.errors import LiveConnectionError, LiveError
 from twin.live.ingest import iso_ms, parse_time_ms
 
-if TYPE_CHECKING:
-    from twin.live.replay_radar import RadarFeed
-
 __all__ = [
+    "RadarFeed",
     "Readings",
     "ReplayReport",
     "SimulatedStorm",
@@ -341,6 +339,33 @@ def write_readings_csv(readings: Readings, path: str | Path, *, tz: Any = None) 
 
 
 @dataclass(frozen=True)
+class RadarFeed:
+    """Radar frames to post during a replay, one CF NetCDF body each.
+
+    Attributes
+    ----------
+    t_ms
+        Frame labels: starts of the intervals [ms since the epoch].
+    interval_s
+        The frames' interval [s].
+    bodies
+        The NetCDF bytes of each frame.
+    """
+
+    t_ms: IntArray
+    interval_s: float
+    bodies: list[bytes]
+
+    def __len__(self) -> int:
+        return len(self.bodies)
+
+    @property
+    def ends_ms(self) -> IntArray:
+        """When each frame's interval ends (when a radar would send it) [ms]."""
+        return self.t_ms + round(self.interval_s * 1000)
+
+
+@dataclass(frozen=True)
 class StepLog:
     """One posted time step: when it was sent and acknowledged (``time.time()`` [s])."""
 
@@ -440,7 +465,8 @@ def replay(
     stop
         Set it to stop early (between batches).
     radar
-        Radar frames (:class:`twin.live.replay_radar.RadarFeed`) posted to ``/radar``
+        Radar frames (:class:`RadarFeed`, e.g. of :func:`twin.live.replay_radar.radar_storm`)
+        posted to ``/radar``
         in simulated time: each frame as soon as its interval has ended, before the
         readings of that time.
 

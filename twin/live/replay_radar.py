@@ -22,49 +22,21 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from twin._types import FloatArray, IntArray
+from twin._types import FloatArray
 from twin.forecast.data import ENCODER_STEPS, STEP_S
 from twin.live.errors import LiveError
 from twin.live.ingest import parse_time_ms
-from twin.live.replay import SimulatedStorm, simulate_readings
+from twin.live.replay import RadarFeed, SimulatedStorm, simulate_readings
 
 __all__ = ["RadarFeed", "frame_bodies", "radar_storm"]
 
 _EPOCH = np.datetime64("1970-01-01T00:00:00", "ns")
-
-
-@dataclass(frozen=True)
-class RadarFeed:
-    """Radar frames to post during a replay, one CF NetCDF body each.
-
-    Attributes
-    ----------
-    t_ms
-        Frame labels: starts of the intervals [ms since the epoch].
-    interval_s
-        The frames' interval [s].
-    bodies
-        The NetCDF bytes of each frame.
-    """
-
-    t_ms: IntArray
-    interval_s: float
-    bodies: list[bytes]
-
-    def __len__(self) -> int:
-        return len(self.bodies)
-
-    @property
-    def ends_ms(self) -> IntArray:
-        """When each frame's interval ends (when a radar would send it) [ms]."""
-        return self.t_ms + round(self.interval_s * 1000)
 
 
 def frame_bodies(radar: Any) -> list[bytes]:
@@ -107,6 +79,7 @@ def radar_storm(
     dx_km: float = 0.0,
     dy_km: float = 0.0,
     rotation_deg: float = 0.0,
+    scale: float = 1.0,
     frames: slice | None = None,
 ) -> tuple[SimulatedStorm, RadarFeed]:
     """A radar event over the district: gauge readings of its ponding, and its frames.
@@ -129,6 +102,9 @@ def radar_storm(
         The transposed grid: side [km] and cell [m].
     dx_km, dy_km, rotation_deg
         The placement (:func:`twin.hydro.radar.transpose.transpose_radar`).
+    scale
+        Multiplier on the rain rate [-] (≠ 1: the storm is intensified, and the frames
+        say so in ``intensity_scale``).
     frames
         A slice of the event's frames (default: all).
 
@@ -155,6 +131,12 @@ def radar_storm(
         size_km=size_km,
         cell_m=cell_m,
     )
+    if scale < 0:
+        raise LiveError(f"scale {scale}: give a non-negative multiplier of the rain rate.")
+    if scale != 1.0:
+        tr = (tr * scale).assign_attrs(
+            {**tr.attrs, "intensity_scale": f"rain rates multiplied by {scale:g} (intensified)"}
+        )
     interval = float(tr.attrs["interval_s"])
     start_ms = parse_time_ms(start.isoformat())
     t_ms = start_ms + np.arange(tr.sizes["time"], dtype=np.int64) * round(interval * 1000)
