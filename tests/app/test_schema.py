@@ -36,7 +36,8 @@ def test_field_specs_come_from_the_schema() -> None:
     assert start.kind == "duration" and not start.lower_strict  # Duration (≥ 0)
 
     kind = schema.field_spec("rain.kind", "Rain", "Storm")
-    assert kind.kind == "choice" and kind.options == ("none", "design_storm", "event", "file")
+    assert kind.kind == "choice"
+    assert kind.options == ("none", "design_storm", "event", "file", "radar")
     policy = schema.field_spec("dispatch.policy", "Policy", "Dispatch")
     assert policy.kind == "choice" and policy.options == POLICIES
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
-from twin.forecast.base import QUANTILES
 from twin.forecast.adaptive import AdaptiveAlpha, AdaptiveConformal
+from twin.forecast.base import QUANTILES
 from twin.forecast.conformal import (
     SOURCES,
     ConformalCalibrator,
