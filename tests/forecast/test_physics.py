@@ -101,3 +101,14 @@ def test_bad_input_is_refused() -> None:
         ens.forecast(np.zeros((2, 3)))
     with pytest.raises(ForecastError, match="2 members"):
         PhysicsEnsemble(random_params(2), EnsembleSettings(members=1), seed=0)
+
+
+def test_the_shipped_settings_are_the_code_defaults() -> None:
+    import json
+    from dataclasses import asdict
+    from pathlib import Path
+
+    shipped = Path(__file__).resolve().parents[2] / "models" / "waterlogging-physics-ensemble"
+    data = json.loads((shipped / "settings.json").read_text(encoding="utf-8"))
+    assert data["kind"] == "physics_ensemble"
+    assert data["settings"] == asdict(EnsembleSettings())
