@@ -25,6 +25,19 @@ def test_predict_writes_valid_cap_alerts(tmp_path):
     assert "persistence nowcast" in result.output
 
 
+def test_predict_with_the_physics_ensemble(tmp_path):
+    out = tmp_path / "alerts"
+    result = runner.invoke(
+        app, ["predict", "--kind", "physics_ensemble", "--storm", "design-P20-D120-r40",
+              "--rain-source", "observed", "--out", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "physics ensemble" in result.output
+    xml = sorted(out.glob("*.xml"))
+    assert xml
+    validate_cap(xml[0].read_text(encoding="utf-8"))
+
+
 def test_bad_options_are_clear_errors(tmp_path):
     result = runner.invoke(app, ["train", "--kinds", "prophet", "--out", str(tmp_path)])
     assert isinstance(result.exception, ForecastError)

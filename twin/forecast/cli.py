@@ -130,7 +130,10 @@ def predict(
         str, typer.Option(help="A catalogue event id or a design storm id (design-P10-D120-r40).")
     ] = "design-P10-D120-r40",
     models: Annotated[Path | None, typer.Option(help="Models folder (default: shipped).")] = None,
-    kind: Annotated[str, typer.Option(help="Forecaster.")] = "nhits",
+    kind: Annotated[
+        str,
+        typer.Option(help="Forecaster: nhits, sarimax, linear, persistence or physics_ensemble."),
+    ] = "nhits",
     rain_source: Annotated[str, typer.Option(help="observed, persistence or perturbed.")] = (
         "persistence"
     ),
@@ -149,7 +152,8 @@ def predict(
     from twin.hydro.reservoir import simulate_ponding
     from twin.network import default_network
 
-    model = load_shipped(kind, models)
+    physics = kind == "physics_ensemble"
+    model = None if physics else load_shipped(kind, models)
     points = low_points(default_network())
     design = dict(design_storms())
     if storm in design:
@@ -169,16 +173,21 @@ def predict(
         rain = np.nan_to_num(np.asarray(ev.values, dtype=np.float64))
     result = simulate_ponding(points.params, rain, STEP_S)
     times = np.arange(rain.size + 1) * STEP_S
-    replay = replay_alerts(
-        result.water_depth,
-        rain,
-        times,
-        points,
-        model,
-        rain_source=rain_source,
-        sensor=SensorModel(),
-        seed=seed,
-    )
+    if physics:
+        from twin.forecast.physics_replay import replay_physics
+
+        replay = replay_physics(
+            result.water_depth, np.repeat(rain[:, None], len(points), axis=1), times, points,
+            rain_source=rain_source, sensor=SensorModel(), seed=seed,
+        )  # fmt: skip
+        label = "physics ensemble (EnKF)"
+    else:
+        assert model is not None
+        replay = replay_alerts(
+            result.water_depth, rain, times, points, model, rain_source=rain_source,
+            sensor=SensorModel(), seed=seed,
+        )  # fmt: skip
+        label = model.label
     out.mkdir(parents=True, exist_ok=True)
     for msg in replay.messages:
         xml = cap_xml(msg)
@@ -187,7 +196,7 @@ def predict(
         (out / f"{msg.identifier}.json").write_text(
             json.dumps(cap_json(msg), ensure_ascii=False, indent=1), encoding="utf-8"
         )
-    table = Table(title=f"Alerts, {storm} ({model.label}; {replay.table.attrs['rain_source']})")
+    table = Table(title=f"Alerts, {storm} ({label}; {replay.table.attrs['rain_source']})")
     for col in ("issue [min]", "point", "level", "msgType", "p", "onset in [min]"):
         table.add_column(col)
     for _, r in replay.table.iterrows():
