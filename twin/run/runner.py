@@ -238,13 +238,13 @@ def _forecast_staging(
     if physics:
         from twin.forecast.physics_replay import replay_physics
         from twin.forecast.sensors import SensorModel
-        from twin.seeds import STREAMS
+        from twin.seeds import stream_seed
 
         replay = replay_physics(
             water.depth, water.rain_rate, water.times, water.points,
             rain_source=fc.rain_source, nowcast=nowcaster, every=fc.every,
             policy=alert_policy(scenario), start=scenario.start, sensor=SensorModel(),
-            seed=scenario.seed ^ STREAMS["forecast"],
+            seed=int(stream_seed(scenario.seed, "forecast").generate_state(1)[0]),
         )  # fmt: skip
     else:
         replay = replay_alerts(
