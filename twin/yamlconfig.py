@@ -10,12 +10,15 @@ document to its line; pydantic errors are rewritten as
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-__all__ = ["Frozen", "format_validation_errors", "read_yaml", "yaml_line_index"]
+__all__ = ["Frozen", "format_validation_errors", "read_yaml", "validate_model", "yaml_line_index"]
+
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class Frozen(BaseModel):
@@ -103,3 +106,37 @@ def format_validation_errors(
         prefix = f"{where}:{line}" if line is not None else where
         parts.append(f"{prefix}: {field}: {msg}{got_txt}")
     return "; ".join(parts)
+
+
+def validate_model(
+    model: type[M],
+    data: Any,
+    error: type[Exception],
+    *,
+    where: str,
+    what: str,
+    lines: dict[tuple[Any, ...], int] | None = None,
+) -> M:
+    """Validate a mapping as ``model``, raising ``error`` with line-numbered messages.
+
+    Parameters
+    ----------
+    model
+        The pydantic model.
+    data
+        The parsed document.
+    error
+        The exception class raised.
+    where
+        The file (or a label) the data came from.
+    what
+        What the document is, for the message ("a scenario").
+    lines
+        Line of every key path (:func:`read_yaml`).
+    """
+    if not isinstance(data, dict):
+        raise error(f"{where}: {what} must be a mapping of fields, got {type(data).__name__}")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise error(format_validation_errors(exc, where, lines or {})) from None

@@ -63,7 +63,6 @@ def level_probabilities(
         Probability ``(n_points, n_levels)`` [-]; onset lead ``(n_points, n_levels)``
         [steps, 1-based; NaN where the share never reaches ``p_raise``].
     """
-    horizon = paths.shape[1]
     probs, leads = [], []
     for thr in levels.values():
         hit = paths >= thr
@@ -71,7 +70,6 @@ def level_probabilities(
         probs.append(crossed_by[-1])
         ok = crossed_by >= p_raise
         leads.append(np.where(ok.any(axis=0), ok.argmax(axis=0) + 1.0, np.nan))
-    del horizon
     return np.stack(probs, axis=1), np.stack(leads, axis=1)
 
 

@@ -58,18 +58,18 @@ def to_step(
     radar's grid before the forecast's issue time); leads beyond the nowcast are zero.
     """
     v = np.nan_to_num(np.asarray(values, dtype=np.float64))
-    depth = np.cumsum(v * interval_s, axis=-2)
+    n_old = v.shape[-2]
     zero = np.zeros((*v.shape[:-2], 1, v.shape[-1]))
-    cum = np.concatenate([zero, depth], axis=-2)
-    edges_old = np.arange(v.shape[-2] + 1) * interval_s
-    edges_new = np.minimum(offset_s + np.arange(n_steps + 1) * step_s, edges_old[-1])
-    flat = cum.reshape(-1, cum.shape[-2], cum.shape[-1])
-    out = np.empty((flat.shape[0], n_steps + 1, flat.shape[2]))
-    for i in range(flat.shape[0]):
-        for j in range(flat.shape[2]):
-            out[i, :, j] = np.interp(edges_new, edges_old, flat[i, :, j])
-    rate = np.diff(out, axis=1) / step_s
-    return rate.reshape(*v.shape[:-2], n_steps, v.shape[-1])
+    cum = np.concatenate([zero, np.cumsum(v * interval_s, axis=-2)], axis=-2)
+    # Cumulative depth at the new edges: linear between the old edges (one index and
+    # weight for every series, as all share the edges).
+    pos = np.minimum(offset_s + np.arange(n_steps + 1) * step_s, n_old * interval_s)
+    pos = pos / interval_s
+    i = np.minimum(np.floor(pos).astype(np.int64), n_old - 1)
+    w = (pos - i)[:, None]
+    at = cum[..., i, :] * (1.0 - w) + cum[..., i + 1, :] * w
+    rate = np.diff(at, axis=-2) / step_s
+    return np.asarray(rate, dtype=np.float64)
 
 
 def nowcast_rain_at_points(

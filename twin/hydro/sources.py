@@ -13,6 +13,7 @@ moves across the district and differs from point to point.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -23,7 +24,14 @@ from twin.errors import ScenarioError
 from twin.hydro import rainfall, storms
 from twin.scenario import RainConfig
 
-__all__ = ["event_series", "file_series", "radar_storm", "scenario_storm", "series_from_values"]
+__all__ = [
+    "event_series",
+    "file_series",
+    "radar_storm",
+    "scenario_storm",
+    "series_from_values",
+    "transposed_storm",
+]
 
 
 def series_from_values(values: FloatArray, dt: float) -> xr.DataArray:
@@ -99,7 +107,6 @@ def radar_storm(
     from twin.hydro.radar.array import to_utc
     from twin.hydro.radar.events import EVENT_NAMES, load_event
     from twin.hydro.radar.netcdf import read_radar_netcdf
-    from twin.hydro.radar.transpose import transpose_radar
 
     rc = cfg.radar
     if rc is None:
@@ -128,20 +135,51 @@ def radar_storm(
     if rc.in_place:
         dx_km, dy_km = _offset_to(radar, target)
         anchor = "crop"
-    grid = transpose_radar(
-        radar, target, dx_km=dx_km, dy_km=dy_km, rotation_deg=rc.rotation_deg, anchor=anchor,
-        size_km=rc.size_km, cell_m=rc.cell_m,
+    out = transposed_storm(
+        radar, rain_start=rain_start, target=target, dx_km=dx_km, dy_km=dy_km,
+        rotation_deg=rc.rotation_deg, anchor=anchor, size_km=rc.size_km, cell_m=rc.cell_m,
+        scale=cfg.scale,
     )  # fmt: skip
     if rc.in_place:
-        grid.attrs.pop("transposed_over", None)
-        grid.attrs["transposition"] = "in place: the radar of the area itself"
-    shifted = grid["time"].values - begin + rain_start
-    out = (grid * cfg.scale).assign_coords(time=("time", shifted, grid["time"].attrs))
+        out.attrs.pop("transposed_over", None)
+        out.attrs["transposition"] = "in place: the radar of the area itself"
+    return out
+
+
+def transposed_storm(
+    radar: xr.DataArray,
+    *,
+    rain_start: np.datetime64,
+    target: object = None,
+    dx_km: float = 0.0,
+    dy_km: float = 0.0,
+    rotation_deg: float = 0.0,
+    anchor: Literal["crop", "storm"] = "crop",
+    size_km: float = 128.0,
+    cell_m: float = 1000.0,
+    scale: float = 1.0,
+) -> xr.DataArray:
+    """A radar storm placed over ``target`` and moved onto another clock.
+
+    Its first frame starts at ``rain_start`` (naive UTC) and the real time of that frame
+    is kept in the ``radar_begin`` attribute; rates are multiplied by ``scale`` and, when
+    it is not 1, the ``intensity_scale`` attribute says so. Used by scenarios
+    (:func:`radar_storm`) and the live service's replay.
+    """
+    from twin.hydro.radar.transpose import transpose_radar
+
+    grid = transpose_radar(
+        radar, target, dx_km=dx_km, dy_km=dy_km, rotation_deg=rotation_deg, anchor=anchor,
+        size_km=size_km, cell_m=cell_m,
+    )  # fmt: skip
+    first = grid["time"].values[0]
+    shifted = grid["time"].values - first + rain_start
+    out = (grid * scale).assign_coords(time=("time", shifted, grid["time"].attrs))
     out.name = "rain_rate"
     out.attrs = dict(grid.attrs)
-    out.attrs["radar_begin"] = str(begin)[:19]
-    if cfg.scale != 1.0:
-        out.attrs["intensified"] = f"rain rates × {cfg.scale:g} (storm intensified)"
+    out.attrs["radar_begin"] = str(np.datetime_as_string(first, unit="s"))
+    if scale != 1.0:
+        out.attrs["intensity_scale"] = f"rain rates multiplied by {scale:g} (intensified)"
     return out
 
 

@@ -37,12 +37,12 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from twin.alerts import AlertPolicy
 from twin.durations import Duration, PositiveDuration
 from twin.live.errors import LiveError
-from twin.yamlconfig import Frozen, format_validation_errors, read_yaml
+from twin.yamlconfig import Frozen, read_yaml, validate_model
 
 __all__ = [
     "SCOPES",
@@ -409,14 +409,10 @@ def validate_live_config(
     data: Any, *, where: str = "<live config>", lines: dict[tuple[Any, ...], int] | None = None
 ) -> LiveConfig:
     """Validate a mapping as a :class:`LiveConfig`, raising :class:`LiveError`."""
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise LiveError(f"{where}: a live config must be a mapping of fields, got {type(data)}")
-    try:
-        return LiveConfig.model_validate(data)
-    except ValidationError as exc:
-        raise LiveError(format_validation_errors(exc, where, lines or {})) from None
+    return validate_model(
+        LiveConfig, {} if data is None else data, LiveError, where=where,
+        what="a live config", lines=lines,
+    )  # fmt: skip
 
 
 def load_live_config(path: str | Path) -> LiveConfig:

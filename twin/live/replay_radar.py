@@ -104,7 +104,7 @@ def radar_storm(
         The placement (:func:`twin.hydro.radar.transpose.transpose_radar`).
     scale
         Multiplier on the rain rate [-] (≠ 1: the storm is intensified, and the frames
-        say so in ``intensity_scale``).
+        say so in ``intensity_scale``; :func:`twin.hydro.sources.transposed_storm`).
     frames
         A slice of the event's frames (default: all).
 
@@ -115,34 +115,23 @@ def radar_storm(
         clock.
     """
     from twin.hydro.radar.events import load_event
-    from twin.hydro.radar.transpose import radar_at_points, transpose_radar
+    from twin.hydro.radar.transpose import radar_at_points
+    from twin.hydro.sources import transposed_storm
 
     if start.tzinfo is None:
         raise LiveError("start must be timezone-aware, e.g. 2024-06-15T08:00:00+08:00.")
     ev = load_event(event)
     if frames is not None:
         ev = ev.isel(time=frames)
-    tr = transpose_radar(
-        ev,
-        target,
-        dx_km=dx_km,
-        dy_km=dy_km,
-        rotation_deg=rotation_deg,
-        size_km=size_km,
-        cell_m=cell_m,
-    )
     if scale < 0:
         raise LiveError(f"scale {scale}: give a non-negative multiplier of the rain rate.")
-    if scale != 1.0:
-        tr = (tr * scale).assign_attrs(
-            {**tr.attrs, "intensity_scale": f"rain rates multiplied by {scale:g} (intensified)"}
-        )
-    interval = float(tr.attrs["interval_s"])
+    interval = float(ev.attrs["interval_s"])
     start_ms = parse_time_ms(start.isoformat())
-    t_ms = start_ms + np.arange(tr.sizes["time"], dtype=np.int64) * round(interval * 1000)
-    begin = str(np.datetime_as_string(tr["time"].values[0], unit="s"))
-    tr = tr.assign_coords(time=_EPOCH + t_ms.astype("timedelta64[ms]"))
-    tr.attrs["radar_begin"] = begin
+    tr = transposed_storm(
+        ev, rain_start=_EPOCH + np.timedelta64(start_ms, "ms"), target=target, dx_km=dx_km,
+        dy_km=dy_km, rotation_deg=rotation_deg, size_km=size_km, cell_m=cell_m, scale=scale,
+    )  # fmt: skip
+    t_ms = (tr["time"].values - _EPOCH) // np.timedelta64(1, "ms")
     lon = np.asarray(points.lon, dtype=float)
     lat = np.asarray(points.lat, dtype=float)
     rain = _five_minutes(radar_at_points(tr, lon, lat).values, interval)

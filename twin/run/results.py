@@ -170,8 +170,8 @@ def _add_water(ds: xr.Dataset, sim: Simulation) -> xr.Dataset:
         from twin.hydro.radar.array import radar_caption
 
         caption = radar_caption(w.radar)
-        if "intensified" in w.radar.attrs:
-            caption += f"; {w.radar.attrs['intensified']}"
+        if "intensity_scale" in w.radar.attrs:
+            caption += f"; {w.radar.attrs['intensity_scale']}"
         ds.attrs["rain_caption"] = caption
     ds = ds.assign_coords(
         point=("point", np.arange(len(pts))),

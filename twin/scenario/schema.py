@@ -23,7 +23,6 @@ import yaml
 from pydantic import (
     BeforeValidator,
     Field,
-    ValidationError,
     field_validator,
     model_validator,
 )
@@ -42,7 +41,7 @@ from twin.scenario.hydro import (
 )
 from twin.scenario.placement import PlacementConfig
 from twin.trucks.config import TrucksConfig
-from twin.yamlconfig import Frozen, format_validation_errors, read_yaml
+from twin.yamlconfig import Frozen, read_yaml, validate_model
 
 __all__ = [
     "POLICIES",
@@ -392,14 +391,9 @@ def validate_scenario(
     data: Any, *, where: str = "<scenario>", lines: dict[tuple[Any, ...], int] | None = None
 ) -> Scenario:
     """Validate a mapping as a :class:`Scenario`, raising :class:`ScenarioError`."""
-    if not isinstance(data, dict):
-        raise ScenarioError(
-            f"{where}: a scenario must be a mapping of fields, got {type(data).__name__}"
-        )
-    try:
-        return Scenario.model_validate(data)
-    except ValidationError as exc:
-        raise ScenarioError(format_validation_errors(exc, where, lines or {})) from None
+    return validate_model(
+        Scenario, data, ScenarioError, where=where, what="a scenario", lines=lines
+    )
 
 
 def load_scenario(path: str | Path) -> Scenario:

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 
 from twin.live.ingest import BatchError
 from twin.live.routes.deps import INGEST, READ, ServiceDep, limited_body
+
+if TYPE_CHECKING:
+    from twin.live.service import LiveService
 
 __all__ = ["router"]
 
@@ -24,23 +28,23 @@ async def post_radar(request: Request, service: ServiceDep) -> JSONResponse:
     does not fit the district; otherwise each frame is reported (stored, duplicate,
     conflict, expired or rejected).
     """
-    body = await limited_body(request, service, "the frames over several files")
-    ctype = request.headers.get("content-type", "")
-    try:
-        result = await asyncio.to_thread(service.radar.frames, body, ctype)
-    except BatchError as exc:
-        service.metrics.radar_refused.labels(str(exc.status)).inc()
-        raise HTTPException(exc.status, str(exc)) from None
-    return JSONResponse(result)
+    return await _take(request, service, "the frames over several files", service.radar.frames)
 
 
 @router.post("/nowcasts", dependencies=[INGEST])
 async def post_nowcasts(request: Request, service: ServiceDep) -> JSONResponse:
     """Validate and keep an external nowcast (CF NetCDF: issue_time, lead_time, y, x)."""
-    body = await limited_body(request, service, "the nowcasts over several files")
+    return await _take(request, service, "the nowcasts over several files", service.radar.nowcasts)
+
+
+async def _take(
+    request: Request, service: LiveService, split_hint: str, handler: Callable[..., Any]
+) -> JSONResponse:
+    """Read a size-limited body and hand it to ``handler`` off the event loop."""
+    body = await limited_body(request, service, split_hint)
     ctype = request.headers.get("content-type", "")
     try:
-        result = await asyncio.to_thread(service.radar.nowcasts, body, ctype)
+        result = await asyncio.to_thread(handler, body, ctype)
     except BatchError as exc:
         service.metrics.radar_refused.labels(str(exc.status)).inc()
         raise HTTPException(exc.status, str(exc)) from None
