@@ -187,63 +187,13 @@ def simulate_waterlogging(
 
 
 def _true_ponding(points: LowPoints, rain2d: FloatArray, scenario: Scenario) -> PondingResult:
-    """Ponding with the real drains: parameters perturbed per point, some blocking.
-
-    Capacity and catchment-area multipliers are lognormal (median 1, ``hydro.truth``);
-    a share of the points lose capacity (to ``blockage_factor``) at one time drawn within
-    ``blockage_within`` of the rain's start (the storm's first flush of debris), the run
-    continuing from the state then.
-    """
-    from dataclasses import fields
-
-    from twin.hydro.reservoir import CatchmentParams
+    """Ponding with the real drains (:func:`twin.hydro.truth.true_ponding`)."""
+    from twin.hydro.truth import true_ponding
     from twin.seeds import stream_rng
 
-    tr, hy = scenario.hydro.truth, scenario.hydro
-    rng = stream_rng(scenario.seed, "hydro_truth")
-    n = len(points)
-    cap = np.exp(rng.normal(0.0, tr.capacity_sd, n))
-    area = np.exp(rng.normal(0.0, tr.area_sd, n))
-    blocked = rng.random(n) < tr.blockage_share
-    delay = float(rng.uniform(0.0, tr.blockage_within))
-    p = points.params
-
-    def with_capacity(factor: FloatArray) -> CatchmentParams:
-        d = {f.name: np.array(getattr(p, f.name)) for f in fields(p)}
-        d["drain_capacity"] *= factor
-        d["drain_coeff"] *= factor
-        d["area"] *= area
-        d["width"] *= area
-        return CatchmentParams(**d)
-
-    step = hy.step
-    first = round(scenario.rain.start / step)
-    if not blocked.any():
-        return simulate_ponding(with_capacity(cap), rain2d, step)
-    # The blocked drains clog at one time (debris carried by the storm's first flush).
-    cut = min(rain2d.shape[0], first + round(delay / step))
-    before = simulate_ponding(with_capacity(cap), rain2d[:cut], step)
-    after = simulate_ponding(
-        with_capacity(np.where(blocked, cap * tr.blockage_factor, cap)), rain2d[cut:], step,
-        state=before.final_state,
-    )  # fmt: skip
-    return _joined(before, after)
-
-
-def _joined(a: PondingResult, b: PondingResult) -> PondingResult:
-    """Two consecutive ponding runs as one."""
-    time = np.r_[a.time, a.time[-1] + b.time[1:]]
-    balance = {k: a.mass_balance[k] + b.mass_balance[k] for k in a.mass_balance}
-    rain = balance["rain"]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        balance["relative_error"] = np.where(
-            rain > 0, balance["error"] / np.where(rain > 0, rain, 1.0), 0.0
-        )
-    return PondingResult(
-        time, np.r_[a.water_depth, b.water_depth[1:]], np.r_[a.volume, b.volume[1:]],
-        np.r_[a.runoff, b.runoff], np.r_[a.drain_outflow, b.drain_outflow],
-        np.r_[a.overflow, b.overflow], np.r_[a.infiltration, b.infiltration], balance,
-        b.final_state,
+    return true_ponding(
+        points.params, rain2d, scenario.hydro.step, scenario.hydro.truth,
+        stream_rng(scenario.seed, "hydro_truth"), rain_start=scenario.rain.start,
     )  # fmt: skip
 
 

@@ -192,7 +192,13 @@ class ForecastConfig(Frozen):
 
     model: str = Field(
         default="shipped:linear",
-        description="forecaster folder (save_forecaster) or shipped:<kind> (models/)",
+        description=(
+            "forecaster folder (save_forecaster or save_physics_model) or shipped:<kind> "
+            "(models/; shipped:physics_ensemble is the physics ensemble with assimilation)"
+        ),
+    )
+    seed: int = Field(
+        default=0, ge=0, description="seed of the physics ensemble's priors and filter noise"
     )
     low_points: str = Field(
         default="default", description="'default' (data/layers/low_points.geojson) or a GeoJSON"

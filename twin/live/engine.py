@@ -66,10 +66,12 @@ from twin.forecast.data import STEP_S, Windows, fill_readings
 from twin.forecast.errors import ForecastError
 from twin.forecast.nowcast import future_rain
 from twin.forecast.online import alert_probabilities
+from twin.forecast.physics_model import PhysicsModel
 from twin.live.config import LiveConfig
 from twin.live.errors import LiveError
 from twin.live.future_rain import FutureRain, RadarRain
 from twin.live.ingest import iso_ms
+from twin.live.physics import LivePhysics
 from twin.live.records import AlertRecord, NewAlert, now_ms
 from twin.live.sensors import SensorRegistry
 from twin.live.store import Store
@@ -91,16 +93,19 @@ STEP_MS = round(STEP_S * 1000)
 _KEY_NEXT = "loop.next_issue_ms"
 _KEY_MANAGER = "loop.alert_manager"
 _KEY_LATEST = "forecast.latest"
+_KEY_PHYSICS = "forecast.physics_ensemble"
 
 
-def load_model(spec: str) -> Forecaster:
+def load_model(spec: str) -> Forecaster | PhysicsModel:
     """Load the forecaster named in the config.
 
     Parameters
     ----------
     spec
-        ``shipped:<kind>`` (``models/waterlogging-<kind>``) or a folder written by
-        :func:`twin.forecast.io.save_forecaster`.
+        ``shipped:<kind>`` (``models/waterlogging-<kind>``; ``shipped:physics_ensemble``
+        the physics ensemble), a folder written by
+        :func:`twin.forecast.io.save_forecaster`, or a physics-ensemble folder
+        (:func:`twin.forecast.physics_model.save_physics_model`).
 
     Raises
     ------
@@ -108,9 +113,15 @@ def load_model(spec: str) -> Forecaster:
         The folder is missing or is not a saved forecaster.
     """
     from twin.forecast.io import load_forecaster, load_shipped
+    from twin.forecast.physics_model import KIND, is_physics_model, load_physics_model
 
     if spec.startswith("shipped:"):
-        return load_shipped(spec.removeprefix("shipped:"))
+        kind = spec.removeprefix("shipped:")
+        if kind in (KIND, "physics-ensemble"):
+            return load_physics_model()
+        return load_shipped(kind)
+    if is_physics_model(spec):
+        return load_physics_model(spec)
     return load_forecaster(spec)
 
 
@@ -315,7 +326,8 @@ class ForecastEngine:
     store
         Where readings are read and messages recorded.
     model
-        A fitted forecaster that knows every configured low point.
+        A fitted forecaster that knows every configured low point, or the physics
+        ensemble (:mod:`twin.live.physics`).
     points
         The low points (alert areas).
     registry
@@ -326,18 +338,25 @@ class ForecastEngine:
         self,
         config: LiveConfig,
         store: Store,
-        model: Forecaster,
+        model: Forecaster | PhysicsModel,
         points: AlertPoints,
         registry: SensorRegistry,
     ) -> None:
-        if model.points is None:
+        ids = [str(p) for p in points.ids.tolist()]
+        self.physics: LivePhysics | None = None
+        if isinstance(model, PhysicsModel):
+            self.physics = LivePhysics(model, ids, seed=config.forecast.seed, step_ms=STEP_MS)
+            self.physics.restore(store.get_meta(_KEY_PHYSICS))
+            self._physics_committed = self.physics.dumps()
+        elif model.points is None:
             raise LiveError(f"the {model.kind} forecaster is not fitted; train it first.")
-        try:
-            self.model_index = model.points.index_of([str(p) for p in points.ids.tolist()])
-        except ForecastError as exc:
-            raise LiveError(
-                f"forecast.model ({model.kind}) does not know every configured low point: {exc}"
-            ) from None
+        else:
+            try:
+                self.model_index = model.points.index_of(ids)
+            except ForecastError as exc:
+                raise LiveError(
+                    f"forecast.model ({model.kind}) does not know every configured low point: {exc}"
+                ) from None
         self.config = config
         self.store = store
         self.model = model
@@ -411,11 +430,40 @@ class ForecastEngine:
         """Depth quantiles [m], shape ``(n_points, horizon, n_quantiles)``.
 
         ``future``: the rain of the next steps [mm/h], ``(n_points, horizon)``
-        (default: the gauge persistence).
+        (default: the gauge persistence). Statistical forecasters only.
         """
+        if isinstance(self.model, PhysicsModel):
+            raise LiveError("the physics ensemble forecasts in issue() (it carries a state)")
         fut = self.future(obs) if future is None else future
         windows = Windows(obs.depth.T, obs.missing.T, obs.rain.T, fut, self.model_index)
         return self.model.predict(windows)
+
+    def _decide(
+        self, b_ms: int, obs: Observations, rain: FutureRain, fut: FloatArray
+    ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, dict[str, Any]]:
+        """Quantiles, level probabilities, onset leads [steps] and peak median depth [m].
+
+        Also what the physics ensemble did (empty for a statistical forecaster).
+        """
+        pol = self.policy
+        if self.physics is None:
+            q = self.forecast(obs, fut)
+            prob, lead_steps = alert_probabilities(q, pol.levels, pol.p_raise, self.model.quantiles)
+            median = q[:, :, self.model.quantiles.index(0.5)]
+            return q, prob, lead_steps, median.max(axis=1), {}
+        readings = np.where(obs.missing, np.nan, obs.depth)
+        radar = self.radar_rain.past(b_ms, obs.rain.shape[0])
+        from_radar = np.asarray(np.isfinite(radar).all(axis=1), dtype=bool)
+        past = np.where(np.isfinite(radar), radar, obs.rain)
+        info = self.physics.catch_up(b_ms, readings, past)
+        members = rain.members if rain.members is not None else fut.T[None]
+        q, prob, lead_steps, peak = self.physics.forecast(members, pol.levels, pol.p_raise)
+        info |= {
+            "members": self.physics.model.settings.members,
+            "rain_members": int(members.shape[0]),
+            "past_rain_radar_steps": int(from_radar[-max(1, int(info["steps"])) :].sum()),
+        }
+        return q, prob, lead_steps, peak, info
 
     def issue(self, b_ms: int, *, trigger_ms: int) -> list[AlertRecord]:
         """Forecast, decide and record one issue time; the messages recorded now.
@@ -431,10 +479,12 @@ class ForecastEngine:
         obs = self.observe(b_ms)
         rain = self.radar_rain.at(b_ms)
         fut = self.future(obs, rain)
-        q = self.forecast(obs, fut)
         pol = self.policy
-        prob, lead_steps = alert_probabilities(q, pol.levels, pol.p_raise, self.model.quantiles)
-        median = q[:, :, self.model.quantiles.index(0.5)]
+        try:
+            q, prob, lead_steps, peak, physics = self._decide(b_ms, obs, rain, fut)
+        except BaseException:
+            self._rollback_physics()
+            raise
         issue_time = datetime.fromtimestamp(b_ms / 1000, tz=UTC).astimezone(self.zone)
         try:
             msgs = self.manager.step(
@@ -442,7 +492,7 @@ class ForecastEngine:
                 prob,
                 lead_steps * STEP_S,
                 obs.last,
-                extra={"peak_median_depth_m": median.max(axis=1)},
+                extra={"peak_median_depth_m": peak},
             )
             alerts = [
                 self._render(
@@ -454,23 +504,32 @@ class ForecastEngine:
             ]
             state_json = json.dumps(manager_state(self.manager))
             latest = self._latest(b_ms, q, prob, obs, rain, fut)
-            records = self.store.record_cycle(
-                alerts,
-                {
-                    _KEY_NEXT: str(b_ms + STEP_MS),
-                    _KEY_MANAGER: state_json,
-                    _KEY_LATEST: json.dumps(latest),
-                },
-                created_ms=now_ms(),
-            )
+            if physics:
+                latest["physics_ensemble"] = physics
+            meta = {
+                _KEY_NEXT: str(b_ms + STEP_MS),
+                _KEY_MANAGER: state_json,
+                _KEY_LATEST: json.dumps(latest),
+            }
+            if self.physics is not None:
+                meta[_KEY_PHYSICS] = physics_json = self.physics.dumps()
+            records = self.store.record_cycle(alerts, meta, created_ms=now_ms())
         except BaseException:
             # The lifecycle moved on in memory but nothing was committed: roll it back.
             self.manager = restore_manager(self.points, pol, json.loads(self._committed))
+            self._rollback_physics()
             raise
+        if self.physics is not None:
+            self._physics_committed = physics_json
         self._committed = state_json
         self.latest = latest
         self.next_issue_ms = b_ms + STEP_MS
         return records
+
+    def _rollback_physics(self) -> None:
+        """Back to the committed ensemble (the issue time will be issued again)."""
+        if self.physics is not None:
+            self.physics.restore(self._physics_committed)
 
     def _render(self, msg: AlertMessage, b_ms: int, trigger_ms: int) -> NewAlert:
         xml = cap_xml(msg)

@@ -72,12 +72,16 @@ class FutureRain:
     info
         JSON-able details (the nowcast's issue time, method, frames, lag; or why the
         radar was not used: ``fallback``).
+    members
+        The nowcast's members at the points [mm/h], ``(members, horizon, n_points)``
+        (one for a deterministic nowcast); None with ``values``. ``values`` is their mean.
     """
 
     values: FloatArray | None
     source: str
     label: str
     info: dict[str, Any] = field(default_factory=dict)
+    members: FloatArray | None = None
 
 
 class RadarRain:
@@ -115,6 +119,7 @@ class RadarRain:
         self.step_s = float(step_s)
         self.zone = config.zone
         self._cache: tuple[tuple[Any, ...], FloatArray] | None = None
+        self._sampled: dict[tuple[str, int], FloatArray] = {}
 
     def _fallback(self, reason: str | None) -> FutureRain:
         info: dict[str, Any] = {"radar_enabled": self.config.radar.enabled}
@@ -134,6 +139,69 @@ class RadarRain:
         except Exception as exc:  # a failed nowcast must not stop the forecasts
             logger.exception("radar nowcast at %s failed; gauge persistence instead", b_ms)
             return self._fallback(f"the {rc.method} nowcast failed: {type(exc).__name__}: {exc}")
+
+    # ------------------------------------------------------------------ past rain
+    def past(self, b_ms: int, steps: int) -> FloatArray:
+        """The radar rain at the points over the ``steps`` steps ending at ``b_ms``.
+
+        Rates [mm/h], ``(steps, n_points)``, from the stored frames of one grid and
+        interval that end by ``b_ms`` (depth conserved across steps and frames of other
+        lengths); NaN for a step no run of consecutive frames covers (no frames, radar
+        off, a gap): the caller takes the gauges there.
+        """
+        out = np.full((steps, len(self.ids)), np.nan)
+        start = b_ms - steps * round(self.step_s * 1000)
+        if not self.config.radar.enabled:
+            return out
+        recs = [r for r in self.store.frame_records(start - 3_600_000, b_ms)
+                if r.t_ms + round(r.interval_s * 1000) <= b_ms]  # fmt: skip
+        if not recs:
+            return out
+        last = recs[-1]
+        step_ms = round(last.interval_s * 1000)
+        same = {r.t_ms for r in recs if r.grid == last.grid and r.interval_s == last.interval_s}
+        run = [last.t_ms]
+        while run[-1] > start and run[-1] - step_ms in same:
+            run.append(run[-1] - step_ms)
+        run.reverse()
+        try:
+            values = self._sample(last, run)
+        except Exception:  # a frame that cannot be read: the gauges instead
+            logger.exception("radar rain at the points over the last steps failed")
+            return out
+        edges = np.asarray([*run, run[-1] + step_ms], dtype=np.float64)
+        cum = np.concatenate([np.zeros((1, values.shape[1])), np.cumsum(values, axis=0)])
+        cum *= last.interval_s / 3600.0  # depth [mm] at each edge
+        s_ms = start + np.arange(steps + 1) * self.step_s * 1000.0
+        at = np.stack([np.interp(s_ms, edges, cum[:, j]) for j in range(cum.shape[1])], axis=1)
+        rate = np.diff(at, axis=0) / (self.step_s / 3600.0)
+        ok = (s_ms[:-1] >= edges[0]) & (s_ms[1:] <= edges[-1])
+        out[ok] = rate[ok]
+        return out
+
+    def _sample(self, last: FrameRecord, times: list[int]) -> FloatArray:
+        """Frames' rain at the points ``(len(times), n_points)`` [mm/h], cached per frame."""
+        want = [t for t in times if (last.grid, t) not in self._sampled]
+        if want:
+            from pyproj import CRS
+
+            from twin.hydro.radar.array import radar_array
+            from twin.hydro.radar.transpose import radar_at_points
+
+            grid = self.store.radar_grid(last.grid)
+            data = self.store.frame_data(last.grid, want)
+            if grid is None or len(data) < len(want):
+                raise LookupError("the frames were pruned while they were read")
+            vals = np.stack([unpack_field(data[t], grid.shape) for t in want])
+            tt = _EPOCH + np.asarray(want, dtype=np.int64).astype("timedelta64[ms]")
+            arr = radar_array(vals, tt, grid.x, grid.y, CRS.from_wkt(grid.crs_wkt),
+                              interval_s=last.interval_s)  # fmt: skip
+            at = np.nan_to_num(np.asarray(radar_at_points(arr, self.lon, self.lat).values))
+            for k, t in enumerate(want):
+                self._sampled[(last.grid, t)] = at[k]
+            while len(self._sampled) > 256:  # oldest first (insertion order)
+                self._sampled.pop(next(iter(self._sampled)))
+        return np.stack([self._sampled[(last.grid, t)] for t in times])
 
     # ------------------------------------------------------------------ pysteps
     def _pysteps(self, b_ms: int) -> FutureRain:
@@ -186,7 +254,9 @@ class RadarRain:
             "members": int(at.shape[0]),
             "radar_source": last.source.get("source") or last.source.get("file", ""),
         }
-        return FutureRain(fut.mean(axis=0).T.copy(), method, rain_source_label(method), info)
+        return FutureRain(
+            fut.mean(axis=0).T.copy(), method, rain_source_label(method), info, members=fut
+        )
 
     def _nowcast(self, last: FrameRecord, wanted: list[int], end_ms: int) -> FloatArray:
         """The nowcast at the points, ``(member, lead, point)`` [mm/h]."""
@@ -257,4 +327,6 @@ class RadarRain:
             "grid": rec.grid.get("id", ""),
             "radar_source": rec.source.get("source") or rec.source.get("file", ""),
         }
-        return FutureRain(fut.mean(axis=0).T.copy(), "external", external_label(rec.source), info)
+        return FutureRain(
+            fut.mean(axis=0).T.copy(), "external", external_label(rec.source), info, members=fut
+        )

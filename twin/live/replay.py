@@ -226,6 +226,7 @@ def simulate_readings(
     level_ids: Sequence[str] | None = None,
     sensor: Any = None,
     seed: int,
+    truth: Any = None,
 ) -> SimulatedStorm:
     """Simulate the ponding of a rain field at the low points and the gauge readings.
 
@@ -240,6 +241,11 @@ def simulate_readings(
         Rain over the same steps read by each rain gauge [mm/h] (id → ``(n_steps,)``).
     points, start, after_s, preroll_steps, level_ids, sensor, seed
         As for :func:`simulated_storm`.
+    truth
+        A :class:`twin.scenario.hydro.TruthConfig`: the water comes from the real drains
+        (:func:`twin.hydro.truth.true_ponding`, drawn from the ``hydro_truth`` stream of
+        ``seed``; blockages after the first wet step), not from ``points.params``; None:
+        the nominal drains.
 
     Returns
     -------
@@ -260,7 +266,17 @@ def simulate_readings(
         raise LiveError(f"level_ids has {len(levels)} ids for {len(ids)} points.")
     dry = round(after_s / STEP_S)
     field = np.r_[np.asarray(rain, dtype=np.float64), np.zeros((dry, len(ids)))]
-    depth = np.asarray(simulate_ponding(points.params, field, STEP_S).water_depth, dtype=np.float64)
+    if truth is not None and truth.active:
+        from twin.hydro.truth import true_ponding
+        from twin.seeds import stream_rng
+
+        wet = np.flatnonzero(field.max(axis=1) > 0)
+        first = float(wet[0]) * STEP_S if wet.size else 0.0
+        ponding = true_ponding(points.params, field, STEP_S, truth,
+                               stream_rng(seed, "hydro_truth"), rain_start=first)  # fmt: skip
+    else:
+        ponding = simulate_ponding(points.params, field, STEP_S)
+    depth = np.asarray(ponding.water_depth, dtype=np.float64)
     obs = (
         depth
         if sensor is None

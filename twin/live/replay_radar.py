@@ -81,6 +81,7 @@ def radar_storm(
     rotation_deg: float = 0.0,
     scale: float = 1.0,
     frames: slice | None = None,
+    truth: Any = None,
 ) -> tuple[SimulatedStorm, RadarFeed]:
     """A radar event over the district: gauge readings of its ponding, and its frames.
 
@@ -107,6 +108,8 @@ def radar_storm(
         say so in ``intensity_scale``; :func:`twin.hydro.sources.transposed_storm`).
     frames
         A slice of the event's frames (default: all).
+    truth
+        The real drains (:func:`twin.live.replay.simulate_readings`); None: nominal.
 
     Returns
     -------
@@ -152,5 +155,6 @@ def radar_storm(
         level_ids=level_ids,
         sensor=sensor,
         seed=seed,
+        truth=truth,
     )
     return sim, RadarFeed(t_ms, interval, frame_bodies(tr))
