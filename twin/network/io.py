@@ -12,6 +12,9 @@ speeds and the largest strongly connected component are applied by
   ways and their nodes into OSM XML for the reader above.
 - A place name or a bounding box through the Overpass API (osmnx), cached on disk as
   GraphML so a second run needs no network.
+
+osmnx is imported inside the readers (it takes seconds to import), so a network read
+from the cache (:mod:`twin.network.cache`) never imports it.
 """
 
 from __future__ import annotations
@@ -29,7 +32,6 @@ from pathlib import Path
 from typing import Any
 
 import networkx as nx
-import osmnx as ox
 
 from twin.errors import EmptyNetworkError, InputFileNotFoundError, NotOSMError, OverpassError
 
@@ -139,6 +141,8 @@ def graph_from_graphml(path: str | Path) -> nx.MultiDiGraph:
             f"{path}: not a GraphML file (no <graphml> element at its start). Give a GraphML "
             "file saved by osmnx (or `twin network build --out`), or an .osm/.osm.pbf file."
         )
+    import osmnx as ox
+
     try:
         return ox.load_graphml(path, edge_dtypes={"tunnel": _to_bool, "restricted": _to_bool})
     except Exception as exc:  # osmnx/networkx raise many kinds on bad files
@@ -181,6 +185,8 @@ def graph_from_xml(path: str | Path) -> nx.MultiDiGraph:
             f"{path}: not an OpenStreetMap XML file (no <osm> root element at its start). "
             "Export OSM data as .osm XML (e.g. from Overpass or JOSM) or .osm.pbf."
         )
+    import osmnx as ox
+
     with _decompressed(path) as plain:
         try:
             G = ox.graph_from_xml(plain, bidirectional=False, simplify=False, retain_all=True)
@@ -208,6 +214,8 @@ def _decompressed(path: Path) -> Iterator[Path]:
 
 
 def _keep_drivable(G: nx.MultiDiGraph, path: Path | str) -> nx.MultiDiGraph:
+    import osmnx as ox
+
     drop = [(u, v, k) for u, v, k, d in G.edges(keys=True, data=True) if not is_drivable(d)]
     G.remove_edges_from(drop)
     G.remove_nodes_from([n for n in list(G.nodes) if G.degree(n) == 0])
@@ -269,6 +277,8 @@ def _overpass_cache_path(kind: str, query: Any) -> Path:
 @contextlib.contextmanager
 def _osmnx_cache() -> Iterator[None]:
     """Point osmnx's HTTP cache at the twin's cache for the duration of a query."""
+    import osmnx as ox
+
     saved = (ox.settings.use_cache, ox.settings.cache_folder, ox.settings.log_console)
     ox.settings.use_cache = True
     ox.settings.cache_folder = str(cache_dir() / "osmnx-http")
@@ -310,6 +320,8 @@ def _from_overpass(kind: str, query: Any, fetch: Any) -> nx.MultiDiGraph:
                 f"{cached}. Try again later, or build from a file with --osm FILE."
             ) from exc
         raise
+    import osmnx as ox
+
     cached.parent.mkdir(parents=True, exist_ok=True)
     ox.save_graphml(G, cached)
     logger.info("Cached Overpass result at %s", cached)
@@ -320,6 +332,8 @@ def graph_from_place(name: str) -> nx.MultiDiGraph:
     """Drivable network of a named place, from Overpass (online once, then cached)."""
     if not name.strip():
         raise EmptyNetworkError("The place name is empty; give a name such as 'Gongshu, Hangzhou'.")
+    import osmnx as ox
+
     return _from_overpass(
         "place",
         name,
@@ -335,6 +349,8 @@ def graph_from_bbox(west: float, south: float, east: float, north: float) -> nx.
             "W < E and S < N in degrees (WGS84), e.g. 120.13 30.26 120.20 30.33."
         )
     bbox = (west, south, east, north)
+    import osmnx as ox
+
     return _from_overpass(
         "bbox",
         list(bbox),

@@ -3,7 +3,8 @@
 A ``RoadNetwork`` keeps the osmnx ``MultiDiGraph`` for interoperability and, beside it,
 flat arrays (one entry per node or per edge) that every routing and simulation kernel
 uses. Node and edge *positions* index those arrays; public methods take OSM node ids
-where a user would, and positions where a kernel would.
+where a user would, and positions where a kernel would. A network read from the on-disk
+cache (:mod:`twin.network.cache`) builds its graph only when ``G`` is first read.
 
 Routing
 -------
@@ -17,8 +18,8 @@ structure is never rebuilt.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import InitVar, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -83,7 +84,8 @@ class RoadNetwork:
     Attributes
     ----------
     G
-        The osmnx-convention graph (WGS84), restricted to the kept component.
+        The osmnx-convention graph (WGS84), restricted to the kept component (a
+        property: built on first use when the network came from the cache).
     node_ids
         OSM node ids, sorted ascending; a node's position is its index here.
     node_lon, node_lat
@@ -110,9 +112,18 @@ class RoadNetwork:
         Provenance: source, crop, component sizes, build parameters.
     layers
         City layers by name (GeoDataFrames), see :mod:`twin.network.layers`.
+
+    Parameters
+    ----------
+    graph
+        The graph ``G``, or a function that builds it on first use (the cache passes
+        one, so a cached network needs no graph until ``G`` is read).
+    edge_geometry
+        Lon/lat geometry of every edge, when already known (else read from ``G`` by
+        :meth:`edge_geometries` on first use).
     """
 
-    G: nx.MultiDiGraph
+    graph: InitVar[nx.MultiDiGraph | Callable[[], nx.MultiDiGraph]]
     node_ids: IntArray
     node_lon: FloatArray
     node_lat: FloatArray
@@ -128,8 +139,20 @@ class RoadNetwork:
     congestion: CongestionProfile = field(default_factory=CongestionProfile)
     meta: dict[str, Any] = field(default_factory=dict)
     layers: dict[str, Any] = field(default_factory=dict)
+    edge_geometry: InitVar[npt.NDArray[np.object_] | None] = None
 
-    def __post_init__(self) -> None:
+    def __post_init__(
+        self,
+        graph: nx.MultiDiGraph | Callable[[], nx.MultiDiGraph],
+        edge_geometry: npt.NDArray[np.object_] | None,
+    ) -> None:
+        self._graph: nx.MultiDiGraph | None = None
+        self._graph_factory: Callable[[], nx.MultiDiGraph] | None = None
+        if isinstance(graph, nx.MultiDiGraph):
+            self._graph = graph
+        else:
+            self._graph_factory = graph
+        self._edge_geometry = edge_geometry
         self.structure = csr.build_structure(self.edge_u, self.edge_v, self.n_nodes)
         self.edge_factor = np.ones(self.n_edges, dtype=np.float64)
         self._cache: dict[int | None, _Weights] = {}
@@ -168,7 +191,7 @@ class RoadNetwork:
         names = [d.get("name") or "" for *_, d in rows]
         names = [n[0] if isinstance(n, list) else str(n) for n in names]
         return cls(
-            G=G,
+            graph=G,
             node_ids=ids,
             node_lon=lon,
             node_lat=lat,
@@ -186,6 +209,20 @@ class RoadNetwork:
         )
 
     # ------------------------------------------------------------------ basic facts
+    @property
+    def G(self) -> nx.MultiDiGraph:
+        """The osmnx-convention graph (WGS84), built on first use when cached."""
+        if self._graph is None:
+            assert self._graph_factory is not None
+            self._graph = self._graph_factory()
+            self._graph_factory = None
+        return self._graph
+
+    @property
+    def graph_loaded(self) -> bool:
+        """Whether ``G`` exists in memory (false for a cached network until it is read)."""
+        return self._graph is not None
+
     @property
     def n_nodes(self) -> int:
         """Number of nodes."""
@@ -498,17 +535,23 @@ class RoadNetwork:
         return self._snapper
 
     def edge_geometries(self) -> npt.NDArray[np.object_]:
-        """Lon/lat LineString of every edge (straight where the graph stores none)."""
-        geoms = np.empty(self.n_edges, dtype=object)
-        for i, (u, v, _k, data) in enumerate(self._edge_rows()):
-            g = data.get("geometry")
-            if g is None:
-                g = shapely.LineString(
-                    [(self.G.nodes[u]["x"], self.G.nodes[u]["y"]),
-                     (self.G.nodes[v]["x"], self.G.nodes[v]["y"])]
-                )  # fmt: skip
-            geoms[i] = g
-        return geoms
+        """Lon/lat LineString of every edge (straight where the graph stores none).
+
+        Read from ``G`` once and kept; the array returned is a copy, its geometries
+        are shared (shapely geometries are immutable).
+        """
+        if self._edge_geometry is None:
+            geoms = np.empty(self.n_edges, dtype=object)
+            for i, (u, v, _k, data) in enumerate(self._edge_rows()):
+                g = data.get("geometry")
+                if g is None:
+                    g = shapely.LineString(
+                        [(self.G.nodes[u]["x"], self.G.nodes[u]["y"]),
+                         (self.G.nodes[v]["x"], self.G.nodes[v]["y"])]
+                    )  # fmt: skip
+                geoms[i] = g
+            self._edge_geometry = geoms
+        return self._edge_geometry.copy()
 
     def _edge_rows(self) -> Iterable[tuple[int, int, int, dict[str, Any]]]:
         for a, b, k in zip(self.edge_u, self.edge_v, self.edge_key, strict=True):
