@@ -136,7 +136,7 @@ def test_a_restart_or_a_failed_commit_continues_the_ensemble_bit_for_bit(
         if k == 16:  # the commit fails once: nothing recorded, the ensemble rolled back
             real = other.store.record_cycle
 
-            def boom(*a: Any, **kw: Any) -> Any:
+            def boom(*a: Any, real: Any = real, **kw: Any) -> Any:
                 other.store.record_cycle = real  # type: ignore[method-assign]
                 raise OSError("disk full")
 
