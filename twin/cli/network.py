@@ -1,4 +1,4 @@
-"""``twin network``: build, inspect and draw road networks."""
+"""``twin network``: build, inspect and draw road networks; show or clear the network cache."""
 
 from __future__ import annotations
 
@@ -18,6 +18,11 @@ app = typer.Typer(
     help="Build, inspect and draw road networks (bundled Gongshu, OSM files, Overpass).",
     no_args_is_help=True,
 )
+cache_app = typer.Typer(
+    help="Show or clear the cache of built networks (TWIN_NO_CACHE=1 turns it off).",
+    no_args_is_help=True,
+)
+app.add_typer(cache_app, name="cache")
 
 
 def print_summary(summary: dict[str, Any]) -> None:
@@ -148,3 +153,36 @@ def network_plot(
         step("drawing HTML")
         html = plot_network_html(net, out / "map.html")
     console.print(f"Map: [bold]{png}[/]\nInteractive map: [bold]{html}[/]")
+
+
+@cache_app.command("info")
+def cache_info() -> None:
+    """List the cached networks: where, how big, and whether the cache is on."""
+    from twin.network import cache as netcache
+
+    state = "on" if netcache.cache_enabled() else "off (TWIN_NO_CACHE is set)"
+    entries = netcache.list_entries()
+    table = Table(title=f"Network cache in {netcache.cache_folder()}: {state}")
+    for col in ("entry", "network", "nodes", "edges", "layers", "size [MB]"):
+        table.add_column(col, justify="right" if col in ("nodes", "edges", "size [MB]") else "left")
+    for e in entries:
+        table.add_row(
+            e.path.stem[:12],
+            e.name if e.readable else "[red]unreadable (rebuilt on next use)[/]",
+            f"{e.nodes:,}" if e.readable else "",
+            f"{e.edges:,}" if e.readable else "",
+            ", ".join(e.layers),
+            f"{e.size / 1e6:.1f}",
+        )
+    console.print(table)
+    total = sum(e.size for e in entries) / 1e6
+    console.print(f"{len(entries)} cached network(s), {total:.1f} MB.")
+
+
+@cache_app.command("clear")
+def cache_clear() -> None:
+    """Delete every cached network; the next use builds them again."""
+    from twin.network import cache as netcache
+
+    n = netcache.clear_cache()
+    console.print(f"Deleted {n} cached network(s) from {netcache.cache_folder()}.")
