@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import pickle
 import shutil
 import struct
 from pathlib import Path
@@ -117,6 +118,11 @@ def test_nanjing_from_cache_equals_a_fresh_build(cache: Path, nanjing_osm: Path)
     assert_identical(fresh, built)
     assert_identical(fresh, loaded)
     assert loaded.graph_loaded
+    # A cached network pickles like a built one, before and after its graph is built.
+    assert_identical(fresh, pickle.loads(pickle.dumps(loaded)))
+    unbuilt = pickle.loads(pickle.dumps(build_network(nanjing_osm, name="Nanjing")))
+    assert not unbuilt.graph_loaded
+    assert_identical(fresh, unbuilt)
     # It routes and snaps alike.
     a, b = fresh.node_ids[0], fresh.node_ids[-1]
     r1, r2 = fresh.shortest_path(a, b, when=8), loaded.shortest_path(a, b, when=8)

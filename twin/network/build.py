@@ -248,9 +248,9 @@ def _cache_key(paths: dict[str, Any], options: dict[str, Any]) -> str | None:
                 digests[role] = "folder:" + netcache.folder_digest(path)
             else:
                 digests[role] = "file:" + netcache.file_digest(path)
+        return netcache.network_key(digests, options)
     except OSError:
         return None
-    return netcache.network_key(digests, options)
 
 
 def default_network(

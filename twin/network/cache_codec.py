@@ -32,7 +32,7 @@ would turn a tuple into a list, which is why tuples are refused.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import networkx as nx
@@ -44,7 +44,13 @@ from shapely.geometry.base import BaseGeometry
 from twin.network.congestion import CongestionProfile
 from twin.network.road_network import RoadNetwork
 
-__all__ = ["ARRAY_FIELDS", "UnsupportedContentError", "decode_network", "encode_network"]
+__all__ = [
+    "ARRAY_FIELDS",
+    "GraphBuilder",
+    "UnsupportedContentError",
+    "decode_network",
+    "encode_network",
+]
 
 #: The RoadNetwork fields stored as arrays, as they are.
 ARRAY_FIELDS = (
@@ -250,24 +256,43 @@ def _encode_graph(net: RoadNetwork, out: Arrays, geoms: list[Any]) -> dict[str, 
     }
 
 
-def _graph_factory(
-    spec: dict[str, Any], arrays: Arrays, net_arrays: Arrays, geoms: list[Any]
-) -> Callable[[], nx.MultiDiGraph]:
-    def build() -> nx.MultiDiGraph:
+class GraphBuilder:
+    """Builds a cached network's graph from the stored arrays when called.
+
+    A plain class rather than a closure, so a cached network pickles like a built one.
+
+    Parameters
+    ----------
+    arrays
+        The entry's ``graph.*`` arrays (the graph's description as JSON in
+        ``graph.spec``, parsed only when called).
+    fields
+        The network's ``node_ids``, ``edge_u``, ``edge_v``, ``edge_key`` arrays.
+    geoms
+        The edge geometries, shared with the network.
+    """
+
+    def __init__(self, arrays: Arrays, fields: Arrays, geoms: npt.NDArray[np.object_]) -> None:
+        self.arrays = arrays
+        self.fields = fields
+        self.geoms = geoms
+
+    def __call__(self) -> nx.MultiDiGraph:
+        """The graph: nodes in their stored order, edges in the network's order."""
+        spec, arrays, net = _read_text(self.arrays["graph.spec"]), self.arrays, self.fields
+        geoms = list(self.geoms)
         G = nx.MultiDiGraph()
         G.graph.update(spec["graph"])
         order = arrays["graph.node_order"].tolist()
         nodes = _decode_attrs(spec["nodes"], arrays, "graph.nodes", {})
         G.add_nodes_from(zip(order, nodes, strict=True))
-        ids = net_arrays["node_ids"]
-        u = ids[net_arrays["edge_u"]].tolist()
-        v = ids[net_arrays["edge_v"]].tolist()
-        k = net_arrays["edge_key"].tolist()
+        ids = net["node_ids"]
+        u = ids[net["edge_u"]].tolist()
+        v = ids[net["edge_v"]].tolist()
+        k = net["edge_key"].tolist()
         data = _decode_attrs(spec["edges"], arrays, "graph.edges", {"geometry": geoms})
         G.add_edges_from(zip(u, v, k, data, strict=True))
         return G
-
-    return build
 
 
 # ---------------------------------------------------------------------------- layers
@@ -423,13 +448,11 @@ def decode_network(header: dict[str, Any], arrays: Arrays) -> RoadNetwork:
     n_edges = fields["edge_u"].shape[0]
     if geoms.shape != (n_edges,) or any(fields[f].shape[0] != n_edges for f in ARRAY_FIELDS[3:]):
         raise ValueError("edge arrays of different lengths")
-    spec_bytes = arrays["graph.spec"]
-    graph_arrays = {k: v for k, v in arrays.items() if k.startswith("graph.")}
-
-    def graph() -> nx.MultiDiGraph:
-        spec = _read_text(spec_bytes)
-        return _graph_factory(spec, graph_arrays, fields, list(geoms))()
-
+    graph = GraphBuilder(
+        {k: v for k, v in arrays.items() if k.startswith("graph.")},
+        {f: fields[f] for f in ("node_ids", "edge_u", "edge_v", "edge_key")},
+        geoms,
+    )
     net = RoadNetwork(
         graph=graph,
         **fields,
