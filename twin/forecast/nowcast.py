@@ -9,7 +9,9 @@ twin offers three sources, and every figure and table names the one it used:
 ``persistence``
     A persistence nowcast at the gauge: the mean rate of the last 15 minutes held
     constant over the horizon (Eulerian persistence, the simplest operational nowcast;
-    cf. the persistence baseline of pysteps).
+    cf. the persistence baseline of pysteps). It is also the future rain that gauge
+    storms give the forecasters trained on the nowcast
+    (:func:`twin.forecast.windows.persistence_rain`).
 ``perturbed``
     The observed rain times a multiplicative error that grows with the lead time,
     ``r̃(h) = r(h) · exp(σ_h ε_h - σ_h²/2)`` with ``σ_h = 0.3 + 0.7 h/H`` and
@@ -30,8 +32,8 @@ from typing import Literal
 import numpy as np
 
 from twin._types import FloatArray
-from twin.forecast.data import Windows
 from twin.forecast.errors import ForecastError
+from twin.forecast.windows import Windows, persistence_rain
 
 __all__ = ["RADAR_SOURCES", "RAIN_SOURCES", "RainSource", "future_rain", "rain_source_label"]
 
@@ -101,8 +103,7 @@ def future_rain(
             "(twin.forecast.radar_rain) instead of computing it from the gauge history."
         )
     if source == "persistence":
-        level = np.asarray(rain_hist, dtype=np.float64)[:, -3:].mean(axis=1)
-        return np.repeat(level[:, None], horizon, axis=1)
+        return persistence_rain(rain_hist, horizon)
     if rain_observed is None:
         raise ForecastError(
             f"the {source!r} rain source needs the observed future rain; use 'persistence' "

@@ -2,14 +2,29 @@
 
 A window at issue row ``k`` of a storm holds the last :data:`ENCODER_STEPS` gauge
 readings (gaps filled by the last reading, with flags) and gauge rain up to ``t_k``, and
-the rain over the next :data:`HORIZON_STEPS` steps (observed, a nowcast or a perturbed
-nowcast, :mod:`twin.forecast.nowcast`); for training and evaluation also the target
-depth at the lead times. Row conventions: :mod:`twin.forecast.records`.
+the rain over the next :data:`HORIZON_STEPS` steps, its *known-future covariate*; for
+training and evaluation also the target depth at the lead times. Row conventions:
+:mod:`twin.forecast.records`.
+
+The window builders take the future rain from one of two sources (``future_rain``):
+
+``"nowcast"`` (the default)
+    What operations had at the issue time: the storm's radar nowcast issued at ``t_k``
+    where the records hold one (radar storms, :mod:`twin.forecast.radar_storms`), else
+    the gauge persistence nowcast, the mean rate of the last 15 minutes held over the
+    horizon (:func:`persistence_rain`; ``persistence`` in :mod:`twin.forecast.nowcast`).
+    Forecasters trained on it learn what the rain they will be given is worth.
+``"observed"``
+    The rain that really fell over the lead times (an oracle). Forecasters trained on
+    it learn to trust the covariate; it is reachable only by asking for it. Backtests
+    ask for it and then replace it by the rain source they score
+    (:func:`twin.forecast.nowcast.with_source`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -21,11 +36,17 @@ from twin.forecast.records import StormRecords
 
 __all__ = [
     "ENCODER_STEPS",
+    "FUTURE_RAIN",
     "HORIZON_STEPS",
+    "FutureRain",
     "Windows",
+    "check_future_rain",
+    "concat_windows",
     "fill_readings",
     "make_windows",
+    "persistence_rain",
     "prepared_rows",
+    "sample_training_windows",
     "sample_windows",
     "storm_origins",
     "trailing_mean",
@@ -36,6 +57,40 @@ __all__ = [
 ENCODER_STEPS = 24
 #: Lead times 5 … 120 min: 24 steps.
 HORIZON_STEPS = 24
+#: Where the future rain of a window comes from (see the module docstring).
+FutureRain = Literal["nowcast", "observed"]
+FUTURE_RAIN: tuple[str, ...] = ("nowcast", "observed")
+#: Steps averaged by the gauge persistence nowcast (15 minutes).
+PERSISTENCE_STEPS = 3
+
+
+def check_future_rain(future_rain: str) -> None:
+    """Raise :class:`ForecastError` for an unknown future-rain covariate."""
+    if future_rain not in FUTURE_RAIN:
+        raise ForecastError(
+            f"future_rain {future_rain!r}: use 'nowcast' (what operations had at the issue "
+            "time) or 'observed' (the rain that fell, an oracle)."
+        )
+
+
+def persistence_rain(rain_hist: FloatArray, horizon: int) -> FloatArray:
+    """The gauge persistence nowcast: the mean of the last 15 minutes held [mm/h].
+
+    Parameters
+    ----------
+    rain_hist
+        Rain over the last steps, the last column ending at the issue time [mm/h],
+        shape ``(n, L)``.
+    horizon
+        Lead steps.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(n, horizon)``.
+    """
+    level = np.asarray(rain_hist, dtype=np.float64)[:, -PERSISTENCE_STEPS:].mean(axis=1)
+    return np.repeat(level[:, None], horizon, axis=1)
 
 
 def trailing_mean(x: FloatArray, k: int) -> FloatArray:
@@ -152,20 +207,49 @@ def _gather(
     p: IntArray,
     encoder: int,
     horizon: int,
+    future_rain: str,
 ) -> Windows:
     """Windows at global issue rows ``g`` and point positions ``p``."""
+    check_future_rain(future_rain)
     filled, missing, clean = prepared
     hist = g[:, None] + np.arange(-encoder + 1, 1)[None, :]
     fut = g[:, None] + np.arange(1, horizon + 1)[None, :]
     pc = p[:, None]
+    rain_hist = data.rain_at(hist, pc)
+    if future_rain == "observed":
+        rain_future = data.rain_at(fut, pc)
+    else:
+        rain_future = _nowcast_rain(data, g, p, rain_hist, horizon)
     return Windows(
         depth_hist=filled[hist, pc],
         missing_hist=missing[hist, pc],
-        rain_hist=data.rain[hist],
-        rain_future=data.rain[fut],
+        rain_hist=rain_hist,
+        rain_future=rain_future,
         point=p.astype(np.int64),
         target=None if clean is None else clean[fut, pc],
     )
+
+
+def _nowcast_rain(
+    data: StormRecords, g: IntArray, p: IntArray, rain_hist: FloatArray, horizon: int
+) -> FloatArray:
+    """The nowcast at each issue row: the storm's radar nowcast, else gauge persistence."""
+    out = persistence_rain(rain_hist, horizon)
+    if not data.nowcast or g.size == 0:
+        return out
+    storm = np.searchsorted(data.offsets, g, side="right") - 1
+    for i in np.unique(storm).tolist():
+        nc = data.nowcast.get(str(data.storm_id[i]))
+        if nc is None:
+            continue
+        if nc.shape[1] < horizon:
+            raise ForecastError(
+                f"storm {data.storm_id[i]}: its radar nowcast has {nc.shape[1]} lead steps; "
+                f"the windows need {horizon}."
+            )
+        sel = storm == i
+        out[sel] = nc[g[sel] - data.offsets[i], :horizon, p[sel]]
+    return out
 
 
 def make_windows(
@@ -177,6 +261,7 @@ def make_windows(
     encoder: int = ENCODER_STEPS,
     horizon: int = HORIZON_STEPS,
     target: str = "depth",
+    future_rain: FutureRain = "nowcast",
 ) -> Windows:
     """Windows of one storm at the given origin rows and points (all combinations).
 
@@ -195,6 +280,9 @@ def make_windows(
     target
         ``"depth"`` (truth, for evaluation), ``"obs"`` (gauge readings with gaps
         interpolated, for training) or ``"none"``.
+    future_rain
+        ``"nowcast"`` (what operations had at the issue time) or ``"observed"`` (the
+        rain that fell, an oracle); see the module docstring.
 
     Returns
     -------
@@ -212,7 +300,7 @@ def make_windows(
     pts = np.arange(len(data.points)) if points is None else np.asarray(points, np.int64)
     g = np.repeat(origins, pts.size)
     p = np.tile(pts, origins.size)
-    return _gather(one, prepared_rows(one, target), g, p, encoder, horizon)
+    return _gather(one, prepared_rows(one, target), g, p, encoder, horizon, future_rain)
 
 
 def storm_origins(
@@ -243,10 +331,17 @@ def windows_at(
     encoder: int = ENCODER_STEPS,
     horizon: int = HORIZON_STEPS,
     prepared: tuple[FloatArray, BoolArray, FloatArray | None] | None = None,
+    future_rain: FutureRain = "nowcast",
 ) -> Windows:
-    """Windows at global issue rows ``g`` and points ``p`` (paired, same length)."""
+    """Windows at global issue rows ``g`` and points ``p`` (paired, same length).
+
+    ``future_rain``: ``"nowcast"`` or ``"observed"`` (see the module docstring).
+    """
     prep = prepared if prepared is not None else prepared_rows(data, target)
-    return _gather(data, prep, np.asarray(g, np.int64), np.asarray(p, np.int64), encoder, horizon)
+    return _gather(
+        data, prep, np.asarray(g, np.int64), np.asarray(p, np.int64), encoder, horizon,
+        future_rain,
+    )  # fmt: skip
 
 
 def sample_windows(
@@ -258,11 +353,13 @@ def sample_windows(
     rng: np.random.Generator,
     encoder: int = ENCODER_STEPS,
     horizon: int = HORIZON_STEPS,
+    future_rain: FutureRain = "nowcast",
 ) -> Windows:
     """A random sample of windows over storms and points, enriched in wet ones.
 
     A window is *wet* when the point's true depth exceeds 2 cm anywhere in it or rain
-    falls in its future. ``wet_share`` of the sample is drawn from wet windows (all of
+    falls in its future (the stratum only: the covariate is ``future_rain``, see the
+    module docstring). ``wet_share`` of the sample is drawn from wet windows (all of
     them if fewer), the rest uniformly from the others.
     """
     g, _ = storm_origins(data, encoder=encoder, horizon=horizon)
@@ -276,7 +373,8 @@ def sample_windows(
         rows = gg[:, None] + np.arange(-encoder + 1, horizon + 1)[None, :]
         dmax = data.depth[rows].max(axis=1)
         rfut = data.rain[rows[:, encoder:]].max(axis=1)
-        wet[lo : lo + gg.size] = (dmax > 0.02) | (rfut[:, None] > 0)
+        rfut = rfut[:, None] if rfut.ndim == 1 else rfut
+        wet[lo : lo + gg.size] = (dmax > 0.02) | (rfut > 0)
     flat_wet = np.flatnonzero(wet.ravel())
     flat_dry = np.flatnonzero(~wet.ravel())
     n_wet = min(flat_wet.size, round(n * wet_share))
@@ -287,5 +385,60 @@ def sample_windows(
     ]
     pick = np.sort(pick).astype(np.int64)
     return windows_at(
-        data, g[pick // n_pts], pick % n_pts, target=target, encoder=encoder, horizon=horizon
+        data, g[pick // n_pts], pick % n_pts, target=target, encoder=encoder, horizon=horizon,
+        future_rain=future_rain,
+    )  # fmt: skip
+
+
+def concat_windows(parts: list[Windows]) -> Windows:
+    """Windows of several sets as one (targets kept only when every part has them)."""
+    if not parts:
+        raise ForecastError("no windows to concatenate.")
+    targets = [w.target for w in parts]
+    return Windows(
+        depth_hist=np.concatenate([w.depth_hist for w in parts]),
+        missing_hist=np.concatenate([w.missing_hist for w in parts]),
+        rain_hist=np.concatenate([w.rain_hist for w in parts]),
+        rain_future=np.concatenate([w.rain_future for w in parts]),
+        point=np.concatenate([w.point for w in parts]),
+        target=None
+        if any(t is None for t in targets)
+        else np.concatenate([t for t in targets if t is not None]),
     )
+
+
+def sample_training_windows(
+    data: StormRecords,
+    n: int,
+    *,
+    radar_share: float,
+    future_rain: FutureRain,
+    rng: np.random.Generator,
+    target: str = "obs",
+    encoder: int = ENCODER_STEPS,
+    horizon: int = HORIZON_STEPS,
+) -> Windows:
+    """Training windows: :func:`sample_windows`, with a fixed share from radar storms.
+
+    Radar storms (source ``"radar"``) are few next to the gauge catalogue; ``radar_share``
+    of the ``n`` windows is drawn from them (when there are any), the rest from the
+    other storms, so that the forecaster sees enough radar nowcasts.
+    """
+    radar = data.source == "radar"
+    n_radar = round(n * radar_share) if radar.any() and radar_share > 0 else 0
+    if not (~radar).any():
+        n_radar = n
+    parts = [
+        sample_windows(
+            data.subset(mask),
+            m,
+            rng=rng,
+            target=target,
+            encoder=encoder,
+            horizon=horizon,
+            future_rain=future_rain,
+        )
+        for mask, m in ((~radar, n - n_radar), (radar, n_radar))
+        if m > 0
+    ]
+    return concat_windows(parts)
