@@ -36,6 +36,12 @@ def subset_points(points: LowPoints, idx: list[int]) -> LowPoints:
 
 
 @pytest.fixture(scope="session")
+def few_lowpts(lowpts: LowPoints) -> LowPoints:
+    """The three low points of :func:`few_points_set`."""
+    return subset_points(lowpts, [2, 9, 17])
+
+
+@pytest.fixture(scope="session")
 def record() -> tuple[Any, Any]:
     """The storm catalogue and the gauge record (read once)."""
     from twin.hydro.rainfall import default_rain

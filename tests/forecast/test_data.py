@@ -79,13 +79,18 @@ def test_windows_align_with_the_record(tiny_set):
     d = tiny_set
     rows = d.rows(0)
     origins = np.array([ENCODER_STEPS - 1, ENCODER_STEPS + 10])
-    w = make_windows(d, 0, origins, points=np.array([4, 7]))
+    w = make_windows(d, 0, origins, points=np.array([4, 7]), future_rain="observed")
     assert len(w) == 4
     # Row order: origin-major, point-minor.
     k, p = origins[1], 7
     np.testing.assert_array_equal(w.target[3], d.depth[rows][k + 1 : k + 1 + HORIZON_STEPS, p])
     np.testing.assert_array_equal(w.rain_future[3], d.rain[rows][k + 1 : k + 1 + HORIZON_STEPS])
     np.testing.assert_array_equal(w.rain_hist[3], d.rain[rows][k - ENCODER_STEPS + 1 : k + 1])
+    # The default covariate is the nowcast at the issue time: gauge persistence, the mean
+    # of the last 15 minutes held, whatever fell after.
+    now = make_windows(d, 0, origins, points=np.array([4, 7]))
+    np.testing.assert_array_equal(now.rain_hist, w.rain_hist)
+    np.testing.assert_allclose(now.rain_future[3], np.full(24, d.rain[rows][k - 2 : k + 1].mean()))
     with pytest.raises(ForecastError, match="origins must lie"):
         make_windows(d, 0, np.array([3]))
 

@@ -10,6 +10,11 @@ residual quantiles** from the training windows, by lead time and *regime*
 
 with ``ρ_τ`` the ``τ``-quantile of ``(y(k+h) - ŷ(k+h)) / s_p`` over the training
 windows of that lead and regime (split-conformal-style intervals; Lei et al. 2018).
+The training windows' future rain is ``future_rain``: ``"nowcast"`` (what
+:func:`twin.forecast.train.train_forecasters` and ``twin forecast train`` use) or
+``"observed"`` (see :mod:`twin.forecast.windows`). The classes still default to
+``"observed"``, as the live service's tests construct them directly and were written for
+it; models saved before the setting existed load as ``"observed"``.
 
 Persistence
     ``ŷ(k+h) = y(k)``: the last reading (gaps filled by the one before).
@@ -37,6 +42,7 @@ import numpy as np
 from twin._types import FloatArray, IntArray
 from twin.forecast.base import Forecaster
 from twin.forecast.data import StormRecords, Windows, sample_windows
+from twin.forecast.windows import FutureRain, check_future_rain
 
 __all__ = ["LinearRainForecaster", "PersistenceForecaster", "regime_of"]
 
@@ -55,8 +61,10 @@ def regime_of(windows: Windows) -> IntArray:
 class _ResidualQuantiles(Forecaster):
     """Point forecast + empirical residual quantiles by lead and regime."""
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, *, future_rain: FutureRain = "observed", **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        check_future_rain(future_rain)
+        self.future_rain: FutureRain = future_rain
         self.scale: FloatArray = np.zeros(0)
         self.residual_q: FloatArray = np.zeros((3, self.horizon, len(self.quantiles)))
 
@@ -68,7 +76,10 @@ class _ResidualQuantiles(Forecaster):
 
     def _fit(self, data: StormRecords, *, seed: int) -> None:
         rng = np.random.default_rng(seed)
-        windows = sample_windows(data, N_FIT_WINDOWS, rng=rng, target="obs")
+        windows = sample_windows(
+            data, N_FIT_WINDOWS, rng=rng, target="obs", future_rain=self.future_rain
+        )
+        self.info["future_rain"] = self.future_rain
         assert windows.target is not None
         n_pts = len(data.points)
         scale = np.full(n_pts, 0.05)
@@ -98,6 +109,9 @@ class _ResidualQuantiles(Forecaster):
         spread = self.residual_q[regime] * self.scale[windows.point][:, None, None]
         return np.asarray(centre[:, :, None] + spread, dtype=np.float64)
 
+    def _config(self) -> dict[str, Any]:
+        return {**self._base_config(), "future_rain": self.future_rain}
+
     def _arrays(self) -> dict[str, FloatArray]:
         return {"scale": self.scale, "residual_q": self.residual_q}
 
@@ -117,7 +131,7 @@ class PersistenceForecaster(_ResidualQuantiles):
 
     def get_state(self) -> tuple[dict[str, Any], dict[str, FloatArray]]:
         """Settings and arrays."""
-        return self._base_config(), self._arrays()
+        return self._config(), self._arrays()
 
     @classmethod
     def from_state(cls, config: dict[str, Any], arrays: dict[str, FloatArray]) -> Self:
@@ -126,6 +140,7 @@ class PersistenceForecaster(_ResidualQuantiles):
             quantiles=tuple(config["quantiles"]),
             encoder=config["encoder"],
             horizon=config["horizon"],
+            future_rain=config.get("future_rain", "observed"),
         )
         out._restore(arrays)
         return out
@@ -195,7 +210,7 @@ class LinearRainForecaster(_ResidualQuantiles):
 
     def get_state(self) -> tuple[dict[str, Any], dict[str, FloatArray]]:
         """Settings and arrays."""
-        return self._base_config(), {**self._arrays(), "coef": self.coef}
+        return self._config(), {**self._arrays(), "coef": self.coef}
 
     @classmethod
     def from_state(cls, config: dict[str, Any], arrays: dict[str, FloatArray]) -> Self:
@@ -204,6 +219,7 @@ class LinearRainForecaster(_ResidualQuantiles):
             quantiles=tuple(config["quantiles"]),
             encoder=config["encoder"],
             horizon=config["horizon"],
+            future_rain=config.get("future_rain", "observed"),
         )
         out._restore(arrays)
         out.coef = np.asarray(arrays["coef"], dtype=np.float64)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import numpy as np
 import typer
@@ -32,7 +32,19 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-_KINDS_HELP = "Comma-separated forecasters: persistence, linear, sarimax, nhits."
+_KINDS_HELP = (
+    "Comma-separated forecasters: persistence, linear, sarimax, nhits (with --future-rain "
+    "nowcast they are saved as <kind>-nowcast)."
+)
+_EVAL_KINDS_HELP = (
+    "Comma-separated forecasters: shipped names (persistence, linear, sarimax, nhits, "
+    "sarimax-nowcast, nhits-nowcast) and physics_ensemble."
+)
+#: The radar test event of the held-out radar storm (never used in fitting).
+_RADAR_TEST_EVENT = "fmi-20160928"
+#: Rain sources scored on the gauge storms and on the radar test storm with "all".
+_GAUGE_SOURCES = ("observed", "persistence", "perturbed")
+_RADAR_SOURCES = ("persistence", "extrapolation", "observed")
 
 
 def _kinds(text: str) -> tuple[str, ...]:
@@ -45,6 +57,74 @@ def _kinds(text: str) -> tuple[str, ...]:
     return kinds
 
 
+def _names(text: str) -> tuple[str, ...]:
+    from twin.forecast.io import shipped_kind
+    from twin.forecast.replay_scores import PHYSICS_KIND
+
+    names = tuple(k.strip() for k in text.split(",") if k.strip())
+    if not names:
+        raise ForecastError(f"--kinds {text!r}: name at least one forecaster.")
+    for n in names:
+        if n != PHYSICS_KIND:
+            shipped_kind(n)
+    return names
+
+
+def _radar_test_set(net: Any, seed: int) -> tuple[Any, str]:
+    """The held-out radar storm: the test event's heaviest placement, peak 100 mm/h."""
+    from twin.forecast.radar_storms import radar_storm_set
+
+    radar = radar_storm_set(
+        events=(_RADAR_TEST_EVENT,), placements=1, peaks=(100.0,), net=net, seed=seed
+    )
+    return radar, (
+        f"radar test event {_RADAR_TEST_EVENT} (transposed over Gongshu, intensified to a "
+        "100 mm/h peak, hidden drains; held out)"
+    )
+
+
+def _score(
+    models: list[Any],
+    sets: list[tuple[Any, str, tuple[str, ...]]],
+    points: Any,
+    *,
+    stride: int,
+    seed: int,
+    alerts: bool,
+) -> list[Any]:
+    """Backtests (with alert scores) of forecasters or the physics ensemble on storm sets."""
+    from dataclasses import replace
+
+    from twin.forecast.evaluate import backtest
+    from twin.forecast.replay_scores import (
+        PHYSICS_KIND,
+        backtest_physics,
+        load_physics_settings,
+        replay_alert_scores,
+        with_alerts,
+    )
+
+    out = []
+    for data, label, sources in sets:
+        for source in sources:
+            for m in models:
+                if m == PHYSICS_KIND:
+                    if source == "perturbed":
+                        continue  # the physics replay takes no perturbed observed rain
+                    console.print(f"  physics ensemble, {source}, {data.n_storms} storms…")
+                    r = backtest_physics(
+                        data, points, rain_source=source, stride=stride,
+                        settings=load_physics_settings(), seed=seed,
+                    )  # fmt: skip
+                else:
+                    r = backtest(m, data, rain_source=source, stride=stride, seed=seed)
+                    if alerts:
+                        scores = replay_alert_scores(m, data, points, rain_source=source, seed=seed)
+                        r = with_alerts(r, scores)
+                out.append(replace(r, settings={**r.settings, "storms": label}))
+    return out
+
+
 @app.command()
 def train(
     out: Annotated[Path, typer.Option(help="Models folder to write.")] = Path("models"),
@@ -54,74 +134,167 @@ def train(
         int | None, typer.Option(help="At most this many catalogue storms per split (quick runs).")
     ] = None,
     epochs: Annotated[int | None, typer.Option(help="N-HiTS epochs (default 8).")] = None,
+    threads: Annotated[int | None, typer.Option(help="N-HiTS CPU threads (default 2).")] = None,
+    future_rain: Annotated[
+        str,
+        typer.Option(
+            help="Future rain of the training windows: nowcast (what operations had at the "
+            "issue time; saved as <kind>-nowcast) or observed (the rain that fell, an oracle)."
+        ),
+    ] = "nowcast",
+    radar_placements: Annotated[
+        int,
+        typer.Option(help="Placements per training/validation radar event (0: gauge storms only)."),
+    ] = 4,
     evaluate: Annotated[
         bool, typer.Option(help="Score on the test storms and write the model cards.")
     ] = True,
 ) -> None:
     """Generate the storm set, fit the forecasters and save them with model cards."""
-    from twin.forecast.evaluate import backtest
+    from twin.forecast.cards import forecaster_card
     from twin.forecast.io import model_folder, save_forecaster
-    from twin.forecast.report import model_card
-    from twin.forecast.train import build_storm_set, train_forecasters
+    from twin.forecast.train import build_storm_set, shipped_name, train_forecasters
+    from twin.forecast.windows import check_future_rain
+    from twin.hydro.lowpoints import low_points
+    from twin.network import default_network
 
     chosen = _kinds(kinds)
+    check_future_rain(future_rain)
     console.print("Generating the storm set (physics at every Gongshu low point)…")
-    data = build_storm_set(seed=seed, max_storms=max_storms)
-    settings = {"max_epochs": epochs} if epochs else None
-    models = train_forecasters(data, kinds=chosen, out=out, seed=seed, nhits_settings=settings)
-    test = data.select("test")
+    data = build_storm_set(seed=seed, max_storms=max_storms, radar_placements=radar_placements)
+    settings: dict[str, Any] = {}
+    if epochs:
+        settings["max_epochs"] = epochs
+    if threads:
+        settings["n_threads"] = threads
+    models = train_forecasters(
+        data, kinds=chosen, out=out, seed=seed, nhits_settings=settings or None,
+        future_rain=future_rain,  # type: ignore[arg-type]
+    )  # fmt: skip
+    sets: list[tuple[Any, str, tuple[str, ...]]] = []
+    points = None
+    if evaluate:
+        net = default_network()
+        points = low_points(net)
+        radar, label = _radar_test_set(net, seed + 7)
+        sets = [
+            (data.select("test"), "catalogue test storms", ("observed", "persistence")),
+            (radar, label, _RADAR_SOURCES),
+        ]
     for kind, model in models.items():
-        results = []
-        if evaluate:
-            for source in ("observed", "persistence"):
-                results.append(backtest(model, test, rain_source=source, seed=seed))
-        save_forecaster(model, model_folder(kind, out), card=model_card(model, results))
-        console.print(
-            f"{kind}: fitted in {model.info['fit_seconds']:.0f} s → {model_folder(kind, out)}"
-        )
+        results = _score([model], sets, points, stride=2, seed=seed, alerts=True)
+        folder = model_folder(shipped_name(kind, future_rain), out)
+        save_forecaster(model, folder, card=forecaster_card(model, results))
+        console.print(f"{kind}: fitted in {model.info['fit_seconds']:.0f} s → {folder}")
 
 
 @app.command()
 def evaluate(
     models: Annotated[Path | None, typer.Option(help="Models folder (default: shipped).")] = None,
     out: Annotated[Path, typer.Option(help="Report folder.")] = Path("twin-out/forecast-report"),
-    kinds: Annotated[str, typer.Option(help=_KINDS_HELP)] = "persistence,linear,sarimax,nhits",
+    kinds: Annotated[str, typer.Option(help=_EVAL_KINDS_HELP)] = (
+        "persistence,linear,sarimax,nhits,sarimax-nowcast,nhits-nowcast"
+    ),
     rain_source: Annotated[
-        str, typer.Option(help="Future rain: observed, persistence, perturbed or all.")
+        str,
+        typer.Option(
+            help="Future rain: observed, persistence, perturbed, extrapolation (radar storm "
+            "only) or all."
+        ),
     ] = "all",
     max_storms: Annotated[int | None, typer.Option(help="At most this many test storms.")] = None,
     stride: Annotated[int, typer.Option(help="Steps of 5 min between issue times.")] = 2,
     seed: Annotated[int, typer.Option(help="Seed of the sensor model and nowcasts.")] = 0,
+    radar: Annotated[
+        bool, typer.Option(help=f"Also the held-out radar storm ({_RADAR_TEST_EVENT}).")
+    ] = True,
+    alerts: Annotated[
+        bool, typer.Option(help="Replay the alert lifecycle: POD, FAR and lead per storm set.")
+    ] = True,
     cards: Annotated[
         bool, typer.Option(help="Rewrite the model cards of the models folder with the metrics.")
     ] = False,
 ) -> None:
-    """Backtest forecasters on held-out storms and write a report with plots."""
+    """Backtest forecasters on held-out storms and write a report with plots.
+
+    The physics ensemble (``physics_ensemble``, settings from
+    ``models/waterlogging-physics-ensemble``) is replayed online over every storm (a few
+    seconds per storm: use ``--max-storms`` for a quick look).
+    """
     from twin.forecast.data import generate_storm_set
-    from twin.forecast.evaluate import backtest
     from twin.forecast.io import load_shipped
-    from twin.forecast.nowcast import RAIN_SOURCES
-    from twin.forecast.report import write_report
+    from twin.forecast.nowcast import check_source
+    from twin.forecast.replay_scores import PHYSICS_KIND
     from twin.hydro.lowpoints import low_points
     from twin.network import default_network
 
-    sources = RAIN_SOURCES if rain_source == "all" else (rain_source,)
-    loaded = [load_shipped(k, models) for k in _kinds(kinds)]
-    test = generate_storm_set(
-        low_points(default_network()), splits=("test",), max_storms=max_storms, seed=seed
+    names = _names(kinds)
+    if rain_source != "all":
+        check_source(rain_source)
+    loaded: list[Any] = [n if n == PHYSICS_KIND else load_shipped(n, models) for n in names]
+    net = default_network()
+    points = low_points(net)
+    test = generate_storm_set(points, splits=("test",), max_storms=max_storms, seed=seed)
+    every = _GAUGE_SOURCES if rain_source == "all" else (rain_source,)
+    sets = [(test, "catalogue test storms", tuple(s for s in every if s in _GAUGE_SOURCES))]
+    if radar:
+        every = _RADAR_SOURCES if rain_source == "all" else (rain_source,)
+        sets.append(
+            (*_radar_test_set(net, seed + 7), tuple(s for s in every if s in _RADAR_SOURCES))
+        )
+    results = _score(
+        loaded, [x for x in sets if x[2]], points, stride=stride, seed=seed, alerts=alerts
     )
-    results = [
-        backtest(m, test, rain_source=s, stride=stride, seed=seed) for s in sources for m in loaded
-    ]
-    path = write_report(results, out)
+    path = _write_reports(results, out)
     if cards:
+        from twin.forecast.cards import forecaster_card
+        from twin.forecast.evaluate import model_name
         from twin.forecast.io import model_folder
-        from twin.forecast.report import model_card
 
         for m in loaded:
-            card = model_card(m, [r for r in results if r.kind == m.kind])
-            (model_folder(m.kind, models) / "MODEL_CARD.md").write_text(card, encoding="utf-8")
+            if m == PHYSICS_KIND:
+                continue
+            name = model_name(m)
+            card = forecaster_card(m, [r for r in results if r.kind == name])
+            (model_folder(name, models) / "MODEL_CARD.md").write_text(card, encoding="utf-8")
     console.print(f"Report: [bold]{path}[/]")
+
+
+def _write_reports(results: list[Any], out: Path) -> Path:
+    """One report per storm set, and every alert score in ``alerts.md`` / ``alerts.csv``."""
+    import pandas as pd
+
+    from twin.forecast.report import markdown_table, write_report
+
+    out.mkdir(parents=True, exist_ok=True)
+    lines = ["# Waterlogging forecasts on held-out storms", ""]
+    frames = []
+    for label in dict.fromkeys(r.settings["storms"] for r in results):
+        group = [r for r in results if r.settings["storms"] == label]
+        slug = "radar-test" if label.startswith("radar") else "catalogue-test"
+        write_report(group, out / slug)
+        lines += [
+            f"## {label}",
+            "",
+            f"Skill by lead time: [{slug}/report.md]({slug}/report.md)",
+            "",
+        ]
+        for r in group:
+            if r.alerts.empty:
+                continue
+            frame = r.alerts.assign(forecaster=r.label, rain_source=r.rain_source, storms=label)
+            frames.append(frame)
+    if frames:
+        table = pd.concat(frames)
+        table.to_csv(out / "alerts.csv", index=False)
+        cols = ["forecaster", "rain_source", "threshold", "crossings", "pod", "far", "csi",
+                "lead_mean_min"]  # fmt: skip
+        for label in dict.fromkeys(table["storms"]):
+            part = table[table["storms"] == label][cols]
+            lines += [f"### Alerts, {label}", "", markdown_table(part, digits=2), ""]
+    path = out / "report.md"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
 
 
 @app.command()
@@ -132,7 +305,10 @@ def predict(
     models: Annotated[Path | None, typer.Option(help="Models folder (default: shipped).")] = None,
     kind: Annotated[
         str,
-        typer.Option(help="Forecaster: nhits, sarimax, linear, persistence or physics_ensemble."),
+        typer.Option(
+            help="Forecaster: a shipped name (nhits, nhits-nowcast, sarimax, sarimax-nowcast, "
+            "linear, persistence) or physics_ensemble."
+        ),
     ] = "nhits",
     rain_source: Annotated[str, typer.Option(help="observed, persistence or perturbed.")] = (
         "persistence"

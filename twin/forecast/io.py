@@ -27,10 +27,12 @@ from twin.forecast.sarimax import SarimaxForecaster
 __all__ = [
     "FORECASTERS",
     "FORMAT_VERSION",
+    "SHIPPED_VARIANTS",
     "default_models_dir",
     "load_forecaster",
     "load_shipped",
     "save_forecaster",
+    "shipped_kind",
 ]
 
 logger = logging.getLogger(__name__)
@@ -43,14 +45,34 @@ FORECASTERS: dict[str, type[Forecaster]] = {
 }
 
 
+#: Suffixes of shipped model names beside the kind: ``<kind>-nowcast`` was trained with
+#: the nowcast as its future-rain covariate (:mod:`twin.forecast.windows`).
+SHIPPED_VARIANTS: tuple[str, ...] = ("nowcast",)
+
+
+def shipped_kind(name: str) -> str:
+    """The forecaster kind of a shipped model name (``nhits-nowcast`` → ``nhits``).
+
+    Raises
+    ------
+    ModelFileError
+        An unknown kind or variant.
+    """
+    kind, _, variant = name.partition("-")
+    if kind not in FORECASTERS or (variant and variant not in SHIPPED_VARIANTS):
+        names = [*FORECASTERS, *(f"{k}-{v}" for k in FORECASTERS for v in SHIPPED_VARIANTS)]
+        raise ModelFileError(f"unknown forecaster {name!r}; use one of {', '.join(names)}.")
+    return kind
+
+
 def default_models_dir() -> Path:
     """The repository's ``models/`` folder (the shipped, pretrained forecasters)."""
     return Path(__file__).resolve().parents[2] / "models"
 
 
-def model_folder(kind: str, root: Path | None = None) -> Path:
-    """Folder of the shipped model of a kind: ``models/waterlogging-<kind>``."""
-    return (root or default_models_dir()) / f"waterlogging-{kind}"
+def model_folder(name: str, root: Path | None = None) -> Path:
+    """Folder of a shipped model: ``models/waterlogging-<name>`` (a kind, or a variant)."""
+    return (root or default_models_dir()) / f"waterlogging-{name}"
 
 
 def save_forecaster(
@@ -151,16 +173,22 @@ def load_forecaster(folder: str | Path) -> Forecaster:
     return model
 
 
-def load_shipped(kind: str = "nhits", root: Path | None = None) -> Forecaster:
-    """The shipped, pretrained forecaster of a kind (default the N-HiTS model).
+def load_shipped(name: str = "nhits", root: Path | None = None) -> Forecaster:
+    """A shipped, pretrained forecaster (default the N-HiTS model).
 
     Parameters
     ----------
-    kind
-        ``"nhits"``, ``"sarimax"``, ``"linear"`` or ``"persistence"``.
+    name
+        A kind (``"nhits"``, ``"sarimax"``, ``"linear"``, ``"persistence"``), or a kind
+        and a variant of :data:`SHIPPED_VARIANTS` (``"nhits-nowcast"``,
+        ``"sarimax-nowcast"``: trained with the nowcast as the future-rain covariate).
     root
         Models folder (default the repository's ``models/``).
     """
-    if kind not in FORECASTERS:
-        raise ModelFileError(f"unknown forecaster {kind!r}; use one of {sorted(FORECASTERS)}.")
-    return load_forecaster(model_folder(kind, root))
+    kind = shipped_kind(name)
+    model = load_forecaster(model_folder(name, root))
+    if model.kind != kind:
+        raise ModelFileError(
+            f"{model_folder(name, root)} holds a {model.kind} forecaster, not {kind}."
+        )
+    return model

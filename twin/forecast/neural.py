@@ -11,14 +11,20 @@ Inputs (all pre-scaled to order one, no further scaling inside the model):
 - target (encoder): the gauge reading, gaps filled by the last reading [dm];
 - unknown real (encoder): the missing-reading flag;
 - known-future reals (encoder and decoder): the gauge rain over each step and its
-  trailing 60-minute mean [mm/h] / 10 (the decoder gets the *expected* rain:
-  observed, a persistence nowcast, or a perturbed one);
+  trailing 60-minute mean [mm/h] / 10 (the decoder gets the *expected* rain: in
+  training, the nowcast available at the issue time, setting ``future_rain``; in
+  operation, the nowcast of the rain source);
 - static reals: :data:`~twin.forecast.data.STATIC_FEATURES` of the point, so one model
   serves every point (a *global* model).
 
 Training draws a fixed number of windows from the training storms (enriched in wet
-ones, see :func:`~twin.forecast.data.sample_windows`) with targets from the gauge
-readings (gaps interpolated), on ``n_threads`` CPU threads, seeded (Lightning
+ones, a share ``radar_share`` from radar storms where the data has them, see
+:func:`~twin.forecast.windows.sample_training_windows`) with targets from the gauge
+readings (gaps interpolated). Their future rain is ``future_rain``: ``"nowcast"`` (the
+default: the radar nowcast of a radar storm, else the gauge persistence nowcast, what
+operations had at the issue time) or ``"observed"`` (the rain that fell, an oracle: the
+models trained before it was a setting, which load as ``"observed"``). On
+``n_threads`` CPU threads, seeded (Lightning
 ``seed_everything`` and deterministic algorithms), without loggers, checkpoints or
 progress bars; Lightning's working folder is a temporary directory. Inference builds the
 network's input tensors directly (no ``TimeSeriesDataSet`` per call), which is what keeps
@@ -47,8 +53,9 @@ import numpy as np
 
 from twin._types import FloatArray
 from twin.forecast.base import Forecaster
-from twin.forecast.data import STATIC_FEATURES, StormRecords, Windows, sample_windows
+from twin.forecast.data import STATIC_FEATURES, StormRecords, Windows
 from twin.forecast.errors import ForecastError
+from twin.forecast.windows import check_future_rain, sample_training_windows
 
 __all__ = ["NHiTSForecaster", "template_dataset"]
 
@@ -67,7 +74,11 @@ DEFAULTS: dict[str, Any] = {
     "n_windows": 32_000,
     "n_val_windows": 6_000,
     "n_threads": 2,
+    "future_rain": "nowcast",
+    "radar_share": 0.25,
 }
+#: Settings of models saved before a setting existed (what they were trained with).
+LEGACY: dict[str, Any] = {"future_rain": "observed", "radar_share": 0.0}
 
 
 @contextlib.contextmanager
@@ -221,7 +232,8 @@ class NHiTSForecaster(Forecaster):
     settings
         Overrides of :data:`DEFAULTS` (``hidden_size``, ``n_blocks``, ``n_layers``,
         ``learning_rate``, ``batch_size``, ``max_epochs``, ``n_windows``,
-        ``n_val_windows``, ``n_threads``).
+        ``n_val_windows``, ``n_threads``, ``future_rain``: ``"nowcast"`` or
+        ``"observed"``, ``radar_share``).
     """
 
     kind = "nhits"
@@ -233,7 +245,13 @@ class NHiTSForecaster(Forecaster):
         if unknown:
             raise ForecastError(f"unknown N-HiTS settings {unknown}; use {sorted(DEFAULTS)}.")
         self.settings = {**DEFAULTS, **(settings or {})}
+        check_future_rain(str(self.settings["future_rain"]))
         self.net: Any = None
+
+    @property
+    def future_rain(self) -> str:
+        """The future rain of its training windows (``"nowcast"`` or ``"observed"``)."""
+        return str(self.settings["future_rain"])
 
     def _build(self) -> Any:
         import torch
@@ -268,11 +286,18 @@ class NHiTSForecaster(Forecaster):
         val = data.select("validation") if (data.split == "validation").any() else train
         assert self.points is not None
         static = self.points.static
-        x_train = network_inputs(
-            sample_windows(train, int(s["n_windows"]), rng=rng, target="obs"), static
-        )
-        x_val = network_inputs(
-            sample_windows(val, int(s["n_val_windows"]), rng=rng, target="obs"), static
+        x_train, x_val = (
+            network_inputs(
+                sample_training_windows(
+                    part,
+                    int(s[key]),
+                    radar_share=float(s["radar_share"]),
+                    future_rain=s["future_rain"],
+                    rng=rng,
+                ),
+                static,
+            )
+            for part, key in ((train, "n_windows"), (val, "n_val_windows"))
         )
         t0 = time.perf_counter()
         with (
@@ -316,6 +341,7 @@ class NHiTSForecaster(Forecaster):
             val_loss=metrics.get("val_loss", float("nan")),
             train_windows=int(x_train["encoder_cont"].shape[0]),
             n_parameters=int(sum(p.numel() for p in net.parameters())),
+            future_rain=s["future_rain"],
         )
         logger.info("N-HiTS trained: %s", self.info)
 
@@ -349,7 +375,7 @@ class NHiTSForecaster(Forecaster):
             quantiles=tuple(config["quantiles"]),
             encoder=config["encoder"],
             horizon=config["horizon"],
-            settings=config["settings"],
+            settings={**LEGACY, **config["settings"]},
         )
         net = out._build()
         state = {
