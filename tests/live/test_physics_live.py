@@ -2,8 +2,8 @@
 restarts, radar rain for its past steps, and the same alerts from the server process.
 
 The storm is a real radar event held out of every fitting (FMI 2016-09-28, the test
-event of the radar benchmark; Finland, transposed over Gongshu on a coarse grid and
-intensified ×2.7), falling on drains that differ from their design (``hydro.truth``
+event of the radar benchmark; Finland, transposed over Gongshu at its heaviest
+placement on a 40-km grid and intensified ×2.7), falling on drains that differ from their design (``hydro.truth``
 style: capacity and area off per point, a fifth clogging), read by noisy gauges.
 """
 
@@ -18,13 +18,11 @@ import pytest
 
 from tests.live.conftest import RADAR_T0, LiveServer, wait_until
 from twin.forecast.physics_model import load_physics_model, shipped_physics_folder
-from twin.live.backends import open_store
 from twin.live.config import LiveConfig
-from twin.live.engine import ForecastEngine, load_model
-from twin.live.ingest import ParsedBatch, iso_ms
-from twin.live.metrics import LiveMetrics
-from twin.live.radar_ingest import RadarIngest
-from twin.live.sensors import build_registry, load_alert_points, load_plaza_ids
+from twin.live.engine import load_model
+from twin.live.ingest import iso_ms
+from twin.live.inprocess import InProcessService, crossing_scores
+from twin.live.sensors import load_alert_points
 
 EVENT = "fmi-20160928"
 
@@ -37,8 +35,8 @@ def radar_truth_storm(live_points: Any) -> Any:
 
     truth = TruthConfig(capacity_sd=0.35, area_sd=0.25, blockage_share=0.2)
     return radar_storm(
-        EVENT, live_points, start=RADAR_T0, seed=0, size_km=40.0, cell_m=2000.0,
-        frames=slice(10, 34), scale=2.7, truth=truth, sensor=SensorModel(), after_s=1800.0,
+        EVENT, live_points, start=RADAR_T0, seed=0, size_km=40.0, cell_m=1000.0, dy_km=-10.0,
+        frames=slice(4, 34), scale=2.7, truth=truth, sensor=SensorModel(), after_s=1800.0,
     )  # fmt: skip
 
 
@@ -49,34 +47,17 @@ def _config(**forecast: Any) -> LiveConfig:
     )
 
 
-class _Run:
-    """An in-process service: store, radar ingest and engine, fed step by step."""
+class _Run(InProcessService):
+    """An in-process service on the storm (``step(k)`` issues the storm's step ``k``)."""
 
     def __init__(self, folder: Path, storm: Any, cfg: LiveConfig | None = None) -> None:
-        self.cfg = cfg or _config()
-        self.sim, self.feed = storm
-        self.store = open_store(f"sqlite:///{folder / 'live.db'}")
-        self.points = load_alert_points()
-        self.registry = build_registry(self.cfg.sensors, self.points, load_plaza_ids())
-        self.radar = RadarIngest(self.cfg, self.store, self.points, LiveMetrics())
-        r = self.sim.readings
-        n = len(r.sensor)
-        batch = ParsedBatch(n, np.arange(n), list(r.sensor), np.zeros(n, dtype=np.int64),
-                            np.asarray(r.t_ms), np.asarray(r.value))  # fmt: skip
-        self.store.insert_readings(batch, received_ms=0)
-        self.posted = 0
-        self.engine = self.new_engine()
-
-    def new_engine(self) -> ForecastEngine:
-        model = load_model(self.cfg.forecast.model)
-        return ForecastEngine(self.cfg, self.store, model, self.points, self.registry)
+        super().__init__(cfg or _config(), folder, storm[0], storm[1])
+        self.sim = storm[0]
+        self.cfg = self.config
+        self.run_alerts: list[Any] = []
 
     def step(self, k: int, *, at_ms: int | None = None) -> list[Any]:
-        t = int(self.sim.times_ms[k]) if at_ms is None else at_ms
-        while self.posted < len(self.feed) and self.feed.ends_ms[self.posted] <= t:
-            self.radar.frames_file(self.feed.bodies[self.posted], "f.nc", via="upload")
-            self.posted += 1
-        return list(self.engine.issue(t, trigger_ms=0))
+        return self.issue(int(self.sim.times_ms[k]) if at_ms is None else at_ms)
 
 
 def test_shipped_model_knows_the_layer_points_and_loads_by_name() -> None:
@@ -117,16 +98,15 @@ def test_a_restart_or_a_failed_commit_continues_the_ensemble_bit_for_bit(
 ) -> None:
     sim = radar_truth_storm[0]
     steps = range(1, sim.depth.shape[0])
-    ref = _Run(tmp_path / "a", radar_truth_storm) if (tmp_path / "a").mkdir() is None else None
-    assert ref is not None
-    want = [m.identifier for k in steps for m in ref.step(k)]
+    ref = _Run(tmp_path / "a", radar_truth_storm)
+    ref.run_alerts = [m for k in steps for m in ref.step(k)]
+    want = [m.identifier for m in ref.run_alerts]
     assert len(want) > 5  # the storm raises alerts
     latest = ref.engine.latest or {}
     assert latest["model"] == "physics_ensemble"
     physics = latest["physics_ensemble"]
     assert physics["members"] == 24 and not physics["spin_up"]
 
-    (tmp_path / "b").mkdir()
     other = _Run(tmp_path / "b", radar_truth_storm)
     got: list[str] = []
     seen_radar = 0
@@ -150,6 +130,11 @@ def test_a_restart_or_a_failed_commit_continues_the_ensemble_bit_for_bit(
             assert not info.get("spin_up"), k  # the restart continued the saved ensemble
     assert got == want
     assert seen_radar > 10  # the past rain came from the radar frames
+    scores = crossing_scores(sim, ref.run_alerts, {"impeded": 0.15, "closed": 0.27})
+    assert scores.crossings > 0 and 0 <= scores.ahead <= scores.crossings
+    assert len(scores.leads_min) == scores.ahead and all(
+        x > 0 for x in scores.leads_min
+    )  # the past rain came from the radar frames
     assert json.loads(ref.store.get_meta("forecast.physics_ensemble") or "{}") == json.loads(
         other.store.get_meta("forecast.physics_ensemble") or "{}"
     )
@@ -181,7 +166,6 @@ def test_server_replay_issues_what_the_engine_issues(
     from twin.live.replay import replay
 
     sim, feed = radar_truth_storm
-    (tmp_path / "ref").mkdir()
     ref = _Run(tmp_path / "ref", radar_truth_storm, _config(max_reading_age="6h"))
     # The server's first issue time is the newest history reading (a fresh store).
     want = [m.identifier for m in ref.step(0, at_ms=int(sim.times_ms[0]) - 300_000)]
