@@ -3,8 +3,9 @@ restarts, radar rain for its past steps, and the same alerts from the server pro
 
 The storm is a real radar event held out of every fitting (FMI 2016-09-28, the test
 event of the radar benchmark; Finland, transposed over Gongshu at its heaviest
-placement on a 40-km grid and intensified ×2.7), falling on drains that differ from their design (``hydro.truth``
-style: capacity and area off per point, a fifth clogging), read by noisy gauges.
+placement on a 40-km grid and intensified ×2.7), falling on drains that differ from
+their design (``hydro.truth`` style: capacity and area off per point, a fifth
+clogging), read by noisy gauges.
 """
 
 from __future__ import annotations
