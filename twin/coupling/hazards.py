@@ -20,11 +20,43 @@ from twin._types import IntArray
 from twin.errors import NoRouteError
 from twin.hydro.waterlogging import CLOSED, IMPEDED, Waterlogging
 from twin.sim.fleet import Status
+from twin.trucks.flood import RoadStates
 
 if TYPE_CHECKING:
     from twin.sim.engine import Simulation
 
-__all__ = ["HazardController"]
+__all__ = ["HazardController", "road_states"]
+
+
+def road_states(water: Waterlogging, n_edges: int, slow_factor: float) -> RoadStates:
+    """The water's road states as a schedule the trucks route on (same rule as the crews').
+
+    An edge is closed (travel-time factor ``inf``) while any of its low points is closed,
+    slowed (``slow_factor``) while any is impeded, and open (1) otherwise; one change per
+    change of a low point's state, setting that point's edges.
+    """
+    closed = np.zeros(n_edges, dtype=np.int64)
+    impeded = np.zeros(n_edges, dtype=np.int64)
+    state = np.zeros(len(water.points), dtype=np.int64)
+    times: list[float] = []
+    edges_of: list[IntArray] = []
+    factors: list[np.ndarray] = []
+    for t, p, s in zip(
+        water.change_time.tolist(), water.change_point.tolist(), water.change_state.tolist(),
+        strict=True,
+    ):  # fmt: skip
+        edges = water.points.edges[p]
+        for st, sign in ((int(state[p]), -1), (s, 1)):
+            if st == CLOSED:
+                closed[edges] += sign
+            elif st == IMPEDED:
+                impeded[edges] += sign
+        state[p] = s
+        f = np.where(closed[edges] > 0, np.inf, np.where(impeded[edges] > 0, slow_factor, 1.0))
+        times.append(float(t))
+        edges_of.append(np.asarray(edges, dtype=np.int64))
+        factors.append(f)
+    return RoadStates(n_edges, times, edges_of, factors)
 
 
 class HazardController:

@@ -174,6 +174,9 @@ _TRUCK_KPIS = (
     ("spill_length_camera_share", "-", "share of spilled road length on camera-covered edges"),
     ("detection_delay_mean_s", "s", "mean time from a violation to its detection"),
     ("spoil_balance_error_m3", "m³", "loaded − delivered − dumped − spilled − in transit"),
+    ("flood_reroutes", "reroutes", "truck routes re-planned because a road ahead flooded shut"),
+    ("trips_rerouted_by_flood", "trips", "muck-truck trips rerouted by waterlogging"),
+    ("flood_delay_total_min", "min", "arrival delay of muck trucks caused by waterlogging"),
 )
 
 

@@ -142,7 +142,7 @@ def prepare(
         stream = merge_streams(stream, raised)
     trucks, n_truck = None, 0
     if scenario.trucks.enabled:
-        trucks, raised = _truck_day(net, scenario, table)
+        trucks, raised = _truck_day(net, scenario, table, water)
         n_truck = len(raised)
         stream = merge_streams(stream, raised)
     depots = _depot_nodes(scenario, net, base_dir)
@@ -272,20 +272,28 @@ def _forecast_staging(
 
 
 def _truck_day(
-    net: RoadNetwork, scenario: Scenario, table: CategoryTable
+    net: RoadNetwork, scenario: Scenario, table: CategoryTable, water: Any = None
 ) -> tuple[Any, CaseStream]:
     """The muck trucks' day and the cases its detected violations raise.
 
     The trucks do not depend on the crews, so their day is simulated first, on a simpy
     clock of its own with the run's start and time base; each detected, traced
-    violation enters the case loop at its report time (detection + report delay).
+    violation enters the case loop at its report time (detection + report delay). With
+    water, they route on the same road states as the crews (closures and slow-downs at
+    the low points, :func:`twin.coupling.hazards.road_states`) and re-plan when a road
+    ahead closes.
     """
+    from twin.coupling.hazards import road_states
     from twin.coupling.trucks import violation_cases
     from twin.trucks import simulate_trucks
 
+    states = (
+        None if water is None
+        else road_states(water, net.n_edges, scenario.hydro.slow_factor)
+    )  # fmt: skip
     result = simulate_trucks(
         net, scenario.trucks, start=scenario.start, horizon=scenario.horizon,
-        seed=scenario.seed, record_interval=scenario.record_interval,
+        seed=scenario.seed, record_interval=scenario.record_interval, road_states=states,
     )  # fmt: skip
     rng = stream_rng(scenario.seed, "trucks")
     raised = violation_cases(

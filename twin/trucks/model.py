@@ -36,6 +36,10 @@ unloading — so at any time
 .. math:: V_\text{loaded} = V_\text{delivered} + V_\text{dumped} + V_\text{spilled}
           + V_\text{in transit}.
 
+Waterlogging: with ``road_states`` (the run's road states on its clock), routes take the
+closures in force at departure and a driving truck re-plans when an edge ahead closes
+(:mod:`twin.trucks.flood`).
+
 Simplifications, stated: a truck serves one site all day; travel times are fixed at
 departure (departure-hour congestion); a dock closing while trucks queue sends them to
 wait for the next opening; trucks do not interact on the road (no truck congestion).
@@ -59,6 +63,7 @@ from twin.seeds import stream_seed
 from twin.trucks.actors import Docks, Fleet, Sites, build_fleet, load_docks, load_sites
 from twin.trucks.config import VIOLATION_KINDS, TrucksConfig
 from twin.trucks.errors import TruckError
+from twin.trucks.flood import RoadStates, drive
 from twin.trucks.routing import BanSchedule, Clock, Leg, Router
 
 __all__ = ["STATUS", "TruckModel"]
@@ -76,9 +81,10 @@ SPILL, DUMP, DEVIATE, SPEED, OVERLOAD = range(5)
 _TRIP_FLOAT = (
     "load_start", "depart", "arrive", "unload_start", "unload_end", "return_start",
     "return_end", "planned_arrive", "route_length_m", "return_length_m", "spoil_m3",
-    "spilled_m3", "delivered_m3", "dumped_m3",
+    "spilled_m3", "delivered_m3", "dumped_m3", "flood_delay_s",
 )  # fmt: skip
-_TRIP_INT = ("truck", "company", "site", "dock", "dump_node", "banned_edges_used")
+_TRIP_INT = ("truck", "company", "site", "dock", "dump_node", "banned_edges_used",
+             "flood_reroutes")  # fmt: skip
 
 
 def _next_start(clock: Clock, window: tuple[float, float], t: float) -> float:
@@ -106,6 +112,8 @@ class TruckModel:
     record_interval
         Positions are recorded every this many seconds [s]; ``cfg.record_interval`` when
         ``None``.
+    road_states
+        Edge states changing on the run's clock (waterlogging); None: none.
     """
 
     def __init__(
@@ -117,6 +125,7 @@ class TruckModel:
         horizon: float,
         seed: int,
         record_interval: float | None = None,
+        road_states: RoadStates | None = None,
     ) -> None:
         if start.tzinfo is None:
             raise TruckError("start must be timezone-aware (e.g. Asia/Shanghai)")
@@ -135,7 +144,9 @@ class TruckModel:
         self.docks: Docks = load_docks(net, cfg)
         exempt = np.concatenate([self.sites.node, self.docks.node])
         self.schedule = BanSchedule.from_bans(net, cfg.bans, self.clock, exempt_nodes=exempt)
-        self.router = Router(net, self.schedule, cfg.truck.speed_factor, self.docks.node)
+        self.road_states = road_states or RoadStates.none(net.n_edges)
+        self.router = Router(net, self.schedule, cfg.truck.speed_factor, self.docks.node,
+                             self.road_states)  # fmt: skip
         self.fleet: Fleet = build_fleet(self.sites, cfg, self._cycle_estimate())
         self.profiles = np.array([c.profile.as_tuple() for c in cfg.companies], dtype=float)
         n = self.fleet.n_trucks
@@ -165,6 +176,7 @@ class TruckModel:
         }
         self.stretch: dict[str, list[Any]] = {k: [] for k in ("violation", "edge", "enter", "m")}
         self.track: list[tuple[int, int, IntArray, FloatArray, FloatArray]] = []
+        self._track_at: dict[tuple[int, int], int] = {}
         #: GPS stops of loaded trucks away from docks: [truck, node, start, end] [s].
         self.stops: list[list[float]] = []
         self.queue_rec: list[IntArray] = []
@@ -210,7 +222,20 @@ class TruckModel:
         if leg.edges.size:
             enter = t + leg.cumtime[:-1]
             leave = t + leg.cumtime[1:]
+            self._track_at[(trip, phase)] = len(self.track)
             self.track.append((trip, phase, leg.edges, enter, leave))
+
+    def replace_leg(
+        self, i: int, trip: int, phase: int, leg: Leg, t: float, *, append: bool = False
+    ) -> None:
+        """A re-planned leg (flood): its track and position record replace the old one's."""
+        at = self._track_at.pop((trip, phase), None)
+        if at is not None and not append:
+            self.track[at] = (trip, phase, np.empty(0, np.int64), np.empty(0), np.empty(0))
+        self._log_leg(trip, phase, leg, t)
+        self._set_route(i, leg, t)
+        key = "route_length_m" if phase == 0 else "return_length_m"
+        self.trips[key][trip] = leg.length if not append else self.trips[key][trip] + leg.length
 
     # ------------------------------------------------------------------ processes
     def _truck(self, env: simpy.Environment, i: int) -> Generator[simpy.Event, Any, None]:
@@ -258,6 +283,8 @@ class TruckModel:
         self.trips["site"][trip] = s
         self.trips["load_start"][trip] = now
         self.trips["banned_edges_used"][trip] = 0
+        self.trips["flood_reroutes"][trip] = 0
+        self.trips["flood_delay_s"][trip] = 0.0
         return trip
 
     def _violation(
@@ -373,13 +400,15 @@ class TruckModel:
             self._stretch(vid, leg.edges, now + leg.cumtime[:-1], self.net.length[leg.edges])
         self.status[i] = LOADED
         self._set_route(i, leg, env.now - self.t0)
-        t_end = now + leg.duration
+        dest = int(leg.nodes[-1])
+        t_leg = now
         if spill and leg.edges.size:
-            yield from self._spill(env, i, trip, leg, now, u[6], u[7])
-        rest = t_end - (env.now - self.t0)
-        if rest > 0:
-            yield env.timeout(rest)
+            leg, t_leg = yield from self._spill(env, i, trip, leg, now, u[6], u[7])
+        leg, _ = yield from drive(self, env, i, trip, 0, leg, t_leg)
         end_node = int(leg.nodes[-1])
+        if end_node != dest:  # stranded by a flood that outlasts the run
+            self._arrive(i, end_node)
+            yield env.event()
         self._arrive(i, end_node)
         tr["arrive"][trip] = env.now - self.t0
         if dump:
@@ -399,31 +428,44 @@ class TruckModel:
         self._log_leg(trip, 1, back, now)
         self.status[i] = RETURNING
         self._set_route(i, back, now)
-        if back.duration > 0:
-            yield env.timeout(back.duration)
-        self._arrive(i, site_node)
+        back, _ = yield from drive(self, env, i, trip, 1, back, now)
+        if int(back.nodes[-1]) != site_node:  # stranded by a flood that outlasts the run
+            self._arrive(i, int(back.nodes[-1]))
+            yield env.event()
         tr["return_end"][trip] = env.now - self.t0
         self.status[i] = IDLE
 
     def _spill(
         self, env: simpy.Environment, i: int, trip: int, leg: Leg, t: float, u0: float, u1: float
-    ) -> Generator[simpy.Event, Any, None]:
+    ) -> Generator[simpy.Event, Any, tuple[Leg, float]]:
+        """Drive to the trail's start (drawn on the planned leg) and lay the trail there.
+
+        Returns the leg and its start time, as :func:`twin.trucks.flood.drive` left them
+        (a flood reroute before the trail moves it onto the new way, at the same time).
+        """
         vm = self.cfg.violations
         cum_m = np.concatenate([[0.0], np.cumsum(self.net.length[leg.edges])])
-        total = float(cum_m[-1])
-        s0 = u0 * total
-        length = min(-math.log1p(-u1) * vm.spill_length_km * 1000.0, total - s0)
-        s1 = s0 + length
+        s0 = u0 * float(cum_m[-1])
         k0 = int(np.clip(np.searchsorted(cum_m, s0, side="right") - 1, 0, leg.edges.size - 1))
-        k1 = int(np.clip(np.searchsorted(cum_m, s1, side="left"), k0 + 1, leg.edges.size))
-        overlap = np.minimum(cum_m[k0 + 1 : k1 + 1], s1) - np.maximum(cum_m[k0:k1], s0)
-        overlap = np.maximum(overlap, 0.0)
         # Time at the trail's start, interpolated along its first edge.
         e_len = max(float(cum_m[k0 + 1] - cum_m[k0]), 1e-9)
         f = (s0 - cum_m[k0]) / e_len
         t_spill = t + float(leg.cumtime[k0] + f * (leg.cumtime[k0 + 1] - leg.cumtime[k0]))
-        if t_spill > env.now - self.t0:
-            yield env.timeout(t_spill - (env.now - self.t0))
+        planned = leg
+        leg, t = yield from drive(self, env, i, trip, 0, leg, t, until=t_spill)
+        if leg is not planned:  # rerouted: the trail starts where the truck is now
+            cum_m = np.concatenate([[0.0], np.cumsum(self.net.length[leg.edges])])
+            s0 = float(np.interp(t_spill - t, leg.cumtime, cum_m))
+            k0 = int(np.clip(np.searchsorted(cum_m, s0, side="right") - 1, 0,
+                             max(leg.edges.size - 1, 0)))  # fmt: skip
+        total = float(cum_m[-1])
+        if not leg.edges.size or s0 >= total:
+            return leg, t
+        length = min(-math.log1p(-u1) * vm.spill_length_km * 1000.0, total - s0)
+        s1 = s0 + length
+        k1 = int(np.clip(np.searchsorted(cum_m, s1, side="left"), k0 + 1, leg.edges.size))
+        overlap = np.minimum(cum_m[k0 + 1 : k1 + 1], s1) - np.maximum(cum_m[k0:k1], s0)
+        overlap = np.maximum(overlap, 0.0)
         volume = min(self.load[i], vm.spill_rate_m3_per_km * length / 1000.0)
         self.load[i] -= volume
         self.spilled += volume
@@ -434,6 +476,7 @@ class TruckModel:
         )  # fmt: skip
         edges = leg.edges[k0:k1]
         self._stretch(vid, edges, t + leg.cumtime[k0:k1], overlap)
+        return leg, t
 
     def _dump(
         self, env: simpy.Environment, i: int, trip: int, leg: Leg

@@ -40,6 +40,7 @@ from twin.network.layer_schema import parse_hours
 from twin.network.road_network import RoadNetwork
 from twin.trucks.config import Ban
 from twin.trucks.errors import TruckError
+from twin.trucks.roadstates import RoadStates
 
 __all__ = ["BanSchedule", "Clock", "Leg", "Router", "in_window", "resolve_bans"]
 
@@ -307,12 +308,22 @@ class Router:
         Truck speed relative to the network's speeds [-].
     anchors
         Node positions (the docks) from and to which shortest-path trees are cached.
+    road_states
+        Edge states that change on the run's clock (waterlogging closures,
+        :class:`twin.trucks.flood.RoadStates`): a route takes those in force at its
+        departure. None: none.
     """
 
     def __init__(
-        self, net: RoadNetwork, schedule: BanSchedule, speed_factor: float, anchors: IntArray
+        self,
+        net: RoadNetwork,
+        schedule: BanSchedule,
+        speed_factor: float,
+        anchors: IntArray,
+        road_states: RoadStates | None = None,
     ) -> None:
         self.net = net
+        self.road_states = road_states
         self.schedule = schedule
         self.speed_factor = float(speed_factor)
         self.anchors = {int(a) for a in anchors}
@@ -331,21 +342,23 @@ class Router:
         multi = np.flatnonzero(size > 1)
         self._multi_slots = multi
         self._multi_edges = [st.order[st.slot_start[k] : st.slot_start[k] + size[k]] for k in multi]
-        self._weights: dict[tuple[float, frozenset[int]], _Weights] = {}
-        self._legs: dict[tuple[float, frozenset[int], int, int], Leg | None] = {}
+        self._weights: dict[tuple[float, frozenset[int], int], _Weights] = {}
+        self._legs: dict[tuple[float, frozenset[int], int, int, int], Leg | None] = {}
         # Hours with the same congestion index share their weights and routes.
         self._hour_key = [float(net.congestion.index_at(h)) for h in range(24)]
         self.queries = 0
 
-    def weights(self, hour: int, key: frozenset[int]) -> _Weights:
-        """Cached routing arrays for a local hour and a ban set."""
-        got = self._weights.get((self._hour_key[hour], key))
+    def weights(self, hour: int, key: frozenset[int], epoch: int = 0) -> _Weights:
+        """Cached routing arrays for a local hour, a ban set and a road-state epoch."""
+        got = self._weights.get((self._hour_key[hour], key, epoch))
         if got is not None:
             return got
         net = self.net
         t = np.array(net.travel_times(float(hour)), dtype=np.float64) / self.speed_factor
         if key:
             t[self.schedule.mask(key)] = np.inf
+        if epoch and self.road_states is not None:
+            t *= self.road_states.factor(epoch)
         data = csr.slot_weights(net.structure, t)
         matrix = csr.as_csr_matrix(net.structure, data)
         n = net.n_nodes
@@ -353,7 +366,9 @@ class Router:
             (data[self._t_perm], self._t_indices, self._t_indptr), shape=(n, n), copy=False
         )
         w = _Weights(t, matrix, transpose, self._best_edge(t))
-        self._weights[(self._hour_key[hour], key)] = w
+        if len(self._weights) > 256:  # road-state epochs add keys: keep the newest
+            self._weights.pop(next(iter(self._weights)))
+        self._weights[(self._hour_key[hour], key, epoch)] = w
         return w
 
     def _best_edge(self, t: FloatArray) -> IntArray:
@@ -384,16 +399,17 @@ class Router:
         _, path = w.search.query(o, d)
         return path
 
-    def leg(self, o: int, d: int, hour: int, key: frozenset[int]) -> Leg | None:
-        """Fastest leg ``o → d`` (node positions) at ``hour`` avoiding ban set ``key``.
+    def leg(self, o: int, d: int, hour: int, key: frozenset[int], epoch: int = 0) -> Leg | None:
+        """Fastest leg ``o → d`` (node positions) at ``hour``, bans ``key``, road ``epoch``.
 
-        Returns ``None`` when the bans cut every path.
+        Avoids the ban set ``key`` on the road state of ``epoch``; returns ``None`` when the
+        bans (or closures) cut every path.
         """
-        ck = (self._hour_key[hour], key, o, d)
+        ck = (self._hour_key[hour], key, epoch, o, d)
         if ck in self._legs:
             return self._legs[ck]
         self.queries += 1
-        w = self.weights(hour, key)
+        w = self.weights(hour, key, epoch)
         path = self._path(w, o, d)
         leg: Leg | None
         if o == d:
@@ -418,18 +434,19 @@ class Router:
         arrival. ``None`` when the bans cut every path (the caller waits).
         """
         hour = int(self.schedule.clock.hour_of_day(t)) % 24
+        epoch = self.road_states.epoch_at(t) if self.road_states is not None else 0
         if ignore_bans:
-            return self.leg(o, d, hour, frozenset())
+            return self.leg(o, d, hour, frozenset(), epoch)
         key = self.schedule.active_during(t, t)
         for _ in range(6):
-            leg = self.leg(o, d, hour, key)
+            leg = self.leg(o, d, hour, key, epoch)
             if leg is None:
                 return None
             wider = self.schedule.active_during(t, t + leg.duration)
             if wider <= key:
                 return leg
             key = key | wider
-        return self.leg(o, d, hour, key)
+        return self.leg(o, d, hour, key, epoch)
 
     def cut(self, leg: Leg, k: int) -> Leg:
         """``leg`` up to its node ``k``."""

@@ -30,6 +30,7 @@ from twin.trucks.detection import (
     spill_camera_share,
     trace,
 )
+from twin.trucks.flood import RoadStates
 from twin.trucks.model import STATUS, TruckModel
 from twin.trucks.results import TruckResult
 
@@ -80,6 +81,7 @@ def simulate_trucks(
     seed: int,
     record_interval: float | None = None,
     env: simpy.Environment | None = None,
+    road_states: RoadStates | None = None,
 ) -> TruckResult:
     """Run a muck-truck day (or several) and return everything it produced.
 
@@ -101,6 +103,10 @@ def simulate_trucks(
         A simpy environment to run on (times count from its ``now``; it is run to
         ``now + horizon``, with whatever else is scheduled on it); a fresh one when
         ``None``.
+    road_states
+        Edge states changing on the run's clock (waterlogging closures; see
+        :mod:`twin.trucks.flood`): trucks route around closed edges and re-plan when one
+        ahead closes. None: none.
 
     Returns
     -------
@@ -115,7 +121,7 @@ def simulate_trucks(
     timing: dict[str, float] = {}
     t = time.perf_counter()
     model = TruckModel(net, cfg, start=start, horizon=horizon, seed=seed,
-                       record_interval=record_interval)  # fmt: skip
+                       record_interval=record_interval, road_states=road_states)  # fmt: skip
     flow = planned_flow(model) if cfg.sensors.cameras.count else np.zeros(net.n_edges)
     camera = place_cameras(net, cfg.sensors, flow=flow, rng=model.place_rng)
     checkpoint = checkpoint_mask(model.docks.id, cfg.sensors)
@@ -332,4 +338,8 @@ def compute_kpis(result: TruckResult, model: TruckModel) -> dict[str, float]:
     driving = np.isin(result.positions["status"].to_numpy(), [3, 7]).sum(axis=1)
     k["trucks_on_road_peak"] = float(driving.max()) if driving.size else 0.0
     k["trucks"] = float(model.fleet.n_trucks)
+    reroutes = tr["flood_reroutes"].to_numpy(np.int64)
+    k["flood_reroutes"] = float(reroutes.sum())
+    k["trips_rerouted_by_flood"] = float((reroutes > 0).sum())
+    k["flood_delay_total_min"] = float(tr["flood_delay_s"].fillna(0.0).sum() / 60.0)
     return k
