@@ -18,12 +18,14 @@ queries, :mod:`~twin.live.sqlite` and :mod:`~twin.live.postgres` the back-ends,
 reading and checking uploads, :mod:`~twin.live.radar_store` their tables,
 :mod:`~twin.live.radar_ingest` frames in and out, :mod:`~twin.live.watch` the watched
 folder, :mod:`~twin.live.future_rain` the nowcast rain of each issue time),
-:mod:`~twin.live.engine` (forecast, decide, record), :mod:`~twin.live.delivery`
+:mod:`~twin.live.engine` (forecast, decide, record; :mod:`~twin.live.physics` the
+physics ensemble carried across issue times), :mod:`~twin.live.delivery`
 (outbox to webhooks), :mod:`~twin.live.feed` (CAP feeds, SSE), :mod:`~twin.live.auth`,
 :mod:`~twin.live.metrics`, :mod:`~twin.live.service` (the running service),
 :mod:`~twin.live.app` and :mod:`twin.live.routes` (its HTTP API),
 :mod:`~twin.live.server`, :mod:`~twin.live.replay` (the replay client; a radar storm in
-:mod:`~twin.live.replay_radar`) and :mod:`~twin.live.cli`.
+:mod:`~twin.live.replay_radar`; :mod:`~twin.live.inprocess` the forecast loop fed a
+storm in one process, with crossing scores) and :mod:`~twin.live.cli`.
 
 Importing this package is light: the names below are loaded on first use.
 """
