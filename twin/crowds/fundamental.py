@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
-from scipy.optimize import minimize_scalar
 
 from twin._types import FloatArray
 
@@ -113,6 +112,8 @@ def weidmann_capacity(
     flow : float
         Maximum specific flow [persons/(m·s)] (about 1.225).
     """
+    from scipy.optimize import minimize_scalar  # only here: it takes ~0.4 s to import
+
     res = minimize_scalar(
         lambda r: -float(weidmann_flow(r, v0=v0, gamma=gamma, rho_max=rho_max)),
         bounds=(1e-3, rho_max - 1e-9),

@@ -19,16 +19,15 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import geopandas as gpd
 import numpy as np
-import pandas as pd
-import shapely
-from shapely.geometry import shape
-from shapely.geometry.base import BaseGeometry
 
 from twin.errors import InputFileNotFoundError, LayerError
+
+if TYPE_CHECKING:  # geopandas, pandas and shapely load when a layer is read, not before
+    import geopandas as gpd
+    from shapely.geometry.base import BaseGeometry
 
 __all__ = [
     "ADDED_COLUMNS",
@@ -292,6 +291,9 @@ def _check_value(spec: FieldSpec, value: Any) -> Any:
 
 def _check_geometry(schema: LayerSchema, where: str, raw: Any) -> BaseGeometry:
     """The shapely geometry of a feature; :class:`LayerError` if of the wrong kind."""
+    import shapely
+    from shapely.geometry import shape
+
     if not isinstance(raw, dict) or raw.get("type") != schema.geometry:
         got = raw.get("type") if isinstance(raw, dict) else repr(raw)
         raise LayerError(
@@ -439,6 +441,9 @@ def layer_frame(
         The schema's properties in schema order (missing optional ones null; integers
         as nullable ``Int64``), then any extra properties, then ``geometry``.
     """
+    import geopandas as gpd
+    import pandas as pd
+
     cols: dict[str, Any] = {}
     specs = {s.name: s for s in LAYER_SCHEMAS[layer].fields}
     extras = dict.fromkeys(k for r in rows for k in r if k not in specs)

@@ -166,6 +166,7 @@ def _add_water(ds: xr.Dataset, sim: Simulation) -> xr.Dataset:
         rain_rate=(("time", "point"), w.rain_rate[rain_idx],
                    {"units": "mm h-1", "long_name": "rain rate"}),
     )  # fmt: skip
+    ds.attrs.update(w.rain_notes)  # the rain's source, checks, and any horizon cut
     if w.radar is not None:
         from twin.hydro.radar.array import radar_caption
 
@@ -238,7 +239,7 @@ def collect_results(sim: Simulation, timing: dict[str, float] | None = None) -> 
     k = sim.recorded
     start_utc = pd.Timestamp(sim.start).tz_convert("UTC").tz_localize(None)
     times = start_utc + pd.to_timedelta(sim.record_times[:k], unit="s")
-    model = sim.model.datacollector.get_model_vars_dataframe().iloc[:k]
+    series = sim.series.frame()
     f = sim.fleet
     status_meanings = " ".join(s.name.lower() for s in Status)
     data_vars: dict[str, Any] = {
@@ -248,8 +249,8 @@ def collect_results(sim: Simulation, timing: dict[str, float] | None = None) -> 
         "crew_lon": (("time", "agent"), sim.rec_lon[:k], {"units": "degrees_east"}),
         "crew_lat": (("time", "agent"), sim.rec_lat[:k], {"units": "degrees_north"}),
     }  # fmt: skip
-    for col in model.columns:
-        data_vars[col] = (("time",), model[col].to_numpy(dtype=np.int64), {"units": "1"})
+    for col, values in series.items():
+        data_vars[col] = (("time",), values[:k].astype(np.int64), {"units": "1"})
     ds = xr.Dataset(
         data_vars,
         coords={

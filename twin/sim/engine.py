@@ -46,7 +46,7 @@ from twin.network.movement import RouteBuffer, positions_at
 from twin.network.road_network import RoadNetwork
 from twin.scenario import Scenario
 from twin.seeds import stream_seed
-from twin.sim.fleet import CityModel, CrewFleet, Status
+from twin.sim.fleet import CrewFleet, ModelSeries, Status, shift_changes
 
 __all__ = ["STAGES", "Simulation"]
 
@@ -111,7 +111,7 @@ class Simulation:
         if depot_nodes.size == 0:
             raise ScenarioError("no crew depot lies on the network; check crews.depots")
         self.fleet = CrewFleet(scenario.crews, depot_nodes, crew_rng)
-        self.model = CityModel(self, self.fleet, scenario.seed)
+        self._model: Any = None
         ops = scenario.operations
         self.operators = simpy.Resource(self.env, capacity=ops.operators)
         self.inspectors = simpy.Resource(self.env, capacity=ops.inspectors)
@@ -161,8 +161,21 @@ class Simulation:
         self.rec_lon = np.zeros((n_rec, n_crew))
         self.rec_lat = np.zeros((n_rec, n_crew))
         self.rec_open = np.zeros(n_rec, dtype=np.int64)
+        self.series = ModelSeries(n_rec)
         self._rec_i = 0
         self.events_processed = 0
+
+    @property
+    def model(self) -> Any:
+        """The crews as a mesa population (:class:`twin.sim.population.CityModel`).
+
+        Built on first use (mesa is imported then); its agents view the fleet arrays.
+        """
+        if self._model is None:
+            from twin.sim.population import CityModel
+
+            self._model = CityModel(self, self.fleet, self.scenario.seed)
+        return self._model
 
     @property
     def recorded(self) -> int:
@@ -484,33 +497,11 @@ class Simulation:
         self.escalations.append((i, level + 1, float(self.env.now)))
         self._schedule_escalation(i, level + 1)
 
-    def _shift_times(self, index: int) -> list[tuple[float, bool]]:
-        """(time [s], on?) changes of one shift over the horizon, in order."""
-        shift = self.scenario.crews.shifts[index]
-        start_s = shift.start.hour * 3600 + shift.start.minute * 60
-        first = (start_s - self.start_hour * 3600.0) % 86400.0
-        length = shift.hours * 3600.0
-        changes: list[tuple[float, bool]] = []
-        t = first - 86400.0
-        while t < self.scenario.horizon:
-            on, off = t, t + length
-            if off > 0:
-                changes.append((max(on, 0.0), True))
-                if off < self.scenario.horizon:
-                    changes.append((off, False))
-            t += 86400.0
-        # A shift that ends as it starts again (24 h) stays on: drop the off/on pair.
-        merged: list[tuple[float, bool]] = []
-        for change in changes:
-            if merged and change[1] and not merged[-1][1] and merged[-1][0] == change[0]:
-                merged.pop()
-                continue
-            merged.append(change)
-        return merged
-
     def _shift(self, index: int) -> Generator[simpy.Event, Any, None]:
         crews = np.flatnonzero(self.fleet.shift == index)
-        for t, on in self._shift_times(index):
+        for t, on in shift_changes(
+            self.scenario.crews.shifts[index], self.start_hour, self.scenario.horizon
+        ):
             if t > self.env.now:
                 yield self.env.timeout(t - self.env.now)
             if on:
@@ -560,7 +551,7 @@ class Simulation:
             self.rec_lon[k], self.rec_lat[k] = x, y
             self.rec_status[k] = f.status
             self.rec_open[k] = self.counts["open"]
-            self.model.collect()
+            self.series.collect(self, f)
             self._rec_i = k + 1
             if progress is not None:
                 progress(t / self.scenario.horizon)

@@ -1,24 +1,23 @@
-"""Crews as a mesa population backed by arrays.
+"""Crews as arrays, and the model-level series recorded on the clock.
 
-The mesa :class:`CityModel` owns the population (an ``AgentSet`` of :class:`Crew`
-agents), the random generator and a ``DataCollector`` for model-level series. The state
-that kernels and dispatch policies read on every decision lives in :class:`CrewFleet`
-arrays (one entry per crew); a :class:`Crew` agent is a view onto its row, so mesa code
-and array code see the same state.
+The state that kernels and dispatch policies read on every decision lives in
+:class:`CrewFleet` arrays (one entry per crew). :class:`ModelSeries` records the
+model-level series (backlog, crews by status) at every record time. The same crews as a
+mesa population (:mod:`twin.sim.population`) are views onto these arrays, built only
+when asked for, so a run that does not use mesa does not import it.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import IntEnum
-from typing import Any, Protocol
+from typing import Protocol
 
-import mesa
 import numpy as np
 import simpy
 
 from twin._types import IntArray
-from twin.scenario import CrewsConfig
+from twin.scenario import CrewsConfig, Shift
 
 
 class LoopState(Protocol):
@@ -29,7 +28,7 @@ class LoopState(Protocol):
     counts: dict[str, int]
 
 
-__all__ = ["CityModel", "Crew", "CrewFleet", "Status"]
+__all__ = ["SERIES", "CrewFleet", "ModelSeries", "Status", "shift_changes"]
 
 
 class Status(IntEnum):
@@ -107,77 +106,74 @@ def _apportion(n: int, shares: list[float]) -> IntArray:
     return np.repeat(np.arange(len(shares)), counts).astype(np.int64)
 
 
-class Crew(mesa.Agent):  # type: ignore[misc]
-    """One crew: a mesa agent whose state is row ``index`` of the fleet arrays."""
-
-    def __init__(self, model: CityModel, index: int) -> None:
-        super().__init__(model)
-        self.index = index
-
-    @property
-    def fleet(self) -> CrewFleet:
-        """The arrays this agent views."""
-        fleet: CrewFleet = self.model.fleet
-        return fleet
-
-    @property
-    def status(self) -> Status:
-        """Current status."""
-        return Status(int(self.fleet.status[self.index]))
-
-    @property
-    def skill(self) -> str:
-        """Skill name."""
-        return self.fleet.skills[int(self.fleet.skill[self.index])]
-
-    @property
-    def node(self) -> int:
-        """Current or last passed node position."""
-        return int(self.fleet.node[self.index])
-
-
-class CityModel(mesa.Model):  # type: ignore[misc]
-    """The mesa model of a run: crews, the random generator, model-level data collection.
+def shift_changes(shift: Shift, start_hour: float, horizon: float) -> list[tuple[float, bool]]:
+    """(time [s], on?) changes of one shift over the horizon, in order.
 
     Parameters
     ----------
-    sim
-        The simulation whose clock drives the model.
-    fleet
-        Crew arrays.
-    seed
-        Seed of mesa's random generators.
+    shift
+        The shift.
+    start_hour
+        Local hour of day at run-clock 0 [h].
+    horizon
+        Length of the run [s].
+    """
+    start_s = shift.start.hour * 3600 + shift.start.minute * 60
+    first = (start_s - start_hour * 3600.0) % 86400.0
+    length = shift.hours * 3600.0
+    changes: list[tuple[float, bool]] = []
+    t = first - 86400.0
+    while t < horizon:
+        on, off = t, t + length
+        if off > 0:
+            changes.append((max(on, 0.0), True))
+            if off < horizon:
+                changes.append((off, False))
+        t += 86400.0
+    # A shift that ends as it starts again (24 h) stays on: drop the off/on pair.
+    merged: list[tuple[float, bool]] = []
+    for change in changes:
+        if merged and change[1] and not merged[-1][1] and merged[-1][0] == change[0]:
+            merged.pop()
+            continue
+        merged.append(change)
+    return merged
+
+
+#: Model-level series recorded at every record time, in column order.
+SERIES = (
+    "backlog", "waiting_dispatch", "travelling", "working", "idle", "on_duty",
+    "in_verification",
+)  # fmt: skip
+
+
+class ModelSeries:
+    """Model-level series (:data:`SERIES`) recorded at every record time [count].
+
+    Parameters
+    ----------
+    n
+        Number of record times.
     """
 
-    def __init__(self, sim: LoopState, fleet: CrewFleet, seed: int) -> None:
-        super().__init__(rng=seed)
-        self.sim = sim
-        self.fleet = fleet
-        for i in range(len(fleet)):
-            Crew(self, i)
-        self.datacollector = mesa.DataCollector(
-            model_reporters={
-                "backlog": lambda m: m.sim.counts["open"],
-                "waiting_dispatch": lambda m: m.sim.counts["waiting"],
-                "travelling": lambda m: int((m.fleet.status == Status.TRAVEL).sum()),
-                "working": lambda m: int((m.fleet.status == Status.WORK).sum()),
-                "idle": lambda m: int(
-                    ((m.fleet.status == Status.IDLE) | (m.fleet.status == Status.REPOSITION)).sum()
-                ),
-                "on_duty": lambda m: int((m.fleet.status != Status.OFF).sum()),
-                "in_verification": lambda m: m.sim.counts["verify"],
-            }
-        )
+    def __init__(self, n: int) -> None:
+        self.values = np.zeros((n, len(SERIES)), dtype=np.int64)
+        self.count = 0
 
-    def collect(self) -> None:
-        """Record the model-level series now."""
-        self.datacollector.collect(self)
+    def collect(self, sim: LoopState, fleet: CrewFleet) -> None:
+        """Record the series now (the next row)."""
+        status = fleet.status
+        counts = np.bincount(status, minlength=len(Status))
+        row = self.values[self.count]
+        row[0] = sim.counts["open"]
+        row[1] = sim.counts["waiting"]
+        row[2] = counts[Status.TRAVEL]
+        row[3] = counts[Status.WORK]
+        row[4] = counts[Status.IDLE] + counts[Status.REPOSITION]
+        row[5] = status.shape[0] - counts[Status.OFF]
+        row[6] = sim.counts["verify"]
+        self.count += 1
 
-    def local_time(self) -> datetime:
-        """The simulated wall-clock time (timezone-aware)."""
-        start: datetime = self.sim.start
-        return start + timedelta(seconds=float(self.sim.env.now))
-
-    def crews(self) -> Any:
-        """The crews as a mesa ``AgentSet``."""
-        return self.agents_by_type[Crew]
+    def frame(self) -> dict[str, IntArray]:
+        """The series recorded so far, by name."""
+        return {name: self.values[: self.count, j] for j, name in enumerate(SERIES)}
