@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from twin.run.dask_free import dask_free
 from twin.run.report import write_summary
 from twin.run.results import RunResult
 
@@ -27,7 +28,11 @@ def write_run(result: RunResult, folder: str | Path, *, report: bool = True) -> 
     dict[str, Path]
         The files written, by name (``dataset``, ``cases``, ``kpis``, ``summary`` …).
     """
-    folder = Path(folder)
+    with dask_free():  # numpy data only: spare the dask imports (see twin.run.dask_free)
+        return _write(result, Path(folder), report=report)
+
+
+def _write(result: RunResult, folder: Path, *, report: bool) -> dict[str, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     paths = {
         "dataset": folder / "run.nc",

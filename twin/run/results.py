@@ -25,6 +25,7 @@ import xarray as xr
 from twin import __version__
 from twin.crowds.results import CrowdRun
 from twin.network.road_network import RoadNetwork
+from twin.run.dask_free import dask_free
 from twin.run.kpis import KpiInputs, compute_kpis
 from twin.scenario import Scenario
 from twin.sim.engine import STAGES, Simulation
@@ -236,6 +237,11 @@ def road_state_table(sim: Simulation) -> pd.DataFrame:
 
 def collect_results(sim: Simulation, timing: dict[str, float] | None = None) -> RunResult:
     """Gather a finished simulation's outputs into a :class:`RunResult`."""
+    with dask_free():  # numpy data only: spare the dask import (see twin.run.dask_free)
+        return _collect(sim, timing)
+
+
+def _collect(sim: Simulation, timing: dict[str, float] | None) -> RunResult:
     k = sim.recorded
     start_utc = pd.Timestamp(sim.start).tz_convert("UTC").tz_localize(None)
     times = start_utc + pd.to_timedelta(sim.record_times[:k], unit="s")
