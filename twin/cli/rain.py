@@ -35,42 +35,55 @@ app = typer.Typer(
 )
 
 
-def _storm(source: str) -> tuple[Any, str]:
-    """A storm's rain-rate series and a title, from a scenario file or a catalogue event."""
-    import numpy as np
-
-    from twin.hydro.sources import event_series, series_from_values
-    from twin.hydro.waterlogging import rain_for_scenario
+def _storm(source: str) -> tuple[Any, str, dict[str, str]]:
+    """A storm over the district, a title and notes, from a scenario or a catalogue event."""
+    from twin.hydro.sources import event_series
+    from twin.hydro.waterlogging import district_storm
     from twin.scenario import load_scenario
 
-    if source.endswith((".yaml", ".yml")):
-        scenario = load_scenario(source)
-        if scenario.rain.kind == "none":
-            raise typer.BadParameter(f"{source} has no rain (rain.kind is 'none')")
-        step = scenario.hydro.step
-        values = rain_for_scenario(scenario, int(scenario.horizon // step), Path(source).parent)
-        values = values.mean(axis=1)  # district mean
-        first = int(scenario.rain.start // step)
-        wet = np.flatnonzero(values > 0)
-        values = values[first : (wet[-1] + 1 if wet.size else first + 1)]
-        series = series_from_values(values, step)
-        return series, f"{scenario.name}: {scenario.rain.kind.replace('_', ' ')}"
-    return event_series(source), f"storm event {source}"
+    if not source.endswith((".yaml", ".yml")):
+        return event_series(source), f"storm event {source}", {}
+    scenario = load_scenario(source)
+    if scenario.rain.kind == "none":
+        raise typer.BadParameter(f"{source} has no rain (rain.kind is 'none')")
+    points = None
+    if scenario.rain.kind == "file":  # read over the district's low points, as a run does
+        from twin.hydro.lowpoints import low_points
+        from twin.run.runner import load_scenario_network
+
+        net = load_scenario_network(scenario.network, base_dir=Path(source).parent)
+        points = low_points(net, design_rain_rate=scenario.hydro.design_rain_rate)
+    series, notes = district_storm(scenario, Path(source).parent, points=points)
+    where = f" (mean over {len(points)} low points)" if points is not None else ""
+    title = f"{scenario.name}: {scenario.rain.kind.replace('_', ' ')}{where}"
+    return series, title, notes
 
 
 @app.command("show")
 def rain_show(
     source: Annotated[str, typer.Argument(help="A scenario YAML with rain, or an event_id.")],
 ) -> None:
-    """Describe a storm: depth, duration, peak intensities and when the peak comes."""
-    series, title = _storm(source)
+    """Describe a storm over the district: depth, duration, peaks and when the peak comes."""
+    series, title, notes = _storm(source)
+    import pandas as pd
+
     from twin.hydro.storms import describe_storm
 
+    info = describe_storm(series)
+    if "missing_steps" in series.attrs:  # a file: counted before the policy filled them
+        a = series.attrs
+        info["missing_steps"] = f"{a['missing_steps']} (policy: {a['missing_policy']})"
+    peak = info.get("peak_time")
+    zone = series["time"].attrs.get("local_timezone")
+    if zone and isinstance(peak, pd.Timestamp) and peak.tzinfo is not None:
+        info["peak_time_local"] = peak.tz_convert(str(zone))
     table = Table(title=title, show_header=False)
-    for key, value in describe_storm(series).items():
+    for key, value in info.items():
         table.add_row(
             key.replace("_", " "), f"{value:.4g}" if isinstance(value, float) else str(value)
         )
+    for key, value in notes.items():
+        table.add_row(key.replace("_", " "), value)
     console.print(table)
 
 
@@ -82,7 +95,7 @@ def rain_plot(
     """Plot a storm's hyetograph and cumulative depth to a PNG."""
     from twin.hydro.storms import plot_storm
 
-    series, title = _storm(source)
+    series, title, _ = _storm(source)
     path = plot_storm(series, out, title=title)
     console.print(f"Storm plot: [bold]{path}[/]")
 

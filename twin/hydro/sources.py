@@ -22,12 +22,14 @@ import xarray as xr
 from twin._types import FloatArray
 from twin.errors import ScenarioError
 from twin.hydro import rainfall, storms
-from twin.scenario import RainConfig
+from twin.scenario import RainConfig, RainFileConfig
 
 __all__ = [
     "event_series",
+    "file_notes",
     "file_series",
     "radar_storm",
+    "scenario_rain",
     "scenario_storm",
     "series_from_values",
     "transposed_storm",
@@ -63,14 +65,19 @@ def event_series(event_id: str) -> xr.DataArray:
     return storms.storm_event(rainfall.default_rain(months=months), event)
 
 
-def file_series(path: Path) -> xr.DataArray:
-    """Rain from a gauge CSV or a CF NetCDF file; gauges without positions are averaged."""
-    nc = path.suffix in (".nc", ".nc4")
-    rain = rainfall.read_netcdf(path) if nc else rainfall.read_gauge_csv(path)
+def file_series(path: Path, options: RainFileConfig | None = None) -> xr.DataArray:
+    """Rain from a gauge CSV or a CF NetCDF file; gauges without positions are averaged.
+
+    The whole file, on its own step, missing steps NaN (a scenario reads files over the
+    network with :func:`twin.hydro.rain_files.file_rain`).
+    """
+    from twin.hydro.rain_files import read_rain_file
+
+    rain = read_rain_file(path, options)
     placed = "lon" in rain.coords and "lat" in rain.coords
     spatial = [d for d in rain.dims if d != "time"]
     if spatial and not placed:
-        return rain.mean(dim=spatial, skipna=True)
+        return rain.mean(dim=spatial, skipna=True).assign_attrs(rain.attrs)
     return rain
 
 
@@ -206,14 +213,38 @@ def scenario_storm(
     lon: FloatArray | None = None,
     lat: FloatArray | None = None,
     radar: xr.DataArray | None = None,
+    timezone: str = "UTC",
 ) -> FloatArray:
-    """The storm of a scenario at step ``dt`` [s], from its start [mm/h] (NaN → 0).
+    """The storm of a scenario at step ``dt`` [s], from its start [mm/h].
 
     Returns shape ``(n_steps,)`` for rain uniform in space, or ``(n_steps, n_points)``
     when the source has a spatial pattern and the points' ``lon``/``lat`` are given.
     A radar storm needs its transposed grid (:func:`radar_storm`) as ``radar`` (already
-    scaled).
+    scaled). See :func:`scenario_rain` for what the source says about itself.
     """
+    values, _ = scenario_rain(cfg, dt, base_dir, lon=lon, lat=lat, radar=radar,
+                              timezone=timezone)  # fmt: skip
+    return values
+
+
+def scenario_rain(
+    cfg: RainConfig,
+    dt: float,
+    base_dir: Path | None = None,
+    *,
+    lon: FloatArray | None = None,
+    lat: FloatArray | None = None,
+    radar: xr.DataArray | None = None,
+    timezone: str = "UTC",
+) -> tuple[FloatArray, dict[str, str]]:
+    """:func:`scenario_storm` and notes on the rain's source (``rain_*`` keys, text).
+
+    A file's rain is read over the points (:func:`twin.hydro.rain_files.file_rain`):
+    its notes say the file, its step, the unit conversion, the crop of a grid and the
+    missing steps with their policy. Missing steps follow ``rain.file_options.missing``
+    (NaN never silently becomes dry); radar and catalogue gaps are dry.
+    """
+    notes: dict[str, str] = {}
     if cfg.kind == "radar":
         if radar is None or lon is None or lat is None:
             raise ScenarioError("rain.kind radar: the transposed grid and the points are needed")
@@ -221,7 +252,7 @@ def scenario_storm(
 
         at = rainfall.resample_rain(radar_at_points(radar, lon, lat), dt)
         grid_values: FloatArray = np.nan_to_num(np.asarray(at.values, dtype=float))
-        return grid_values
+        return grid_values, notes
     if cfg.kind == "design_storm":
         ds = cfg.design_storm
         series = storms.chicago_hyetograph(
@@ -231,17 +262,29 @@ def scenario_storm(
     elif cfg.kind == "event":
         series = rainfall.resample_rain(event_series(str(cfg.event)), dt)
     elif cfg.kind == "file":
-        path = Path(str(cfg.file))
-        if not path.is_absolute() and base_dir is not None and (base_dir / path).exists():
-            path = base_dir / path
-        series = rainfall.resample_rain(file_series(path), dt)
-        if series.ndim > 1 and lon is not None and lat is not None:
-            from twin.hydro.interpolation import rain_at_points
+        from twin.hydro.rain_files import file_rain, resolve_path
 
-            series = rain_at_points(series, lon, lat)
-        elif series.ndim > 1:
-            series = series.mean(dim=[d for d in series.dims if d != "time"], skipna=True)
+        native = file_rain(resolve_path(str(cfg.file), base_dir), cfg.file_options,
+                           lon=lon, lat=lat, timezone=timezone)  # fmt: skip
+        notes = file_notes(native)
+        series = rainfall.resample_rain(native, dt)
     else:
-        return np.zeros(0)
+        return np.zeros(0), notes
     values: FloatArray = np.nan_to_num(np.asarray(series.values, dtype=float)) * cfg.scale
-    return values
+    return values, notes
+
+
+def file_notes(rain: xr.DataArray) -> dict[str, str]:
+    """What a file's rain says about itself, as ``rain_*`` notes for a run's outputs."""
+    from twin.hydro.rain_steps import format_seconds
+
+    a = rain.attrs
+    notes = {
+        "rain_file": str(a.get("source_file", "")),
+        "rain_file_step": format_seconds(float(a["interval_s"])),
+        "rain_file_units": str(a.get("converted_from", "")),
+        "rain_missing_steps": f"{a.get('missing_steps', 0)} (policy: {a.get('missing_policy')})",
+    }
+    if "cropped_to" in a:
+        notes["rain_file_crop"] = str(a["cropped_to"])
+    return notes

@@ -18,7 +18,7 @@ from the last node they passed. The ponding cases raised at onsets are built in
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -37,8 +37,10 @@ __all__ = [
     "IMPEDED",
     "OPEN",
     "Waterlogging",
+    "district_storm",
     "onsets",
     "rain_for_scenario",
+    "rain_with_notes",
     "simulate_waterlogging",
     "state_changes",
 ]
@@ -70,6 +72,9 @@ class Waterlogging:
     radar
         The radar storm on its transposed grid, on the scenario's UTC clock (``rain.kind
         radar`` only; radar nowcasts are made from it).
+    rain_notes
+        What the run says about its rain (``rain_*`` keys): a file's step, units and
+        missing steps, a storm cut by the horizon (:func:`rain_with_notes`).
     """
 
     points: LowPoints
@@ -81,6 +86,7 @@ class Waterlogging:
     change_point: IntArray
     change_state: IntArray
     radar: xr.DataArray | None = None
+    rain_notes: dict[str, str] = field(default_factory=dict)
 
 
 def rain_for_scenario(
@@ -94,28 +100,113 @@ def rain_for_scenario(
     """Rain rate on every step of the run [mm/h], shape (n_steps, n_points).
 
     With no ``points``, one column (the rain is then uniform). The rain begins
-    ``rain.start`` after the scenario start; outside the storm it is dry.
+    ``rain.start`` after the scenario start; outside the storm it is dry. See
+    :func:`rain_with_notes` for what is said about the rain (a storm cut by the horizon).
     """
-    from twin.hydro.sources import scenario_storm
+    values, _ = rain_with_notes(scenario, n_steps, base_dir, points=points, radar=radar)
+    return values
+
+
+def rain_with_notes(
+    scenario: Scenario,
+    n_steps: int,
+    base_dir: Path | None = None,
+    *,
+    points: LowPoints | None = None,
+    radar: xr.DataArray | None = None,
+) -> tuple[FloatArray, dict[str, str]]:
+    """:func:`rain_for_scenario` and notes on the rain (``rain_*`` keys, text).
+
+    A storm that runs past the horizon is cut there, with a warning and the note
+    ``rain_cut_by_horizon`` (how much of its duration and depth the run keeps); a file's
+    notes (:func:`twin.hydro.sources.scenario_rain`) say its step, units and missing
+    steps.
+    """
+    from twin.hydro.sources import scenario_rain
 
     cfg = scenario.rain
     step = scenario.hydro.step
     n_points = len(points) if points is not None else 1
     out = np.zeros((n_steps, n_points))
-    values = scenario_storm(
+    values, notes = scenario_rain(
         cfg, step, base_dir,
         lon=points.lon if points is not None else None,
         lat=points.lat if points is not None else None, radar=radar,
+        timezone=scenario.timezone,
     )  # fmt: skip
     first = round(cfg.start / step)
-    if values.size == 0 or first >= n_steps:
-        if values.size:
-            logger.warning("The rain starts after the horizon; the run stays dry")
-        return out
-    m = min(values.shape[0], n_steps - first)
-    block = values[:m] if values.ndim == 2 else values[:m, None]
-    out[first : first + m] = block
-    return out
+    kept = max(0, min(values.shape[0], n_steps - first)) if values.size else 0
+    cut = _horizon_cut(values, kept, step, scenario)
+    if cut:
+        logger.warning("rain: %s", cut)
+        notes["rain_cut_by_horizon"] = cut
+    if kept == 0:
+        return out, notes
+    block = values[:kept] if values.ndim == 2 else values[:kept, None]
+    out[first : first + kept] = block
+    return out, notes
+
+
+def district_storm(
+    scenario: Scenario, base_dir: Path | None = None, *, points: LowPoints | None = None
+) -> tuple[xr.DataArray, dict[str, str]]:
+    """The scenario's storm over the district (the mean over ``points``) and its notes.
+
+    A file's rain is read over the points and kept on the file's own step and clock
+    (its real times), so a summary's depth, peak and peak time are the district's, not
+    the file's extent's; its ``missing_steps`` attribute counts the missing steps before
+    the policy filled them. Other sources give the run's series from ``rain.start`` to
+    the last wet step. The notes are the run's (:func:`rain_with_notes`).
+
+    Parameters
+    ----------
+    scenario
+        A scenario with rain.
+    base_dir
+        The scenario's folder (for a relative file path).
+    points
+        The network's low points (needed for a grid file).
+    """
+    from twin.hydro.rain_files import file_rain, resolve_path
+    from twin.hydro.sources import series_from_values
+
+    step = scenario.hydro.step
+    n_steps = int(scenario.horizon // step)
+    values, notes = rain_with_notes(scenario, n_steps, base_dir, points=points)
+    cfg = scenario.rain
+    if cfg.kind == "file":
+        lon = points.lon if points is not None else None
+        lat = points.lat if points is not None else None
+        rain = file_rain(resolve_path(str(cfg.file), base_dir), cfg.file_options, lon=lon,
+                         lat=lat, timezone=scenario.timezone)  # fmt: skip
+        spatial = [d for d in rain.dims if d != "time"]
+        series = (rain.mean(dim=spatial) if spatial else rain) * cfg.scale
+        series.attrs = dict(rain.attrs)
+        series["time"].attrs = dict(rain["time"].attrs)
+        return series.rename("rain_rate"), notes
+    mean = values.mean(axis=1)
+    first = int(cfg.start // step)
+    wet = np.flatnonzero(mean > 0)
+    mean = mean[first : (wet[-1] + 1 if wet.size else first + 1)]
+    return series_from_values(mean, step), notes
+
+
+def _horizon_cut(values: FloatArray, kept: int, step: float, scenario: Scenario) -> str:
+    """What the horizon cuts off a storm ('' when nothing wet is cut)."""
+    if values.size == 0:
+        return ""
+    mean = values.reshape(values.shape[0], -1).mean(axis=1)
+    wet = np.flatnonzero(mean > 0)
+    if wet.size == 0 or wet[-1] < kept:
+        return ""
+    total, kept_mm = (float(mean[:n].sum() * step / 3600.0) for n in (mean.size, kept))
+    hours, kept_h = (wet[-1] + 1) * step / 3600.0, kept * step / 3600.0
+    return (
+        f"the storm lasts {hours:.4g} h from rain.start ({scenario.rain.start / 3600:.4g} h) "
+        f"but the run ends at {scenario.horizon / 3600:.4g} h: {kept_h:.4g} of {hours:.4g} h "
+        f"kept ({kept_mm:.4g} of {total:.4g} mm); lengthen horizon or move rain.start to "
+        "keep it all"
+    )
 
 
 def state_changes(
@@ -167,7 +258,7 @@ def simulate_waterlogging(
         start = pd.Timestamp(scenario.start).tz_convert("UTC").tz_localize(None)
         rain_start = (start + pd.Timedelta(seconds=scenario.rain.start)).to_datetime64()
         radar = radar_storm(scenario.rain, rain_start=rain_start, target=net, base_dir=base_dir)
-    rain2d = rain_for_scenario(scenario, n_steps, base_dir, points=points, radar=radar)
+    rain2d, notes = rain_with_notes(scenario, n_steps, base_dir, points=points, radar=radar)
     if rain2d.shape[1] == 1:
         rain2d = np.repeat(rain2d, len(points), axis=1)
     if hy.truth.active:
@@ -183,7 +274,7 @@ def simulate_waterlogging(
         "Waterlogging: peak depth %.2f m; %d road-state changes at %d points",
         float(depth.max()), t.size, np.unique(p).size,
     )  # fmt: skip
-    return Waterlogging(points, times, rain2d, depth, result, t, p, s, radar)
+    return Waterlogging(points, times, rain2d, depth, result, t, p, s, radar, notes)
 
 
 def _true_ponding(points: LowPoints, rain2d: FloatArray, scenario: Scenario) -> PondingResult:

@@ -21,6 +21,7 @@ __all__ = [
     "HydroConfig",
     "RadarRainConfig",
     "RainConfig",
+    "RainFileConfig",
     "TruthConfig",
 ]
 
@@ -82,6 +83,50 @@ class RadarRainConfig(Frozen):
         return self
 
 
+class RainFileConfig(Frozen):
+    """How to read a rain file (``rain.kind: file``): every reader option, declared.
+
+    The accepted formats, each with a small example, are in ``data/rain/examples/``.
+    Nothing is assumed silently: the step is inferred from the data (or declared here,
+    and then checked), and the units must be in the file or declared here.
+    """
+
+    units: str | None = Field(
+        default=None,
+        description="units of the values: a depth per step (mm, kg m-2, m) or a rate "
+        "(mm/h, mm s-1, kg m-2 s-1, m s-1); required unless the file says (NetCDF units "
+        "attribute, or the Singapore NEA CSV layout: mm per step)",
+    )
+    interval: PositiveDuration | None = Field(
+        default=None, description="the time step of the file; default: inferred and checked"
+    )
+    time_label: Literal["start", "end"] | None = Field(
+        default=None,
+        description="a time labels the start or the end of its interval; default end for "
+        "gauge CSV (depth fallen up to the timestamp), start for NetCDF",
+    )
+    missing: Literal["error", "zero", "interpolate"] = Field(
+        default="error",
+        description="missing steps (no reading, or a time absent from the file): refuse "
+        "them, treat them as dry (with a warning), or interpolate in time",
+    )
+    variable: str | None = Field(
+        default=None, description="NetCDF variable; default rain_rate or the one rain variable"
+    )
+    timezone: str | None = Field(
+        default=None,
+        description="IANA zone of naive CSV timestamps; default the scenario's timezone",
+    )
+    station_col: str = Field(default="station_id", description="CSV column of the station id")
+    value_col: str = Field(default="value", description="CSV column of the value")
+    time_col: str = Field(default="timestamp_sgt", description="CSV column of the timestamp")
+    lon_col: str = Field(default="lon", description="optional CSV column of gauge longitude")
+    lat_col: str = Field(default="lat", description="optional CSV column of gauge latitude")
+    margin_cells: float = Field(
+        default=1.0, ge=0.0, le=50.0, description="grid cells kept around the network [cells]"
+    )
+
+
 class RainConfig(Frozen):
     """What rain falls, and when it starts (an offset from the scenario start)."""
 
@@ -90,6 +135,10 @@ class RainConfig(Frozen):
     design_storm: DesignStormConfig = Field(default_factory=DesignStormConfig)
     event: str | None = Field(default=None, description="event_id from the storm catalogue")
     file: str | None = Field(default=None, description="a gauge CSV or CF NetCDF file")
+    file_options: RainFileConfig = Field(
+        default_factory=RainFileConfig,
+        description="how to read the file: units, step, missing steps, variable, columns",
+    )
     radar: RadarRainConfig | None = Field(
         default=None, description="a radar event transposed over the network (kind radar)"
     )

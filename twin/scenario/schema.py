@@ -38,6 +38,7 @@ from twin.scenario.hydro import (
     HydroConfig,
     RadarRainConfig,
     RainConfig,
+    RainFileConfig,
 )
 from twin.scenario.placement import PlacementConfig
 from twin.trucks.config import TrucksConfig
@@ -58,6 +59,7 @@ __all__ = [
     "OperationsConfig",
     "RadarRainConfig",
     "RainConfig",
+    "RainFileConfig",
     "Scenario",
     "Shift",
     "TargetsConfig",
