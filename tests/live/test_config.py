@@ -60,14 +60,14 @@ def test_tokens_webhooks_and_environment(monkeypatch: pytest.MonkeyPatch) -> Non
     cfg = validate_live_config(
         {
             "tokens": [{"name": "p", "scopes": ["ingest"], "env": "TWIN_TEST_TOKEN_X"}],
-            "webhooks": [{"name": "h", "url": "http://a", "secret_env": "TWIN_TEST_KEY_X"}],
+            "webhooks": [{"name": "h", "url": "http://a", "secret_env": "TWIN_WEBHOOK_SECRET_X"}],
         }
     )
     monkeypatch.delenv("TWIN_TEST_TOKEN_X", raising=False)
     with pytest.raises(LiveError, match="TWIN_TEST_TOKEN_X is not set"):
         cfg.check_environment()
     monkeypatch.setenv("TWIN_TEST_TOKEN_X", "t")
-    with pytest.raises(LiveError, match="TWIN_TEST_KEY_X"):
+    with pytest.raises(LiveError, match="TWIN_WEBHOOK_SECRET_X"):
         cfg.check_environment()
-    monkeypatch.setenv("TWIN_TEST_KEY_X", "k")
+    monkeypatch.setenv("TWIN_WEBHOOK_SECRET_X", "k")
     cfg.check_environment()

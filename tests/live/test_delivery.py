@@ -33,10 +33,10 @@ def test_signature_is_hmac_sha256_of_the_body() -> None:
 def test_outbox_is_delivered_in_order_per_alert_with_retries(
     tmp_path: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("TWIN_TEST_HOOK_KEY", "secret")
+    monkeypatch.setenv("TWIN_WEBHOOK_SECRET_TEST", "secret")
     store = open_store(f"sqlite:///{tmp_path / 's.db'}")
     store.upsert_subscriber(
-        Subscriber("h", receiver.url, "cap-json", "TWIN_TEST_HOOK_KEY"), at_ms=0
+        Subscriber("h", receiver.url, "cap-json", "TWIN_WEBHOOK_SECRET_TEST"), at_ms=0
     )
     alerts = [
         NewAlert(f"m{i}", f"p{i % 3}", "impeded", "Alert", "t", i, f'{{"n": {i}}}', "<a/>", 0)

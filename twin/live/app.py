@@ -2,7 +2,9 @@
 
 :func:`create_app` puts the routers of :mod:`twin.live.routes` together (see there for
 the endpoints and their scopes) around an opened :class:`~twin.live.service.LiveService`,
-which handlers reach as ``app.state.service``.
+which handlers reach as ``app.state.service``, with the error answers of
+:mod:`twin.live.routes.responses` (JSON always; 503 with ``Retry-After`` while the store
+is down; never a 5xx from what a request carries).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from fastapi import FastAPI
 
 from twin import __version__
 from twin.live.routes import admin, alerts, forecasts, ops, radar, readings
+from twin.live.routes.responses import SafeJSONResponse, install_error_handlers
 from twin.live.service import LiveService
 
 __all__ = ["create_app"]
@@ -48,7 +51,9 @@ def create_app(service: LiveService) -> FastAPI:
         version=__version__,
         summary="Ingest sensor readings; forecast waterlogging; push CAP 1.2 alerts.",
         lifespan=_lifespan,
+        default_response_class=SafeJSONResponse,
     )
+    install_error_handlers(app)
     app.state.service = service
     app.include_router(readings.router)
     app.include_router(radar.router)

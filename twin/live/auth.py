@@ -1,11 +1,13 @@
-"""API tokens: minting, hashing, scopes and a short-lived lookup cache.
+"""API tokens: minting, hashing, scopes, and the check of each request's token.
 
 A token is a random string (``twl_`` + 43 URL-safe characters, 256 bits); the store
 keeps only its SHA-256, so a leaked database leaks no token. Requests send it as
 ``Authorization: Bearer <token>``. Scopes: ``ingest`` (post readings), ``read``
 (alerts, forecasts, readings, the SSE stream) and ``admin`` (tokens, subscribers, the
 outbox), which implies the other two. A missing or unknown token is answered with 401,
-a token without the needed scope with 403.
+a token without the needed scope with 403. Tokens are looked up on every request (a
+revocation takes effect on the next one), and an address that keeps sending wrong
+tokens is refused with 429 for a while (:class:`TokenGate`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Callable, Sequence
 
 from twin.live.config import SCOPES, LiveConfig
 from twin.live.errors import LiveError
@@ -24,7 +27,7 @@ from twin.live.store import Store
 
 __all__ = [
     "TOKEN_PREFIX",
-    "TokenCache",
+    "TokenGate",
     "check_scopes",
     "has_scope",
     "mint_token",
@@ -83,46 +86,79 @@ def sync_config_tokens(store: Store, config: LiveConfig, *, at_ms: int) -> int:
     return len(config.tokens)
 
 
-class TokenCache:
-    """Token lookups with a short memory (revocations take effect within ``ttl_s``).
+class TokenGate:
+    """Token checks: a store lookup per request and a limit on wrong tokens per address.
+
+    Nothing is remembered about tokens: every request looks its token up in the store
+    (one indexed query), so a token minted or revoked by any process (the CLI, another
+    server on the same store) counts from the next request. A client address that sent
+    ``limit`` wrong tokens within the last ``window_s`` seconds is refused (429 with
+    ``Retry-After``) until the oldest of them leaves the window, whatever token it sends.
 
     Parameters
     ----------
     store
         Where tokens are kept.
-    ttl_s
-        How long a lookup (found or not) is remembered [s].
+    limit
+        Wrong tokens an address may send per window.
+    window_s
+        The window [s].
+    clock
+        Monotonic time [s] (tests pass their own).
     """
 
-    def __init__(self, store: Store, *, ttl_s: float = 10.0) -> None:
+    #: Addresses tracked at most; beyond it, the least recent ones are forgotten.
+    MAX_ADDRESSES = 10_000
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        limit: int = 20,
+        window_s: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.store = store
-        self.ttl_s = ttl_s
-        self._cache: dict[str, tuple[TokenRecord | None, float]] = {}
+        self.limit = limit
+        self.window_s = window_s
+        self.clock = clock
+        self._failures: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
 
-    def cached(self, token: str) -> tuple[bool, TokenRecord | None]:
-        """``(known, record)`` from memory only (no store access)."""
-        digest = token_hash(token)
-        with self._lock:
-            hit = self._cache.get(digest)
-        if hit is None or hit[1] < time.monotonic():
-            return False, None
-        return True, hit[0]
-
     def lookup(self, token: str) -> TokenRecord | None:
-        """The live token record of ``token``, or None (blocking: may query the store)."""
-        known, rec = self.cached(token)
-        if known:
-            return rec
-        digest = token_hash(token)
-        rec = self.store.token_by_hash(digest)
-        with self._lock:
-            if len(self._cache) > 10_000:
-                self._cache.clear()
-            self._cache[digest] = (rec, time.monotonic() + self.ttl_s)
-        return rec
+        """The live token record of ``token``, or None (blocking: queries the store)."""
+        return self.store.token_by_hash(token_hash(token))
 
-    def invalidate(self) -> None:
-        """Forget every lookup (after a token is added or revoked here)."""
+    def _recent(self, address: str, now: float) -> deque[float] | None:
+        times = self._failures.get(address)
+        if times is None:
+            return None
+        while times and times[0] <= now - self.window_s:
+            times.popleft()
+        if not times:
+            del self._failures[address]
+            return None
+        return times
+
+    def retry_after(self, address: str) -> float | None:
+        """Seconds until ``address`` may send a token again; None when it may now."""
+        now = self.clock()
         with self._lock:
-            self._cache.clear()
+            times = self._recent(address, now)
+            if times is None or len(times) < self.limit:
+                return None
+            return max(0.0, times[-self.limit] + self.window_s - now)
+
+    def note_failure(self, address: str) -> None:
+        """Count a wrong (unknown or revoked) token sent from ``address``."""
+        now = self.clock()
+        with self._lock:
+            times = self._recent(address, now)
+            if times is None:
+                if len(self._failures) >= self.MAX_ADDRESSES:
+                    for old in list(self._failures)[: self.MAX_ADDRESSES // 10]:
+                        del self._failures[old]
+                times = self._failures[address] = deque(maxlen=self.limit)
+            else:  # most recent last: the dict's order is the eviction order
+                self._failures[address] = self._failures.pop(address)
+            times.append(now)

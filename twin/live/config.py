@@ -25,7 +25,9 @@ nowcast grids (``POST /nowcasts``) instead.
 
 Secrets never sit in the file: an API token is given by its SHA-256 (``sha256``) or by
 the name of an environment variable that holds it (``env``); a webhook's signing key by
-the name of an environment variable (``secret_env``).
+the name of an environment variable (``secret_env``), which must start with
+``TWIN_WEBHOOK_SECRET_`` (:data:`WEBHOOK_SECRET_PREFIX`): the service reads no other
+variable on a webhook's behalf.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from twin.yamlconfig import Frozen, read_yaml, validate_model
 
 __all__ = [
     "SCOPES",
+    "WEBHOOK_SECRET_PREFIX",
     "DeliveryConfig",
     "ForecastConfig",
     "IngestConfig",
@@ -57,18 +60,69 @@ __all__ = [
     "StoreConfig",
     "TokenConfig",
     "WebhookConfig",
+    "check_secret_env",
+    "check_webhook_url",
     "load_live_config",
     "validate_live_config",
 ]
 
 #: API token scopes; ``admin`` implies the other two.
 SCOPES: tuple[str, ...] = ("ingest", "read", "admin")
+#: A webhook's ``secret_env`` must start with this: the service reads no other variable
+#: on a subscriber's behalf (an admin could otherwise make it sign with any secret).
+WEBHOOK_SECRET_PREFIX = "TWIN_WEBHOOK_SECRET_"
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,127}$")
 _ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_URL = re.compile(r"^https?://[^\s\x00-\x1f\x7f]{1,2000}$")
+
+
+def check_secret_env(name: str) -> str:
+    """A webhook signing key's environment variable name, checked.
+
+    Raises
+    ------
+    ValueError
+        Not a variable name, or one without the prefix :data:`WEBHOOK_SECRET_PREFIX`.
+    """
+    if not _ENV.match(name) or not name.startswith(WEBHOOK_SECRET_PREFIX) or len(name) > 128:
+        raise ValueError(
+            "secret_env must name an environment variable that starts with "
+            f"{WEBHOOK_SECRET_PREFIX} (e.g. {WEBHOOK_SECRET_PREFIX}OPS); the service reads no "
+            "other variable for a webhook's signing key"
+        )
+    return name
+
+
+def check_webhook_url(url: str) -> str:
+    """A webhook URL, checked: ``http(s)://`` and printable text (at most 2,000 characters).
+
+    Raises
+    ------
+    ValueError
+        With what to send instead.
+    """
+    import httpx
+
+    problem = "give an http:// or https:// URL of printable characters (no spaces or " \
+        "control characters; at most 2,000)"  # fmt: skip
+    if not _URL.match(url):
+        raise ValueError(problem)
+    try:
+        url.encode("utf-8")
+        parsed = httpx.URL(url)
+    except (UnicodeError, httpx.InvalidURL, ValueError) as exc:
+        raise ValueError(f"{problem}: {exc}") from None
+    if not parsed.host:
+        raise ValueError(f"{problem}: the URL names no host")
+    return url
 
 
 class ServerConfig(Frozen):
-    """Where the HTTP service listens."""
+    """Where the HTTP service listens, how large a body may be, how many wrong tokens.
+
+    The bad-token limit counts per client address as the server sees it: behind a
+    reverse proxy every client shares the proxy's address.
+    """
 
     host: str = Field(default="127.0.0.1", description="interface to bind (0.0.0.0: all)")
     port: int = Field(default=8765, ge=1, le=65535)
@@ -76,6 +130,15 @@ class ServerConfig(Frozen):
         default=True, description="serve /metrics without a token (for a Prometheus scraper)"
     )
     max_body_mb: float = Field(default=64.0, gt=0.0, description="largest request body [MiB]")
+    bad_token_limit: int = Field(
+        default=20,
+        ge=1,
+        description="wrong API tokens one client address may send per bad_token_window; "
+        "then every request from it that needs a token gets 429 until the window frees",
+    )
+    bad_token_window: PositiveDuration = Field(
+        default=60.0, description="the window of bad_token_limit [s]"
+    )
 
 
 class StoreConfig(Frozen):
@@ -290,7 +353,9 @@ class WebhookConfig(Frozen):
     url: str
     format: Literal["cap-xml", "cap-json"] = "cap-xml"
     secret_env: str | None = Field(
-        default=None, description="environment variable with the HMAC-SHA256 signing key"
+        default=None,
+        description=f"environment variable with the HMAC-SHA256 signing key; its name starts "
+        f"with {WEBHOOK_SECRET_PREFIX}",
     )
 
     @field_validator("name")
@@ -303,16 +368,12 @@ class WebhookConfig(Frozen):
     @field_validator("url")
     @classmethod
     def _url(cls, v: str) -> str:
-        if not v.startswith(("http://", "https://")):
-            raise ValueError("give an http:// or https:// URL")
-        return v
+        return check_webhook_url(v)
 
     @field_validator("secret_env")
     @classmethod
     def _env(cls, v: str | None) -> str | None:
-        if v is not None and not _ENV.match(v):
-            raise ValueError("give the name of an environment variable, e.g. TWIN_HOOK_SECRET")
-        return v
+        return None if v is None else check_secret_env(v)
 
 
 class DeliveryConfig(Frozen):

@@ -2,8 +2,11 @@
 
 :class:`Database` is the plumbing under :class:`twin.live.store.Store`: a back-end
 (:mod:`twin.live.sqlite`, :mod:`twin.live.postgres`) says how to connect, how to run a
-transaction and which column types to use; queries are written once with ``?``
-placeholders and translated for the back-end.
+transaction, which column types to use and which of its driver's errors mean the
+database cannot be used now; queries are written once with ``?`` placeholders and
+translated for the back-end. Such an error is raised as
+:class:`~twin.live.errors.StoreError` (the HTTP API answers it with 503 and
+``Retry-After``), and the next call opens a new connection.
 """
 
 from __future__ import annotations
@@ -53,6 +56,31 @@ class Database(abc.ABC):
     def _tx(self) -> Iterator[Any]:
         """A transaction on the (locked) connection; yields the connection."""
 
+    def _outage_errors(self) -> tuple[type[BaseException], ...]:
+        """The driver's exceptions that mean the database cannot be used now."""
+        return ()
+
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        """Turn the driver's outage errors into :class:`StoreError` (and reconnect later)."""
+        try:
+            yield
+        except StoreError:
+            raise
+        except self._outage_errors() as exc:
+            self._drop()
+            raise StoreError(f"{self.describe()}: {str(exc).strip()}") from None
+
+    def _drop(self) -> None:
+        """Forget the connection (closing it if possible); the next call reconnects."""
+        with self._lock:
+            conn, self._conn = self._conn, None
+            if conn is not None:
+                try:
+                    conn.close()
+                except Exception:  # a broken connection may fail to close; it is gone anyway
+                    logger.debug("closing a broken connection failed", exc_info=True)
+
     def _q(self, sql: str) -> str:
         return sql if self._placeholder == "?" else sql.replace("?", self._placeholder)
 
@@ -62,15 +90,15 @@ class Database(abc.ABC):
         return self._conn
 
     def _exec(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        with self._lock:
+        with self._lock, self._guard():
             return self._ensure().execute(self._q(sql), params)
 
     def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        with self._lock:
+        with self._lock, self._guard():
             return list(self._ensure().execute(self._q(sql), params).fetchall())
 
     def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        with self._lock:
+        with self._lock, self._guard():
             return self._ensure().execute(self._q(sql), params).fetchone()
 
     def init(self) -> Self:
@@ -113,9 +141,8 @@ class Database(abc.ABC):
         """Whether the store answers a trivial query."""
         try:
             self._one("SELECT 1")
-        except Exception:  # any failure means "not healthy"
-            logger.exception("store ping failed")
-            with self._lock:
-                self._conn = None
+        except Exception as exc:  # any failure means "not healthy"
+            logger.warning("store ping failed: %s", exc)
+            self._drop()
             return False
         return True

@@ -5,23 +5,37 @@ transaction that records it (:meth:`twin.live.store.Store.record_cycle`). One wo
 per subscriber sends that subscriber's messages **in issue order for each low point
 and level** (an Update never overtakes its Alert, a Cancel never its Update), the
 chains of different points concurrently (``delivery.concurrency`` at a time): it POSTs
-the oldest pending message of a chain, marks it delivered on a 2xx answer, and
-otherwise records the failure, holds the rest of that chain, and tries again after
+the oldest pending message of a chain, marks it delivered **as soon as** its 2xx
+arrives (before the next message of the chain goes out), and otherwise records the
+failure, holds the rest of that chain, and tries again after
 
 ``delay(n) = min(retry_max, retry_base · 2^(n-1)) · (1 + u) / 2``
 
 for the ``n``-th failed attempt, with ``u`` uniform in [0, 1) drawn from a generator
 seeded by the outbox row and attempt (jitter that spreads retries, reproducibly). A
 message still undelivered ``give_up_after`` seconds after it was queued is parked as
-``failed`` (logged, counted, listed at ``GET /outbox?state=failed``, and put back by
-``POST /outbox/retry``). Because the outbox lives in the store, a restart resumes
-where the last commit left off: delivery is **at least once**; receivers de-duplicate
-by the CAP ``identifier`` (also sent as the ``Idempotency-Key`` header).
+``failed`` (logged, counted, listed at ``GET /outbox?state=failed``, shown by
+``/health`` as ``degraded``, and put back by ``POST /outbox/retry``; a parked message
+whose alert has since had a later message delivered is dropped instead, so an old
+Alert or Update never arrives after its own Cancel).
+
+Delivery is **at least once**. The outbox lives in the store, so a restart resumes
+where the last commit left off; a message is re-sent only if its 2xx was not recorded:
+
+- a crash (even ``kill -9``) during a POST re-sends the messages in flight then: at
+  most one per chain, ``delivery.concurrency`` in all, each still in its chain's order;
+- a receiver that answers after ``delivery.timeout`` (or not at all) is counted as a
+  failure and gets the message again at each retry: as many copies as attempts.
+
+Receivers de-duplicate by the CAP ``identifier`` (also sent as the ``Idempotency-Key``
+header). Nothing of a receiver's answer but its status is kept: ``GET /outbox`` shows
+``HTTP 503`` or ``ReadTimeout``, never a response body.
 
 Each request carries ``Content-Type: application/cap+xml`` (or ``application/json``),
 ``Idempotency-Key``, ``X-Twin-Delivery`` (the outbox row), ``X-Twin-Attempt`` and,
 when the subscriber has a signing key, ``X-Twin-Signature: sha256=<HMAC-SHA256 of the
-body, hex>``.
+body, hex>``. The key is read from the environment variable the subscriber names
+(``secret_env``), which must start with ``TWIN_WEBHOOK_SECRET_``.
 """
 
 from __future__ import annotations
@@ -36,7 +50,7 @@ import random
 import httpx
 
 from twin import __version__
-from twin.live.config import DeliveryConfig
+from twin.live.config import WEBHOOK_SECRET_PREFIX, DeliveryConfig
 from twin.live.events import Broadcast
 from twin.live.metrics import LiveMetrics
 from twin.live.records import AlertRecord, Delivery, Subscriber, now_ms
@@ -130,14 +144,13 @@ class Deliverer:
             seen = self.wake.version
             try:
                 items = await asyncio.to_thread(self.store.next_deliveries, sub.name, limit=500)
-            except Exception:
-                logger.exception("outbox read failed for %s; retrying", sub.name)
+                wait_ms = await self._round(sub, items, client) if items else 5000
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the store is down, most likely: try again soon
+                logger.exception("delivery to %s failed; retrying", sub.name)
                 await asyncio.sleep(2.0)
                 continue
-            if not items:
-                await self.wake.wait(timeout=5.0, seen=seen)
-                continue
-            wait_ms = await self._round(sub, items, client)
             if wait_ms is not None:
                 await self.wake.wait(timeout=min(5.0, wait_ms / 1000), seen=seen)
 
@@ -148,8 +161,10 @@ class Deliverer:
 
         Messages of one low point and level (one alert's Alert → Update → Cancel, then
         the next alert's) form a chain, sent strictly in order and stopped at the first
-        failure; chains go out concurrently (``delivery.concurrency``). A chain whose
-        oldest message waits for its retry time is left for a later round.
+        failure; chains go out concurrently (``delivery.concurrency``). Each message is
+        marked delivered as soon as its 2xx arrives, before the next of its chain is
+        sent. A chain whose oldest message waits for its retry time is left for a later
+        round.
         """
         give_up_ms = round(self.config.give_up_after * 1000)
         now = now_ms()
@@ -168,32 +183,22 @@ class Deliverer:
             chains.setdefault(key, []).append(item)
         if not chains:
             return next_due
-        done: list[tuple[int, int, int]] = []
         gate = asyncio.Semaphore(self.config.concurrency)
 
         async def send_chain(chain: list[Delivery]) -> None:
             async with gate:
-                for item in chain:
-                    if now_ms() - item.created_ms > give_up_ms:
-                        await self._give_up(sub, item)
-                        continue
-                    if not await self._attempt(sub, item, client, done):
-                        return
+                try:
+                    for item in chain:
+                        if now_ms() - item.created_ms > give_up_ms:
+                            await self._give_up(sub, item)
+                            continue
+                        if not await self._attempt(sub, item, client):
+                            return
+                except Exception:  # the store failed: the chain waits for a later round
+                    logger.exception("delivery to %s stopped; retrying later", sub.name)
 
-        try:
-            await asyncio.gather(*(send_chain(c) for c in chains.values()))
-        finally:
-            await self._flush(sub, done)
+        await asyncio.gather(*(send_chain(c) for c in chains.values()))
         return None
-
-    async def _flush(self, sub: Subscriber, done: list[tuple[int, int, int]]) -> None:
-        """Record a run of successful deliveries in one transaction."""
-        if not done:
-            return
-        batch = list(done)
-        done.clear()
-        await asyncio.to_thread(self.store.mark_delivered, batch)
-        self.metrics.deliveries.labels(sub.name, "delivered").inc(len(batch))
 
     async def _give_up(self, sub: Subscriber, item: Delivery) -> None:
         logger.error(
@@ -211,14 +216,36 @@ class Deliverer:
         )
         self.metrics.deliveries.labels(sub.name, "failed").inc()
 
-    async def _attempt(
-        self,
-        sub: Subscriber,
-        item: Delivery,
-        client: httpx.AsyncClient,
-        done: list[tuple[int, int, int]],
-    ) -> bool:
-        """POST one message; True on a 2xx (appended to ``done``), else schedule a retry."""
+    def _signing_error(self, sub: Subscriber, body: bytes, headers: dict[str, str]) -> str:
+        """Sign the body into ``headers``; what is wrong with the key, or ``""``."""
+        if not sub.secret_env:
+            return ""
+        if not sub.secret_env.startswith(WEBHOOK_SECRET_PREFIX):
+            return (
+                f"signing key variable {sub.secret_env} does not start with "
+                f"{WEBHOOK_SECRET_PREFIX}; re-add the subscriber with such a name"
+            )
+        secret = os.environ.get(sub.secret_env)
+        if not secret:
+            return f"signing key {sub.secret_env} is not set"
+        headers["X-Twin-Signature"] = signature(body, secret)
+        return ""
+
+    async def _post(
+        self, sub: Subscriber, body: bytes, headers: dict[str, str], client: httpx.AsyncClient
+    ) -> str:
+        """POST a message; ``""`` on a 2xx, else what went wrong (never the answer's body)."""
+        try:
+            async with client.stream("POST", sub.url, content=body, headers=headers) as response:
+                status = response.status_code
+        except httpx.TimeoutException as exc:
+            return f"{type(exc).__name__}: no answer within {self.config.timeout:g} s"
+        except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
+            return type(exc).__name__
+        return "" if 200 <= status < 300 else f"HTTP {status}"
+
+    async def _attempt(self, sub: Subscriber, item: Delivery, client: httpx.AsyncClient) -> bool:
+        """POST one message; True on a 2xx (marked delivered now), else schedule a retry."""
         body, ctype = payload(item.alert, sub.format)
         attempts = item.attempts + 1
         headers = {
@@ -227,24 +254,13 @@ class Deliverer:
             "X-Twin-Delivery": str(item.id),
             "X-Twin-Attempt": str(attempts),
         }
-        error = ""
-        if sub.secret_env:
-            secret = os.environ.get(sub.secret_env)
-            if secret:
-                headers["X-Twin-Signature"] = signature(body, secret)
-            else:
-                error = f"signing key {sub.secret_env} is not set"
-        ok = False
+        error = self._signing_error(sub, body, headers)
         if not error:
-            try:
-                response = await client.post(sub.url, content=body, headers=headers)
-                ok = 200 <= response.status_code < 300
-                error = "" if ok else f"HTTP {response.status_code}: {response.text[:200]}"
-            except httpx.HTTPError as exc:
-                error = f"{type(exc).__name__}: {exc}"
+            error = await self._post(sub, body, headers, client)
         at = now_ms()
-        if ok:
-            done.append((item.id, attempts, at))
+        if not error:
+            await asyncio.to_thread(self.store.mark_delivered, [(item.id, attempts, at)])
+            self.metrics.deliveries.labels(sub.name, "delivered").inc()
             self.metrics.delivery_latency.observe(max(0.0, (at - item.alert.trigger_ms) / 1000))
             return True
         delay = backoff_seconds(

@@ -12,11 +12,18 @@ JSON (``Content-Type: application/json``)
     ``{"readings": [{"sensor": "wl-lp-tunnel-001", "time": "2024-06-15T08:05:00+08:00",
     "value": 0.012}, …]}``, a bare list of such objects, or the columnar form
     ``{"sensor": [...], "time": [...], "value": [...]}``. ``time`` is ISO 8601 with a
-    UTC offset (or ``Z``), or a number of seconds since 1970-01-01 UTC. An optional
-    ``kind`` must match the registered kind of the sensor.
+    UTC offset (or ``Z``), or a number of seconds since 1970-01-01 UTC, in the years
+    1–9999 (milliseconds are refused with a message that says so; see
+    :mod:`twin.live.times`). An optional ``kind`` must match the registered kind of
+    the sensor.
 CSV (``Content-Type: text/csv``)
     A header line naming ``sensor``, ``time`` and ``value`` (in any order; ``kind``
     optional), then one reading per line. Rejections give the line number.
+
+A bad value is a bad row, never a failed batch: an integer of hundreds of digits, a
+lone-surrogate sensor id, a value nested deeper than :data:`MAX_DEPTH` (read again with
+the deep values cut when the JSON parser runs out of recursion), a CSV field over
+128 KiB. The response echoes ids and text with lone surrogates escaped.
 
 Units: water level [m] above the road surface, rain rate [mm/h] over the interval
 ending at ``time``, crowd count [persons].
@@ -28,6 +35,7 @@ import csv
 import io
 import json
 import math
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -39,6 +47,7 @@ from twin._types import FloatArray, IntArray
 from twin.live.config import IngestConfig
 from twin.live.errors import LiveError
 from twin.live.sensors import CROWD_COUNTER, KINDS, RAIN_GAUGE, WATER_LEVEL, SensorRegistry
+from twin.live.times import TooManyDigits, iso_ms, parse_time_ms
 
 __all__ = [
     "BatchError",
@@ -54,6 +63,13 @@ __all__ = [
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
 _COLUMNS = ("sensor", "time", "value")
+_NUM = "send a number (e.g. 0.25)"
+#: JSON nesting the batch reader keeps; deeper values are replaced by a marker (the row
+#: that holds one is rejected) when the parser runs out of recursion.
+MAX_DEPTH = 32
+_TOO_DEEP = "\x00twin:nested-too-deep\x00"
+#: A JSON string (its escapes included) or a bracket: what the depth cut looks at.
+_JSON_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.S)
 
 
 class BatchError(LiveError):
@@ -90,11 +106,11 @@ class Rejection:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form."""
-        out: dict[str, Any] = {"row": self.row, "field": self.field, "reason": self.reason}
+        out: dict[str, Any] = {"row": self.row, "field": self.field, "reason": _safe(self.reason)}
         if self.line is not None:
             out["line"] = self.line
         if self.sensor is not None:
-            out["sensor"] = self.sensor
+            out["sensor"] = _safe(self.sensor[:200])
         return out
 
 
@@ -146,64 +162,39 @@ class _RowError(Exception):
         self.reason = reason
 
 
-def iso_ms(t_ms: int, tz: Any = UTC) -> str:
-    """ISO 8601 text of a time [ms since the epoch] in a zone (with its offset)."""
-    return (_EPOCH + timedelta(milliseconds=int(t_ms))).astimezone(tz).isoformat()
-
-
-def parse_time_ms(value: Any) -> int:
-    """A reading time as milliseconds since 1970-01-01 UTC.
-
-    Parameters
-    ----------
-    value
-        ISO 8601 text with a UTC offset or ``Z`` (``2024-06-15T08:05:00+08:00``), or a
-        number of seconds since the epoch.
-
-    Raises
-    ------
-    ValueError
-        With a message that says how to write the time.
-    """
-    if isinstance(value, bool) or value is None:
-        raise ValueError("time is missing; give ISO 8601 with an offset or epoch seconds")
-    if isinstance(value, (int, float)):
-        if not math.isfinite(value):
-            raise ValueError(f"time {value!r} is not a finite number of epoch seconds")
-        return round(value * 1000)
-    if not isinstance(value, str):
-        raise ValueError(f"time must be text or a number, not {type(value).__name__}")
-    text = value.strip()
+def _safe(text: str) -> str:
+    """Text that encodes as UTF-8: lone surrogates written as backslash escapes."""
     try:
-        dt = datetime.fromisoformat(text)
-    except ValueError:
-        try:
-            secs = float(text)
-        except ValueError:
-            raise ValueError(
-                f"time {value[:40]!r} is not ISO 8601; write e.g. 2024-06-15T08:05:00+08:00"
-            ) from None
-        if not math.isfinite(secs):
-            raise ValueError(f"time {value[:40]!r} is not finite") from None
-        return round(secs * 1000)
-    if dt.tzinfo is None:
-        raise ValueError(
-            f"time {value[:40]!r} has no UTC offset; add one (e.g. +08:00 for Hangzhou or Z)"
-        )
-    return (dt - _EPOCH) // _MS
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
+def _shown(value: Any) -> str:
+    """A value for a message: its repr, cut to 40 characters."""
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:36]}…"
 
 
 def _number(value: Any) -> float:
     if isinstance(value, bool) or value is None:
         raise _RowError("value", "value is missing; send no row for a missing reading")
+    if value == _TOO_DEEP:
+        raise _RowError("value", f"value is JSON nested more than {MAX_DEPTH} levels deep; {_NUM}")
+    if isinstance(value, TooManyDigits):
+        raise _RowError("value", f"value is {value.describe()}; {_NUM}")
     if isinstance(value, str):
         try:
             value = float(value)
         except ValueError:
-            raise _RowError("value", f"value {value[:40]!r} is not a number") from None
+            raise _RowError("value", f"value {_shown(value)} is not a number; {_NUM}") from None
     if not isinstance(value, (int, float)):
-        raise _RowError("value", f"value must be a number, not {type(value).__name__}")
-    v = float(value)
+        raise _RowError("value", f"value must be a number, not {type(value).__name__}; {_NUM}")
+    try:
+        v = float(value)
+    except OverflowError:
+        raise _RowError("value", f"value is too large for a float; {_NUM}") from None
     if not math.isfinite(v):
         raise _RowError("value", f"value {value!r} is not finite; send no row for a gap")
     return v
@@ -225,6 +216,8 @@ class _Validator:
         key = value if isinstance(value, str) else None
         if key is not None and key in self.times:
             return self.times[key]
+        if value == _TOO_DEEP:
+            raise _RowError("time", f"time is JSON nested more than {MAX_DEPTH} levels deep")
         try:
             t = parse_time_ms(value)
         except ValueError as exc:
@@ -248,10 +241,18 @@ class _Validator:
     def check(self, sensor: Any, time: Any, value: Any, kind: Any) -> tuple[int, int, float]:
         if isinstance(sensor, _NotObject):
             raise _RowError("row", 'the row is not an object; give {"sensor", "time", "value"}')
+        if sensor == _TOO_DEEP:
+            raise _RowError("sensor", f"sensor is JSON nested more than {MAX_DEPTH} levels deep")
         if not isinstance(sensor, str) or not sensor:
             raise _RowError("sensor", "sensor is missing; give the sensor id as text")
         pos = self.index.get(sensor)
         if pos is None:
+            if _safe(sensor) != sensor:
+                raise _RowError(
+                    "sensor",
+                    f"sensor id {_shown(sensor)} is not valid Unicode text (a lone surrogate); "
+                    "send the id as UTF-8",
+                )
             raise _RowError(
                 "sensor",
                 f"unknown sensor {sensor[:60]!r}; register it under sensors in the service "
@@ -259,7 +260,7 @@ class _Validator:
             )
         k = self.kinds[pos]
         if kind is not None and kind != "" and kind != KINDS[k]:
-            raise _RowError("kind", f"sensor {sensor} is a {KINDS[k]}, not {kind!r}")
+            raise _RowError("kind", f"sensor {sensor} is a {KINDS[k]}, not {_shown(kind)}")
         t = self.time(time)
         v = _number(value)
         lim = self.limits
@@ -336,6 +337,58 @@ def _check_size(n: int, limits: IngestConfig) -> None:
         )
 
 
+def _not_json(reason: str) -> BatchError:
+    return BatchError(
+        f'the body is not valid JSON ({reason}); send {{"readings": [{{"sensor": …, '
+        '"time": …, "value": …}, …]}.'
+    )
+
+
+def _cut_deep(text: str, max_depth: int) -> str:
+    """JSON text with every value nested deeper than ``max_depth`` replaced by a marker."""
+    out: list[str] = []
+    pos = depth = 0
+    cut = -1
+    for m in _JSON_TOKEN.finditer(text):
+        tok = m.group()
+        if tok in "[{":
+            depth += 1
+            if depth == max_depth + 1:
+                cut = m.start()
+        elif tok in "]}":
+            if depth == max_depth + 1 and cut >= 0:
+                out += [text[pos:cut], json.dumps(_TOO_DEEP)]
+                pos, cut = m.end(), -1
+            depth -= 1
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _load_json(body: bytes, limits: IngestConfig) -> Any:
+    """The JSON document of a body; values nested too deep become a marker.
+
+    Integers of more than a few hundred digits are read as
+    :class:`~twin.live.times.TooManyDigits` (their row is rejected, not the batch).
+    """
+    try:
+        return json.loads(body, parse_int=TooManyDigits.parse_int)
+    except RecursionError:
+        pass
+    except UnicodeDecodeError as exc:
+        raise _not_json(f"not UTF-8: {exc}") from None
+    except ValueError as exc:  # JSONDecodeError and friends
+        raise _not_json(str(exc)[:200]) from None
+    # Nested deeper than the parser's recursion allows: cut the deep values (bounded:
+    # a batch has about one bracket pair per row) and read it again.
+    text = body.decode("utf-8", "replace")
+    if text.count("[") + text.count("{") > 2 * limits.max_rows + 1000:
+        raise _not_json(f"nested too deeply, with more brackets than {limits.max_rows:,} rows need")
+    try:
+        return json.loads(_cut_deep(text, MAX_DEPTH), parse_int=TooManyDigits.parse_int)
+    except (ValueError, RecursionError) as exc:
+        raise _not_json(str(exc)[:200]) from None
+
+
 def parse_json(
     body: bytes, registry: SensorRegistry, limits: IngestConfig, *, now_ms: int
 ) -> ParsedBatch:
@@ -346,13 +399,7 @@ def parse_json(
     BatchError
         The body is not JSON, not one of the accepted forms, or has too many rows.
     """
-    try:
-        doc = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise BatchError(
-            f'the body is not valid JSON ({exc}); send {{"readings": [{{"sensor": …, '
-            '"time": …, "value": …}, …]}.'
-        ) from None
+    doc = _load_json(body, limits)
     validator = _Validator(registry, limits, now_ms)
     if isinstance(doc, dict) and isinstance(doc.get("sensor"), list):
         cols: list[Any] = [doc.get(c) for c in (*_COLUMNS, "kind")]
@@ -396,6 +443,33 @@ def parse_json(
     return _collect(gen(), validator, len(items))
 
 
+def _csv_problem(exc: csv.Error) -> str:
+    if "field limit" in str(exc):
+        return (
+            f"a field is longer than {csv.field_size_limit():,} characters (128 KiB); sensor "
+            "ids, times and values are short: check the quoting"
+        )
+    return f"the line cannot be read as CSV ({exc})"
+
+
+def _csv_records(reader: Any) -> list[tuple[int, list[str] | str]]:
+    """The non-blank records after the header: ``(line, fields)`` or ``(line, problem)``.
+
+    A line the CSV reader refuses gets its problem; the reader goes on with the next.
+    """
+    records: list[tuple[int, list[str] | str]] = []
+    while True:
+        try:
+            rec = next(reader)
+        except StopIteration:
+            return records
+        except csv.Error as exc:
+            records.append((reader.line_num, _csv_problem(exc)))
+            continue
+        if rec and any(c.strip() for c in rec):
+            records.append((reader.line_num, rec))
+
+
 def parse_csv(
     body: bytes, registry: SensorRegistry, limits: IngestConfig, *, now_ms: int
 ) -> ParsedBatch:
@@ -414,15 +488,21 @@ def parse_csv(
     reader = csv.reader(io.StringIO(text))
     header: list[str] | None = None
     header_line = 0
-    for line_no, rec in enumerate(reader, start=1):
-        if rec and any(c.strip() for c in rec):
-            header = [c.strip().lower() for c in rec]
-            header_line = line_no
-            break
+    try:
+        for rec in reader:
+            if rec and any(c.strip() for c in rec):
+                header = [c.strip().lower() for c in rec]
+                header_line = reader.line_num
+                break
+    except csv.Error as exc:
+        raise BatchError(
+            f"CSV line {reader.line_num}: {_csv_problem(exc)}; the first line must be "
+            "sensor,time,value."
+        ) from None
     if header is None:
         raise BatchError("the CSV body is empty; the first line must be sensor,time,value.")
     missing = [c for c in _COLUMNS if c not in header]
-    unknown = [c for c in header if c not in (*_COLUMNS, "kind")]
+    unknown = [_shown(c) for c in header if c not in (*_COLUMNS, "kind")][:5]
     if missing or unknown:
         what = (
             f"missing column(s) {', '.join(missing)}"
@@ -435,10 +515,7 @@ def parse_csv(
         )
     col = {c: header.index(c) for c in header}
     width = len(header)
-    records: list[tuple[int, list[str]]] = []
-    for line_no, rec in enumerate(reader, start=header_line + 1):
-        if rec and any(c.strip() for c in rec):
-            records.append((line_no, rec))
+    records = _csv_records(reader)
     _check_size(len(records), limits)
     validator = _Validator(registry, limits, now_ms)
     bad_width: list[Rejection] = []
@@ -446,6 +523,9 @@ def parse_csv(
     def gen() -> Iterator[tuple[int, int | None, Any, Any, Any, Any]]:
         i_s, i_t, i_v, i_k = col["sensor"], col["time"], col["value"], col.get("kind")
         for i, (line_no, rec) in enumerate(records):
+            if isinstance(rec, str):
+                bad_width.append(Rejection(i, line_no, "row", rec))
+                continue
             if len(rec) != width:
                 bad_width.append(
                     Rejection(
@@ -453,7 +533,7 @@ def parse_csv(
                         line_no,
                         "row",
                         f"the line has {len(rec)} fields; the header has {width} "
-                        f"({','.join(header or [])})",
+                        f"({','.join(header or [])[:200]})",
                     )
                 )
                 continue

@@ -4,7 +4,8 @@ Same tables (:mod:`twin.live.schema`) and behaviour as the embedded SQLite store
 (:mod:`twin.live.sqlite`). A batch of readings is copied into a temporary table with
 ``COPY`` and moved into ``readings`` with ``INSERT … ON CONFLICT DO NOTHING`` in the
 same transaction, which is what makes PostgreSQL ingest fast. A lost connection (a
-server restart) is reopened on the next call.
+server restart) is reopened on the next call; while the server is down, calls raise
+:class:`~twin.live.errors.StoreError`.
 """
 
 from __future__ import annotations
@@ -63,53 +64,17 @@ class PostgresStore(Store):
             NOROWID="",
         )
 
-    def _exec(self, sql: str, params: Sequence[Any] = ()) -> Any:
+    def _outage_errors(self) -> tuple[type[BaseException], ...]:
         import psycopg
 
-        try:
-            return super()._exec(sql, params)
-        except psycopg.OperationalError as exc:
-            self._drop()
-            raise StoreError(f"{self.describe()}: {str(exc).strip()}") from None
-
-    def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        import psycopg
-
-        try:
-            return super()._all(sql, params)
-        except psycopg.OperationalError as exc:
-            self._drop()
-            raise StoreError(f"{self.describe()}: {str(exc).strip()}") from None
-
-    def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        import psycopg
-
-        try:
-            return super()._one(sql, params)
-        except psycopg.OperationalError as exc:
-            self._drop()
-            raise StoreError(f"{self.describe()}: {str(exc).strip()}") from None
-
-    def _drop(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                try:
-                    self._conn.close()
-                finally:
-                    self._conn = None
+        return (psycopg.OperationalError, psycopg.InterfaceError)
 
     @contextmanager
     def _tx(self) -> Iterator[Any]:
-        import psycopg
-
-        with self._lock:
+        with self._lock, self._guard():
             conn = self._ensure()
-            try:
-                with conn.transaction():
-                    yield conn
-            except psycopg.OperationalError as exc:
-                self._drop()
-                raise StoreError(f"{self.describe()}: {str(exc).strip()}") from None
+            with conn.transaction():
+                yield conn
 
     def _sensor_filter(self, sensors: Sequence[str]) -> tuple[str, list[Any]]:
         return "sensor = ANY(?)", [list(sensors)]

@@ -31,7 +31,7 @@ import numpy as np
 from twin.alerts import AlertManager, cap_xml
 from twin.alerts.cap import validate_cap
 from twin.forecast.base import Forecaster
-from twin.live.auth import TokenCache, sync_config_tokens
+from twin.live.auth import TokenGate, sync_config_tokens
 from twin.live.backends import open_store
 from twin.live.config import LiveConfig
 from twin.live.delivery import Deliverer
@@ -80,7 +80,7 @@ class LiveService:
         self._engine: ForecastEngine | None = None
         self._radar: RadarIngest | None = None
         self._clock: IssueClock | None = None
-        self.tokens: TokenCache | None = None
+        self.tokens: TokenGate | None = None
         self.started = time.time()
         self._tasks: list[asyncio.Task[None]] = []
         self._data: asyncio.Event | None = None
@@ -143,7 +143,9 @@ class LiveService:
         )
         at = now_ms()
         sync_config_tokens(store, cfg, at_ms=at)
-        self.tokens = TokenCache(store)
+        self.tokens = TokenGate(
+            store, limit=cfg.server.bad_token_limit, window_s=cfg.server.bad_token_window
+        )
         names = {w.name for w in cfg.webhooks}
         for old in store.subscribers():
             if old.source == "config" and old.name not in names:

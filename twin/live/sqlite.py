@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -66,9 +67,13 @@ class SQLiteStore(Store):
             NOROWID=" WITHOUT ROWID",
         )
 
+    def _outage_errors(self) -> tuple[type[BaseException], ...]:
+        # Locked past the busy timeout, a full or failing disk, an unreadable file.
+        return (sqlite3.OperationalError,)
+
     @contextmanager
     def _tx(self) -> Iterator[Any]:
-        with self._lock:
+        with self._lock, self._guard():
             conn = self._ensure()
             try:
                 conn.execute("BEGIN IMMEDIATE")
@@ -77,13 +82,15 @@ class SQLiteStore(Store):
             try:
                 yield conn
             except BaseException:
-                conn.execute("ROLLBACK")
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
                 raise
             else:
                 try:
                     conn.execute("COMMIT")
                 except sqlite3.Error as exc:
-                    conn.execute("ROLLBACK")
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
                     raise StoreError(f"{self.path}: commit failed ({exc}).") from None
 
     def _sensor_filter(self, sensors: Sequence[str]) -> tuple[str, list[Any]]:

@@ -361,13 +361,31 @@ class Store(RadarTables):
             )
 
     def requeue_failed(self, *, at_ms: int, subscriber: str | None = None) -> int:
-        """Put failed deliveries back in the queue (due now); returns how many."""
+        """Put failed deliveries back in the queue (due now); returns how many.
+
+        A failed message whose alert has had a later message (same low point and level)
+        delivered to the same subscriber is dropped instead: re-sent, it would arrive
+        after, say, its own Cancel.
+        """
         where = "state = 'failed'"
         params: list[Any] = [at_ms, at_ms]
         if subscriber is not None:
             where += " AND subscriber = ?"
             params.append(subscriber)
+        superseded = (
+            "EXISTS (SELECT 1 FROM alerts a JOIN alerts later ON later.point = a.point AND "
+            "later.level = a.level AND later.seq > a.seq JOIN outbox d ON d.alert_seq = "
+            "later.seq AND d.subscriber = outbox.subscriber AND d.state = 'delivered' "
+            "WHERE a.seq = outbox.alert_seq)"
+        )
         with self._tx() as conn:
+            conn.execute(
+                self._q(
+                    "UPDATE outbox SET state = 'dropped', last_error = 'superseded: a later "
+                    f"message of its alert was delivered' WHERE {where} AND {superseded}"
+                ),
+                params[2:],
+            )
             cur = conn.execute(
                 self._q(
                     "UPDATE outbox SET state = 'pending', next_attempt_ms = ?, created_ms = ? "

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from twin.live.auth import check_scopes, mint_token, token_hash
+from twin.live.config import WEBHOOK_SECRET_PREFIX, check_secret_env, check_webhook_url
 from twin.live.errors import LiveError
 from twin.live.ingest import iso_ms
 from twin.live.records import Subscriber, now_ms
@@ -23,9 +25,22 @@ class _SubscriptionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,127}$")
-    url: str = Field(pattern=r"^https?://")
+    url: str = Field(pattern=r"^https?://", max_length=2000)
     format: Literal["cap-xml", "cap-json"] = "cap-xml"
-    secret_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    secret_env: str | None = Field(
+        default=None,
+        description=f"environment variable with the signing key, named {WEBHOOK_SECRET_PREFIX}…",
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        return check_webhook_url(v)
+
+    @field_validator("secret_env")
+    @classmethod
+    def _env(cls, v: str | None) -> str | None:
+        return None if v is None else check_secret_env(v)
 
 
 class _TokenIn(BaseModel):
@@ -97,8 +112,6 @@ async def post_token(body: _TokenIn, service: ServiceDep) -> dict[str, Any]:
         source="api",
         at_ms=now_ms(),
     )
-    assert service.tokens is not None
-    service.tokens.invalidate()
     return {"name": body.name, "scopes": list(scopes), "token": token}
 
 
@@ -107,12 +120,15 @@ async def delete_token(name: str, service: ServiceDep) -> dict[str, Any]:
     """Revoke a token."""
     if not await asyncio.to_thread(service.store.revoke_token, name, at_ms=now_ms()):
         raise HTTPException(404, f"no live token {name!r}")
-    assert service.tokens is not None
-    service.tokens.invalidate()
     return {"revoked": name}
 
 
 # ---------------------------------------------------------------------- outbox
+def _redacted(error: str | None) -> str | None:
+    """A delivery error without a receiver's answer (rows written by older versions)."""
+    return None if error is None else re.sub(r"(HTTP \d{3}):.*", r"\1", error, flags=re.S)
+
+
 @router.get("/outbox")
 async def get_outbox(
     service: ServiceDep,
@@ -134,7 +150,7 @@ async def get_outbox(
                 "attempts": d.attempts,
                 "next_attempt": iso_ms(d.next_attempt_ms, zone),
                 "delivered": None if d.delivered_ms is None else iso_ms(d.delivered_ms, zone),
-                "last_error": d.last_error,
+                "last_error": _redacted(d.last_error),
             }
             for d in rows
         ],

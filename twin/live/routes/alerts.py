@@ -20,6 +20,9 @@ __all__ = ["router"]
 
 router = APIRouter()
 
+#: The largest message number (``seq``) a query may name: a 63-bit integer.
+MAX_SEQ = 2**63 - 1
+
 
 @router.get("/alerts", dependencies=[READ])
 async def get_alerts(
@@ -27,7 +30,7 @@ async def get_alerts(
     service: ServiceDep,
     state: Literal["active", "all"] = "active",
     format: Literal["json", "atom"] = "json",
-    since: Annotated[int, Query(ge=0)] = 0,
+    since: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> Response:
     """Active alerts (the last message of each open alert) or every message."""
@@ -84,13 +87,15 @@ async def _alert_events(
 async def stream_alerts(
     request: Request,
     service: ServiceDep,
-    since: Annotated[int | None, Query(ge=0)] = None,
+    since: Annotated[int | None, Query(ge=0, le=MAX_SEQ)] = None,
     format: Literal["json", "xml"] = "json",
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> StreamingResponse:
     """Server-sent events: one ``alert`` event per new message, id = its ``seq``."""
-    if since is None and last_event_id is not None and last_event_id.strip().isdigit():
-        since = int(last_event_id)
+    if since is None and last_event_id is not None:
+        text = last_event_id.strip()
+        if text.isascii() and text.isdigit() and len(text) <= 18:  # a seq fits 63 bits
+            since = int(text)
     start = since if since is not None else await asyncio.to_thread(service.store.last_alert_seq)
     assert service.alerts_signal is not None
     return StreamingResponse(

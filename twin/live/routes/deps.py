@@ -9,6 +9,7 @@ A route that needs a scope lists :data:`INGEST`, :data:`READ` or :data:`ADMIN` i
 from __future__ import annotations
 
 import asyncio
+import math
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
@@ -55,8 +56,25 @@ class RequireScope:
         self.scope = scope
 
     async def __call__(self, request: Request) -> TokenRecord:
-        """The token record; 401 without a known token, 403 without the scope."""
+        """The token record; 401 without a known token, 403 without the scope.
+
+        429 (with ``Retry-After``) while the client's address is held back for sending
+        too many wrong tokens (see :class:`twin.live.auth.TokenGate`).
+        """
         service = get_service(request)
+        gate = service.tokens
+        assert gate is not None
+        address = request.client.host if request.client is not None else "unknown"
+        wait = gate.retry_after(address)
+        if wait is not None:
+            service.metrics.auth_failures.labels("429").inc()
+            seconds = max(1, math.ceil(wait))
+            raise HTTPException(
+                429,
+                f"too many wrong API tokens from {address} ({gate.limit} in "
+                f"{gate.window_s:g} s, server.bad_token_limit); retry in {seconds} s",
+                headers={"Retry-After": str(seconds)},
+            )
         header = request.headers.get("authorization")
         if not header:
             service.metrics.auth_failures.labels("401").inc()
@@ -72,12 +90,9 @@ class RequireScope:
                 "use Authorization: Bearer <token> (another scheme was sent)",
                 headers=_BEARER,
             )
-        cache = service.tokens
-        assert cache is not None
-        known, rec = cache.cached(token)
-        if not known:
-            rec = await asyncio.to_thread(cache.lookup, token)
+        rec = await asyncio.to_thread(gate.lookup, token)
         if rec is None:
+            gate.note_failure(address)
             service.metrics.auth_failures.labels("401").inc()
             raise HTTPException(
                 401,

@@ -6,34 +6,59 @@ import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Response
-from fastapi.responses import JSONResponse
 
 from twin import __version__
 from twin.forecast.data import STEP_S
+from twin.live.errors import StoreError
 from twin.live.ingest import iso_ms
 from twin.live.records import now_ms
 from twin.live.routes.deps import READ, ServiceDep
+from twin.live.routes.responses import STORE_RETRY_AFTER_S, SafeJSONResponse
 from twin.live.service import LiveService
 
 __all__ = ["ops_router"]
 
 
-async def health(service: ServiceDep) -> JSONResponse:
+async def health(service: ServiceDep) -> Response:
     """Readiness: the store answers, the background tasks run, the last issue worked.
 
-    503 with ``status`` ``unavailable`` or ``degraded`` (``issue_error`` says why).
+    ``status`` is ``ok``, ``degraded`` or ``unavailable``, and ``problems`` says why:
+
+    - 503 ``unavailable`` (with ``Retry-After``): the store does not answer or a
+      background task has stopped;
+    - 503 ``degraded``: the last issue time failed (``issue_error``);
+    - 200 ``degraded``: the service works, but messages are parked as failed (an
+      operator should look at ``GET /outbox?state=failed`` and ``POST /outbox/retry``);
+    - 200 ``ok``: none of these.
     """
     ok_store = await asyncio.to_thread(service.store.ping)
-    counts = await asyncio.to_thread(service.store.outbox_counts) if ok_store else {}
+    counts: dict[str, int] = {}
+    if ok_store:
+        try:
+            counts = await asyncio.to_thread(service.store.outbox_counts)
+        except StoreError:
+            ok_store = False
     clock = service.clock
     wm = clock.watermark()
     zone = service.config.zone
     alive = service.tasks_alive()
-    status = "ok" if ok_store and alive else "unavailable"
-    if status == "ok" and service.issue_error is not None:
-        status = "degraded"
+    problems: list[str] = []
+    if not ok_store:
+        problems.append("the store does not answer")
+    if not alive:
+        problems.append("a background task has stopped")
+    if service.issue_error is not None:
+        problems.append(f"the last issue failed: {service.issue_error}")
+    if counts.get("failed", 0):
+        problems.append(
+            f"{counts['failed']} message(s) parked as failed; see /outbox?state=failed and "
+            "POST /outbox/retry"
+        )
+    status = "ok" if not problems else "degraded" if ok_store and alive else "unavailable"
+    code = 503 if status == "unavailable" or service.issue_error is not None else 200
     body = {
         "status": status,
+        "problems": problems,
         "version": __version__,
         "store": {"backend": service.store.backend, "ok": ok_store},
         "background_tasks": alive,
@@ -47,7 +72,8 @@ async def health(service: ServiceDep) -> JSONResponse:
         "issue_error": service.issue_error,
         "uptime_s": round(max(0.0, now_ms() / 1000 - service.started), 1),
     }
-    return JSONResponse(body, status_code=200 if status == "ok" else 503)
+    headers = {"Retry-After": str(STORE_RETRY_AFTER_S)} if status == "unavailable" else None
+    return SafeJSONResponse(body, status_code=code, headers=headers)
 
 
 async def _metrics(service: LiveService) -> Response:

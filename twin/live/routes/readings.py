@@ -6,19 +6,20 @@ import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import JSONResponse
 
 from twin.live.ingest import BatchError, iso_ms
 from twin.live.records import now_ms
+from twin.live.routes.bodies import READINGS_BODY
 from twin.live.routes.deps import INGEST, READ, ServiceDep, limited_body, time_param
+from twin.live.routes.responses import SafeJSONResponse
 
 __all__ = ["router"]
 
 router = APIRouter()
 
 
-@router.post("/readings", dependencies=[INGEST])
-async def post_readings(request: Request, service: ServiceDep) -> JSONResponse:
+@router.post("/readings", dependencies=[INGEST], openapi_extra=READINGS_BODY)
+async def post_readings(request: Request, service: ServiceDep) -> SafeJSONResponse:
     """Validate and store a batch of readings (JSON or CSV); report every bad row."""
     body = await limited_body(request, service, "the batch")
     ctype = request.headers.get("content-type", "application/json")
@@ -28,7 +29,7 @@ async def post_readings(request: Request, service: ServiceDep) -> JSONResponse:
         service.metrics.batch_errors.labels(str(exc.status)).inc()
         raise HTTPException(exc.status, str(exc)) from None
     service.note_batch(batch)
-    return JSONResponse(result)
+    return SafeJSONResponse(result)
 
 
 @router.get("/readings", dependencies=[READ])
