@@ -134,6 +134,10 @@ def forecaster_card(model: Forecaster, results: list[Backtest]) -> str:
                 markdown_table(r.alerts, digits=2),
                 "",
             ]
+    threads = getattr(model, "settings", {}).get("n_threads")
+    train_cmd = f"twin forecast train --out models/ --kinds {model.kind} --future-rain {future}"
+    if threads:
+        train_cmd += f" --threads {threads}"
     lines += [
         "## Limitations",
         "",
@@ -149,7 +153,7 @@ def forecaster_card(model: Forecaster, results: list[Backtest]) -> str:
         "## How to retrain",
         "",
         "```",
-        f"twin forecast train --out models/ --kinds {model.kind} --future-rain {future}",
+        train_cmd,
         f"twin forecast evaluate --models models/ --kinds {name} --cards",
         "```",
         "",

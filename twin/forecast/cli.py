@@ -133,7 +133,7 @@ def train(
     max_storms: Annotated[
         int | None, typer.Option(help="At most this many catalogue storms per split (quick runs).")
     ] = None,
-    epochs: Annotated[int | None, typer.Option(help="N-HiTS epochs (default 8).")] = None,
+    epochs: Annotated[int | None, typer.Option(help="N-HiTS epochs (default 12).")] = None,
     threads: Annotated[int | None, typer.Option(help="N-HiTS CPU threads (default 2).")] = None,
     future_rain: Annotated[
         str,
