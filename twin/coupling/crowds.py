@@ -51,6 +51,7 @@ from twin.crowds.interventions import intervention_effect
 from twin.crowds.model import simulate
 from twin.crowds.plazas import Plazas
 from twin.crowds.results import CrowdRun, CrowdState
+from twin.crowds.stepper import CrowdStepper
 from twin.errors import ScenarioError
 from twin.seeds import stream_rng
 
@@ -116,7 +117,12 @@ class CrowdController:
         n, p = demand.n_steps, plazas.n_plazas
         self.staff = np.zeros((n, p))
         self.stepped_density = np.full((n, p), np.nan)
-        self.state = CrowdState(time=demand.t0, plazas=plazas)
+        self._state = CrowdState(time=demand.t0, plazas=plazas)
+        # Without interventions, the stepper does simulate's arithmetic without its
+        # per-call validation (same numbers; see twin.crowds.stepper).
+        self._stepper = (
+            None if cfg.interventions else CrowdStepper(plazas, demand, cfg.model)
+        )  # fmt: skip
         self._active = np.zeros(p, dtype=bool)
         self.alerts: list[CrowdAlert] = []
         self.alert_kinds: list[str] = []
@@ -126,6 +132,13 @@ class CrowdController:
         self._rng = stream_rng(sim.scenario.seed, "crowds")
         self.result: CrowdRun | None = None
 
+    @property
+    def state(self) -> CrowdState:
+        """The crowds now (at the end of the last step done)."""
+        if self._stepper is not None:
+            return self._stepper.crowd_state()
+        return self._state
+
     # ------------------------------------------------------------------ clock
     def staff_on_site(self) -> FloatArray:
         """Staff working at each plaza now [persons]: crews working on its crowd cases."""
@@ -133,6 +146,8 @@ class CrowdController:
 
         f = self.sim.fleet
         out = np.zeros(self.plazas.n_plazas)
+        if not self.alert_cases:  # no crowd-control case raised yet: nobody on site
+            return out
         working = np.flatnonzero((f.status == Status.WORK) & (f.case >= 0))
         if working.size == 0:
             return out
@@ -154,17 +169,24 @@ class CrowdController:
             staff = self.staff_on_site()
             self.staff[k] = staff
             yield env.timeout(dm.dt)
-            res = simulate(
-                self.plazas, dm.window(k, k + 1), params=prm,
-                interventions=self.cfg.interventions, staff=staff[None, :], initial=self.state,
-            )  # fmt: skip
-            self.state = res.final
-            self.stepped_density[k] = res.density[0]
+            if self._stepper is not None:
+                self.stepped_density[k] = self._stepper.step(staff)
+            else:
+                res = simulate(
+                    self.plazas, dm.window(k, k + 1), params=prm,
+                    interventions=self.cfg.interventions, staff=staff[None, :],
+                    initial=self._state,
+                )  # fmt: skip
+                self._state = res.final
+                self.stepped_density[k] = res.density[0]
             if (k + 1) % self.stride == 0:
                 self._forecast(staff, al.horizon, al.density_threshold)
 
     def _forecast(self, staff: FloatArray, horizon: float, threshold: float) -> None:
         dm = self.demand
+        if self._stepper is not None and not self._stepper.crosses(horizon, threshold, staff):
+            self._active = np.zeros(self.plazas.n_plazas, dtype=bool)  # no plaza crosses
+            return
         fc = forecast_alerts(
             self.state, dm, horizon, threshold, params=self.cfg.model,
             interventions=self.cfg.interventions,
