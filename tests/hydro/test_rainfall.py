@@ -140,7 +140,12 @@ def test_read_several_files_other_columns_and_offsets(tmp_path: Path) -> None:
     b = tmp_path / "b.csv"
     b.write_text("id,mm,t\nG1,3.0,2020-06-01T00:20:00+08:00\nG1,4.0,2020-06-01T00:30:00+08:00\n")
     rain = read_gauge_csv(
-        [a, b], interval="10min", units="mm", station_col="id", value_col="mm", time_col="t",
+        [a, b],
+        interval="10min",
+        units="mm",
+        station_col="id",
+        value_col="mm",
+        time_col="t",
         timezone="UTC",
     )
     assert rain.time.values[0] == np.datetime64("2020-05-31T16:00")

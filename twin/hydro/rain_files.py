@@ -25,7 +25,7 @@ from twin.hydro.rain_netcdf import read_netcdf
 from twin.hydro.rain_steps import RAIN_ATTRS, fill_missing, format_seconds
 from twin.scenario import RainFileConfig
 
-__all__ = ["OPTION_PREFIX", "file_rain", "read_rain_file", "resolve_path"]
+__all__ = ["OPTION_PREFIX", "file_rain", "network_bbox", "read_rain_file", "resolve_path"]
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ def resolve_path(file: str, base_dir: Path | None) -> Path:
 
 
 def read_rain_file(
-    path: Path,
+    path: str | Path,
     options: RainFileConfig | None = None,
     *,
     bbox: tuple[float, float, float, float] | None = None,
@@ -64,6 +64,7 @@ def read_rain_file(
         Zone of naive CSV timestamps when ``options.timezone`` is unset.
     """
     opts = options or RainFileConfig()
+    path = Path(path)
     if path.suffix.lower() in _NETCDF:
         return read_netcdf(
             path, variable=opts.variable, units=opts.units, interval=opts.interval,
@@ -86,7 +87,7 @@ def network_bbox(lon: FloatArray, lat: FloatArray) -> tuple[float, float, float,
 
 
 def file_rain(
-    path: Path,
+    path: str | Path,
     options: RainFileConfig | None = None,
     *,
     lon: FloatArray | None = None,
@@ -122,6 +123,7 @@ def file_rain(
         steps under the policy ``error``.
     """
     opts = options or RainFileConfig()
+    path = Path(path)
     placed = lon is not None and lat is not None
     bbox = network_bbox(np.asarray(lon), np.asarray(lat)) if placed else None
     rain = read_rain_file(path, opts, bbox=bbox, timezone=timezone)

@@ -64,7 +64,8 @@ def read_netcdf(
         A NetCDF file.
     variable
         The variable to read; by default ``rain_rate``, else the one variable whose
-        ``standard_name`` is a rain rate, flux or amount (:data:`RAIN_STANDARD_NAMES`).
+        ``standard_name`` is a rain rate, flux or amount (:data:`RAIN_STANDARD_NAMES`),
+        else the file's only variable.
     units
         The variable's units when the file has none (a rate such as ``"mm/h"`` or
         ``"kg m-2 s-1"``, or a depth per step such as ``"mm"``). Units in the file that
@@ -133,6 +134,8 @@ def _pick_rain_variable(ds: xr.Dataset, path: Path, prefix: str) -> str:
         return "rain_rate"
     rainy = {str(k): v.attrs.get("standard_name") for k, v in ds.data_vars.items()}
     found = [k for k, sn in rainy.items() if sn in RAIN_STANDARD_NAMES]
+    if not found and len(rainy) == 1:
+        return next(iter(rainy))  # the file's only variable
     if len(found) != 1:
         listed = ", ".join(found or map(str, ds.data_vars)) or "none"
         raise ScenarioError(
