@@ -22,7 +22,7 @@ import pandas as pd
 
 from twin._types import FloatArray
 from twin.network.plot import ATTRIBUTION, CLASS_STYLE
-from twin.report.maps import MAP_ROAD_CLASSES, network_lines
+from twin.report.maps import MAP_ROAD_CLASSES, network_line_arrays
 from twin.report.page import (
     card,
     esc,
@@ -289,7 +289,7 @@ def _map_figure(result: RunResult, network: RoadNetwork | None) -> Any:
     if network is not None:
         for cls_name in MAP_ROAD_CLASSES:
             colour, width = CLASS_STYLE[cls_name]
-            xs, ys = network_lines(network, cls_name)
+            xs, ys = network_line_arrays(network, cls_name)
             fig.add_trace(
                 go.Scattergl(x=xs, y=ys, mode="lines", name=f"{cls_name} roads",
                              line={"color": colour, "width": max(width * 1.2, 0.8)},
