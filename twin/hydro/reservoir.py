@@ -38,8 +38,18 @@ Infiltration (Horton, cumulative form, SWMM ``infil.c``)
     rate is :math:`f = \max(f_c, (F(t_p + \Delta t) - F(t_p))/\Delta t)`, limited to
     the water available :math:`i + d/\Delta t`; when it is so limited, :math:`t_p` is
     advanced to where :math:`F(t_p') = F(t_p) + f\,\Delta t` (Newton), otherwise by
-    :math:`\Delta t`. Capacity does not regenerate in dry weather (SWMM's drying time
-    is infinite).
+    :math:`\Delta t`. By default capacity does not regenerate in dry weather (SWMM's
+    drying time is infinite); with :attr:`RunoffOptions.dry_time` it does, as in SWMM:
+    over a substep with no water on the pervious part,
+    :math:`t_p \leftarrow -\ln(1 - e^{-k_r \Delta t}(1 - e^{-k t_p}))/k` with
+    :math:`k_r = -\ln(0.02)/T_{dry}`.
+
+Subarea routing (optional, SWMM ``[SUBAREAS]`` ``RouteTo PERVIOUS``)
+    By default both parts drain to the outlet. With
+    :attr:`RunoffOptions.route_to_pervious` = :math:`p`, a share :math:`p` of the
+    impervious runoff volume of a substep falls on the pervious part in that substep
+    (as a rate :math:`p\,q_i A_i / A_p` added to the rain there), where it can
+    infiltrate; SWMM adds it one runoff step later.
 
 Storage node (SWMM FUNCTIONAL storage curve)
     Surface area :math:`A_s(h) = a h^b + c` [m²], volume
@@ -56,6 +66,14 @@ Storage node (SWMM FUNCTIONAL storage curve)
     step. Water above
     ``max_depth`` spills away (SWMM's flooding with ponding off) and is counted as
     overflow.
+
+What of SWMM is not here
+    One subcatchment drains to one storage node per point: no conduits between points,
+    no pipe network or surcharge (the drain is a rating curve), no dual drainage
+    (street and pipe systems exchanging flow), no routing of spilled water to a
+    downstream point (it is counted as overflow and leaves), no Green–Ampt or
+    curve-number infiltration, no evaporation, snow, groundwater or LID controls, and
+    no ``PctZero`` share of impervious area without depression storage.
 
 Mass balance
     Per point, the rain volume equals infiltration + evaporation (0) + the change of
@@ -98,6 +116,7 @@ __all__ = [
     "CatchmentParams",
     "PondState",
     "PondingResult",
+    "RunoffOptions",
     "default_substeps",
     "simulate_ponding",
 ]
@@ -243,6 +262,52 @@ class CatchmentParams:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
+@dataclass(frozen=True)
+class RunoffOptions:
+    """SWMM runoff features beyond the default model; each is off by default.
+
+    With the defaults a run is bit for bit the model described in the module docstring.
+    A value is one number for every point or an array with one per point.
+
+    Attributes
+    ----------
+    route_to_pervious
+        Fraction of the impervious part's runoff that runs onto the pervious part
+        instead of the outlet [-], SWMM's ``[SUBAREAS]`` ``RouteTo PERVIOUS`` with
+        ``PctRouted`` = 100 × this. The routed water joins the rain on the pervious
+        part in the same substep (SWMM adds the previous runoff step's outflow), where
+        it can infiltrate. 0: all runoff to the outlet (``RouteTo OUTLET``).
+    dry_time
+        Horton drying time [s]: how long a saturated soil takes to recover 98 % of its
+        capacity in dry weather (SWMM's ``DryTime``, in days there). In every substep
+        with no water on the pervious part the equivalent time moves back as in SWMM's
+        ``horton_getInfil``, with rate ``-ln(0.02) / dry_time`` [1/s]. ``inf``: the
+        capacity never regenerates (the default).
+    """
+
+    route_to_pervious: float | FloatArray = 0.0
+    dry_time: float | FloatArray = math.inf
+
+    def arrays(self, n_points: int) -> tuple[FloatArray, FloatArray]:
+        """Per-point routed fraction [-] and Horton regeneration rate [1/s].
+
+        Raises
+        ------
+        ValueError
+            A fraction outside [0, 1], a drying time that is not positive, or arrays
+            of the wrong length.
+        """
+        route = np.broadcast_to(np.asarray(self.route_to_pervious, dtype=np.float64), (n_points,))
+        dry = np.broadcast_to(np.asarray(self.dry_time, dtype=np.float64), (n_points,))
+        if not np.all((route >= 0.0) & (route <= 1.0)):
+            raise ValueError("RunoffOptions.route_to_pervious: fractions must lie in [0, 1]")
+        if not np.all(dry > 0.0):
+            raise ValueError("RunoffOptions.dry_time: must be > 0 [s] (inf: no recovery)")
+        with np.errstate(divide="ignore"):
+            regen = np.where(np.isfinite(dry), -math.log(0.02) / dry, 0.0)
+        return np.ascontiguousarray(route), np.ascontiguousarray(regen, dtype=np.float64)
+
+
 # ---------------------------------------------------------------------------- state
 
 #: Rows of a state array (:attr:`PondState.values`).
@@ -366,6 +431,7 @@ def simulate_ponding(
     *,
     substeps: int | None = None,
     state: PondState | None = None,
+    options: RunoffOptions | None = None,
 ) -> PondingResult:
     """Simulate runoff and ponding at every low point through a rain series.
 
@@ -385,6 +451,9 @@ def simulate_ponding(
     state
         The state to start from (default: dry, no infiltration history); the result's
         ``final_state`` continues the run.
+    options
+        SWMM runoff features beyond the default model (subarea routing, Horton
+        recovery); by default none, and results are those of the model as documented.
 
     Returns
     -------
@@ -435,12 +504,13 @@ def simulate_ponding(
             "column per point)"
         )
     work = np.array(start.values, dtype=np.float64, order="C")
+    route, regen = (options or RunoffOptions()).arrays(n)
     p = params
     ponding_kernel(
         p.area, p.imperv, p.width, p.slope, p.n_imperv, p.n_perv,
         p.dstore_imperv, p.dstore_perv, p.f0, p.fc, p.decay,
         p.pond_a, p.pond_b, p.pond_c, p.drain_capacity, p.drain_coeff, p.drain_exp,
-        p.max_depth, rain_ms, float(dt), n_sub, ODE_TOL,
+        p.max_depth, route, regen, rain_ms, float(dt), n_sub, ODE_TOL,
         depth, volume, runoff, drain, over, infil, totals, work,
     )  # fmt: skip
 

@@ -91,6 +91,20 @@ def _horton(tp: float, h: float, fa: float, f0: float, fc: float, kd: float) -> 
 
 
 @numba.njit(cache=True)
+def _horton_regen(tp: float, h: float, kd: float, kr: float) -> float:
+    """Horton capacity regenerating over a dry substep, as SWMM's ``horton_getInfil``.
+
+    The equivalent time ``tp`` [s] moves back so that the capacity recovers towards
+    ``f0`` exponentially with rate ``kr`` [1/s] (SWMM: ``-ln(0.02) / DryTime``).
+    """
+    if kd <= 0.0 or tp <= 0.0:
+        return tp
+    r = math.exp(-kr * h)
+    x = 1.0 - math.exp(-kd * tp)
+    return float(-math.log(1.0 - r * x) / kd)
+
+
+@numba.njit(cache=True)
 def _ddt(y: float, ix: float, alpha: float, ds: float) -> float:
     """Rate of change of a subarea's ponded depth [m/s]."""
     x = y - ds
@@ -300,6 +314,8 @@ def ponding_kernel(
     coeff: FloatArray,
     expo: FloatArray,
     hmax: FloatArray,
+    route: FloatArray,
+    regen: FloatArray,
     rain: FloatArray,
     dt: float,
     substeps: int,
@@ -318,7 +334,9 @@ def ponding_kernel(
     ``rain`` is [m/s], shape ``(n_steps, n_points)``. Outputs are filled in place:
     depths/volumes at step boundaries, step-mean rates [m³/s], and per-point totals
     ``totals[:, j] = (rain, infiltration, surface change, pond change, drain, overflow)``
-    [m³]. ``state`` ``(6, n_points)`` holds each point's state at the start and is
+    [m³]. ``route`` is the fraction of impervious runoff routed onto the pervious part
+    [-] and ``regen`` the Horton regeneration rate in dry weather [1/s] (zeros: neither,
+    the defaults). ``state`` ``(6, n_points)`` holds each point's state at the start and is
     overwritten with the state at the end: ponded depth on the impervious and pervious
     parts [m], Horton equivalent time [s], pond depth [m], pond volume [m³] and drain
     outflow [m³/s] (zeros: a dry start).
@@ -334,6 +352,8 @@ def ponding_kernel(
         alpha_p = width[j] * sq / (a_per * n_perv[j]) if a_per > 0.0 else 0.0
         pa, pb, pc = pond_a[j], pond_b[j], pond_c[j]
         qk, qe, qcap, hm = coeff[j], expo[j], cap[j], hmax[j]
+        pct = route[j] if a_per > 0.0 else 0.0
+        kr = regen[j]
         vmax = _pond_volume(hm, pa, pb, pc)
         d_i = state[0, j]
         d_p = state[1, j]
@@ -357,8 +377,11 @@ def ponding_kernel(
             s_inf = 0.0
             for _ in range(substeps):
                 if i <= 0.0 and d_i <= 0.0 and d_p <= 0.0 and vs <= 0.0:
+                    if kr > 0.0:
+                        tp = _horton_regen(tp, h, decay[j], kr)
                     continue
                 r_vol = 0.0
+                i_p = i  # water falling on the pervious part [m/s]
                 # Impervious part: no infiltration.
                 if a_imp > 0.0 and (i > 0.0 or d_i > ds_imperv[j]):
                     d_new = _subarea(d_i, i, alpha_i, ds_imperv[j], h, tol)
@@ -366,28 +389,34 @@ def ponding_kernel(
                     if ri < 0.0:  # round-off
                         d_new += ri
                         ri = 0.0
-                    r_vol += ri * a_imp
+                    if pct > 0.0:  # SWMM's RouteTo PERVIOUS: part runs onto the pervious
+                        i_p = i + pct * ri * a_imp / (a_per * h)
+                        r_vol += (1.0 - pct) * ri * a_imp
+                    else:
+                        r_vol += ri * a_imp
                     d_i = d_new
                 # Pervious part: Horton infiltration, constant over the substep.
-                if a_per > 0.0 and (i > 0.0 or d_p > 0.0):
-                    fa = i + d_p / h
+                if a_per > 0.0 and (i_p > 0.0 or d_p > 0.0):
+                    fa = i_p + d_p / h
                     f, tp = _horton(tp, h, fa, f0[j], fc[j], decay[j])
                     if f >= fa:
-                        inf = d_p + i * h
+                        inf = d_p + i_p * h
                         d_new = 0.0
                     else:
                         inf = f * h
-                        d_new = _subarea(d_p, i - f, alpha_p, ds_perv[j], h, tol)
+                        d_new = _subarea(d_p, i_p - f, alpha_p, ds_perv[j], h, tol)
                         if d_new < 0.0:
                             inf += d_new
                             d_new = 0.0
-                    rp = d_p + i * h - inf - d_new
+                    rp = d_p + i_p * h - inf - d_new
                     if rp < 0.0:  # round-off
                         d_new += rp
                         rp = 0.0
                     r_vol += rp * a_per
                     s_inf += inf * a_per
                     d_p = d_new
+                elif kr > 0.0:  # nothing to infiltrate: the capacity regenerates
+                    tp = _horton_regen(tp, h, decay[j], kr)
                 # Storage node: trapezoidal balance with the exact runoff volume. Where
                 # the drain is stiff (dt dQ/dV > 2: a nearly empty pond with a steep
                 # outflow curve) the trapezoidal rule oscillates, and backward Euler

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import math
 import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -44,7 +45,7 @@ import numpy as np
 import numpy.typing as npt
 
 from twin._types import FloatArray
-from twin.hydro.reservoir import CatchmentParams, default_substeps
+from twin.hydro.reservoir import CatchmentParams, RunoffOptions, default_substeps
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -173,6 +174,7 @@ def write_inp(
     routing_step: float | None = None,
     names: Sequence[str] | None = None,
     title: str = "city-twin low points",
+    options: RunoffOptions | None = None,
 ) -> Path:
     """Write a SWMM 5 input file reproducing the twin's ponding model.
 
@@ -203,6 +205,10 @@ def write_inp(
         are replaced by ``_``.
     title
         The ``[TITLE]`` line.
+    options
+        The twin's optional runoff features, written as SWMM's: subarea routing as
+        ``RouteTo PERVIOUS`` with ``PctRouted``, Horton recovery as ``DryTime`` [days]
+        (default :data:`DRY_TIME_DAYS`: no recovery).
 
     Returns
     -------
@@ -233,6 +239,7 @@ def write_inp(
     fmt_d = "%m/%d/%Y"
     fmt_t = "%H:%M:%S"
     p = params
+    routed, regen = (options or RunoffOptions()).arrays(n)
 
     out: list[str] = []
     add = out.append
@@ -240,7 +247,7 @@ def write_inp(
     add(title)
     add("")
     add("[OPTIONS]")
-    options = [
+    swmm_options = [
         ("FLOW_UNITS", "CMS"),
         ("INFILTRATION", "HORTON"),
         ("FLOW_ROUTING", "KINWAVE"),
@@ -267,7 +274,7 @@ def write_inp(
         ("ROUTING_STEP", f"{route:g}"),
         ("THREADS", "1"),
     ]
-    out += [f"{k:<20} {v}" for k, v in options]
+    out += [f"{k:<20} {v}" for k, v in swmm_options]
     add("")
     add("[EVAPORATION]")
     add("CONSTANT         0.0")
@@ -293,9 +300,10 @@ def write_inp(
     add("[SUBAREAS]")
     add(";;Subcatchment N-Imperv N-Perv S-Imperv[mm] S-Perv[mm] PctZero RouteTo")
     for j, x in enumerate(ids):
+        to = f"PERVIOUS {routed[j] * 100:.10g}" if routed[j] > 0 else "OUTLET"
         add(
             f"S_{x} {p.n_imperv[j]:.10g} {p.n_perv[j]:.10g} {p.dstore_imperv[j] * 1e3:.10g} "
-            f"{p.dstore_perv[j] * 1e3:.10g} 0 OUTLET"
+            f"{p.dstore_perv[j] * 1e3:.10g} 0 {to}"
         )
     add("")
     add("[INFILTRATION]")
@@ -303,7 +311,7 @@ def write_inp(
     for j, x in enumerate(ids):
         add(
             f"S_{x} {p.f0[j] * 3.6e6:.10g} {p.fc[j] * 3.6e6:.10g} {p.decay[j] * 3600:.10g} "
-            f"{DRY_TIME_DAYS:g} 0"
+            f"{-math.log(0.02) / regen[j] / 86400 if regen[j] > 0 else DRY_TIME_DAYS:.10g} 0"
         )
     add("")
 
