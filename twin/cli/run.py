@@ -6,6 +6,7 @@ when run; models are imported inside them.
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -94,6 +95,10 @@ def run(
     # The models are imported once the scenario is valid: a bad file fails fast.
     from twin.run.folder import write_run
 
+    # What is alive now is mostly the libraries just imported, alive until exit: leave it
+    # out of every later garbage collection (the run's, and the interpreter's at exit,
+    # which otherwise walk the whole heap several times: about a second per run).
+    gc.freeze()
     folder = out or DEFAULT_OUT / "runs" / f"{scenario.name}-seed{scenario.seed}"
     result = run_with_progress(scenario, scenario_file.parent, f"Running {scenario.name}")
     paths = write_run(result, folder)
