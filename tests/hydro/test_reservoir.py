@@ -276,7 +276,8 @@ def test_mass_balance_closes() -> None:
     mb = r.mass_balance
     assert set(mb) == {
         "rain", "infiltration", "evaporation", "surface_storage_change",
-        "pond_storage_change", "drain_outflow", "overflow", "error", "relative_error",
+        "pond_storage_change", "drain_outflow", "overflow", "spill_received", "error",
+        "relative_error",
     }  # fmt: skip
     assert r.overflow.any()  # the balance includes spills
     assert r.max_relative_error < MASS_BALANCE_TOLERANCE

@@ -67,13 +67,19 @@ Storage node (SWMM FUNCTIONAL storage curve)
     ``max_depth`` spills away (SWMM's flooding with ponding off) and is counted as
     overflow.
 
+Spill routing (optional)
+    By default water above ``max_depth`` leaves (SWMM's flooding with ponding off).
+    With :attr:`RunoffOptions.spill_to` it flows to a downstream point's pond (or
+    leaves at the network's edge): points are simulated upstream first, and a step's
+    spill enters the receiving pond spread evenly over that step.
+
 What of SWMM is not here
-    One subcatchment drains to one storage node per point: no conduits between points,
-    no pipe network or surcharge (the drain is a rating curve), no dual drainage
-    (street and pipe systems exchanging flow), no routing of spilled water to a
-    downstream point (it is counted as overflow and leaves), no Green–Ampt or
-    curve-number infiltration, no evaporation, snow, groundwater or LID controls, and
-    no ``PctZero`` share of impervious area without depression storage.
+    One subcatchment drains to one storage node per point: no conduits between points
+    (only the optional spill from a pond to another), no pipe network or surcharge (the
+    drain is a rating curve), no dual drainage (street and pipe systems exchanging
+    flow), no Green–Ampt or curve-number infiltration, no evaporation, snow,
+    groundwater or LID controls, and no ``PctZero`` share of impervious area without
+    depression storage.
 
 Mass balance
     Per point, the rain volume equals infiltration + evaporation (0) + the change of
@@ -283,10 +289,47 @@ class RunoffOptions:
         with no water on the pervious part the equivalent time moves back as in SWMM's
         ``horton_getInfil``, with rate ``-ln(0.02) / dry_time`` [1/s]. ``inf``: the
         capacity never regenerates (the default).
+    spill_to
+        For each point, the point whose pond receives the water it spills above
+        ``max_depth`` (the downstream low point), or -1 where it leaves the network at
+        its edge (``None``: every point, the default). The spill of a rain step reaches
+        the receiving pond spread evenly over that step (SWMM: an overflow link).
     """
 
     route_to_pervious: float | FloatArray = 0.0
     dry_time: float | FloatArray = math.inf
+    spill_to: IntArray | list[int] | None = None
+
+    def spill_order(self, n_points: int) -> tuple[IntArray, IntArray]:
+        """Where each point spills (-1: away) and an order with upstream points first.
+
+        Raises
+        ------
+        ValueError
+            Wrong length, an index out of range, or points that spill into each other
+            in a loop.
+        """
+        if self.spill_to is None:
+            return np.full(n_points, -1, dtype=np.int64), np.arange(n_points, dtype=np.int64)
+        to = np.asarray(self.spill_to, dtype=np.int64).ravel()
+        if to.shape != (n_points,) or np.any((to < -1) | (to >= n_points)):
+            raise ValueError(
+                f"RunoffOptions.spill_to: give one index per point ({n_points}), each a "
+                "point index or -1 (the water leaves)"
+            )
+        order: list[int] = []
+        indegree = np.bincount(to[to >= 0], minlength=n_points)
+        ready = [j for j in range(n_points) if indegree[j] == 0]
+        while ready:
+            j = ready.pop()
+            order.append(j)
+            if to[j] >= 0:
+                indegree[to[j]] -= 1
+                if indegree[to[j]] == 0:
+                    ready.append(int(to[j]))
+        if len(order) != n_points:
+            raise ValueError("RunoffOptions.spill_to: points spill into each other in a loop")
+        return to, np.array(order, dtype=np.int64)
 
     def arrays(self, n_points: int) -> tuple[FloatArray, FloatArray]:
         """Per-point routed fraction [-] and Horton regeneration rate [1/s].
@@ -376,8 +419,9 @@ class PondingResult:
         Totals per point over the run [m³], each of shape ``(n_points,)``: ``rain``,
         ``infiltration``, ``evaporation`` (0), ``surface_storage_change`` (water on the
         catchment surface, incl. depression storage), ``pond_storage_change``,
-        ``drain_outflow``, ``overflow``, ``error`` (rain minus the rest) and
-        ``relative_error`` [-] (``error`` over the rain volume; 0 when it is 0).
+        ``drain_outflow``, ``overflow`` (incl. water spilled to a downstream point),
+        ``spill_received`` (from upstream points), ``error`` (rain plus water received
+        minus the rest) and ``relative_error`` [-] (``error`` over the rain volume; 0 when it is 0).
     final_state
         The state at the end of the run (continue from it with ``state=``).
     """
@@ -496,7 +540,7 @@ def simulate_ponding(
     drain = np.zeros((n_steps, n))
     over = np.zeros((n_steps, n))
     infil = np.zeros((n_steps, n))
-    totals = np.zeros((6, n))
+    totals = np.zeros((7, n))
     start = PondState.dry(n) if state is None else state
     if start.values.shape != (len(STATE_ROWS), n):
         raise ValueError(
@@ -504,18 +548,22 @@ def simulate_ponding(
             "column per point)"
         )
     work = np.array(start.values, dtype=np.float64, order="C")
-    route, regen = (options or RunoffOptions()).arrays(n)
+    opts = options or RunoffOptions()
+    route, regen = opts.arrays(n)
+    spill_to, order = opts.spill_order(n)
+    spill_in = np.zeros((n_steps, n))
     p = params
     ponding_kernel(
         p.area, p.imperv, p.width, p.slope, p.n_imperv, p.n_perv,
         p.dstore_imperv, p.dstore_perv, p.f0, p.fc, p.decay,
         p.pond_a, p.pond_b, p.pond_c, p.drain_capacity, p.drain_coeff, p.drain_exp,
-        p.max_depth, route, regen, rain_ms, float(dt), n_sub, ODE_TOL,
+        p.max_depth, route, regen, spill_to, order, spill_in, rain_ms, float(dt), n_sub,
+        ODE_TOL,
         depth, volume, runoff, drain, over, infil, totals, work,
     )  # fmt: skip
 
-    v_rain, v_inf, d_surf, d_pond, v_drain, v_over = totals
-    error = v_rain - (v_inf + d_surf + d_pond + v_drain + v_over)
+    v_rain, v_inf, d_surf, d_pond, v_drain, v_over, v_up = totals
+    error = v_rain + v_up - (v_inf + d_surf + d_pond + v_drain + v_over)
     with np.errstate(divide="ignore", invalid="ignore"):
         rel = np.where(v_rain > 0.0, error / np.where(v_rain > 0.0, v_rain, 1.0), 0.0)
     balance = {
@@ -526,6 +574,7 @@ def simulate_ponding(
         "pond_storage_change": d_pond,
         "drain_outflow": v_drain,
         "overflow": v_over,
+        "spill_received": v_up,
         "error": error,
         "relative_error": rel,
     }

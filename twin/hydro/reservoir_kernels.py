@@ -11,6 +11,7 @@ import math
 
 import numba
 import numpy as np
+import numpy.typing as npt
 
 from twin._types import FloatArray
 
@@ -316,6 +317,9 @@ def ponding_kernel(
     hmax: FloatArray,
     route: FloatArray,
     regen: FloatArray,
+    spill_to: npt.NDArray[np.int64],
+    order: npt.NDArray[np.int64],
+    spill_in: FloatArray,
     rain: FloatArray,
     dt: float,
     substeps: int,
@@ -336,15 +340,19 @@ def ponding_kernel(
     ``totals[:, j] = (rain, infiltration, surface change, pond change, drain, overflow)``
     [m³]. ``route`` is the fraction of impervious runoff routed onto the pervious part
     [-] and ``regen`` the Horton regeneration rate in dry weather [1/s] (zeros: neither,
-    the defaults). ``state`` ``(6, n_points)`` holds each point's state at the start and is
-    overwritten with the state at the end: ponded depth on the impervious and pervious
-    parts [m], Horton equivalent time [s], pond depth [m], pond volume [m³] and drain
-    outflow [m³/s] (zeros: a dry start).
+    the defaults). Points are simulated in ``order`` (upstream first); a point's spill
+    goes to the pond of point ``spill_to[j]`` (-1: it leaves), added to ``spill_in``
+    ``(n_steps, n_points)`` [m³ per step] and spread evenly over the receiver's
+    substeps; ``totals[6]`` is the volume received. ``state`` ``(6, n_points)`` holds
+    each point's state at the start and is overwritten with the state at the end:
+    ponded depth on the impervious and pervious parts [m], Horton equivalent time [s],
+    pond depth [m], pond volume [m³] and drain outflow [m³/s] (zeros: a dry start).
     """
     n_steps, n_points = rain.shape
     h = dt / substeps
     half = 0.5 * h
-    for j in range(n_points):
+    for jj in range(n_points):
+        j = order[jj]
         a_imp = area[j] * imperv[j]
         a_per = area[j] - a_imp
         sq = math.sqrt(slope[j])
@@ -367,16 +375,19 @@ def ponding_kernel(
         v_inf = 0.0
         v_drain = 0.0
         v_over = 0.0
+        v_up = 0.0
+        down = spill_to[j]
         depth_out[0, j] = hs
         volume_out[0, j] = vs
         for k in range(n_steps):
             i = rain[k, j]
+            q_up = spill_in[k, j] / substeps  # spill of upstream points [m³ per substep]
             s_run = 0.0
             s_drain = 0.0
             s_over = 0.0
             s_inf = 0.0
             for _ in range(substeps):
-                if i <= 0.0 and d_i <= 0.0 and d_p <= 0.0 and vs <= 0.0:
+                if i <= 0.0 and d_i <= 0.0 and d_p <= 0.0 and vs <= 0.0 and q_up <= 0.0:
                     if kr > 0.0:
                         tp = _horton_regen(tp, h, decay[j], kr)
                     continue
@@ -417,18 +428,19 @@ def ponding_kernel(
                     d_p = d_new
                 elif kr > 0.0:  # nothing to infiltrate: the capacity regenerates
                     tp = _horton_regen(tp, h, decay[j], kr)
+                v_in = r_vol + q_up  # (+ 0.0 without upstream spill: bit for bit)
                 # Storage node: trapezoidal balance with the exact runoff volume. Where
                 # the drain is stiff (dt dQ/dV > 2: a nearly empty pond with a steep
                 # outflow curve) the trapezoidal rule oscillates, and backward Euler
                 # (L-stable) takes the step instead.
                 if hs <= 0.0 or (q0 < qcap and h * qe * q0 > 2.0 * hs * (pa * _power(hs, pb) + pc)):
                     w = h
-                    rhs = vs + r_vol
+                    rhs = vs + v_in
                 else:
                     w = half
-                    rhs = vs + r_vol - half * q0
+                    rhs = vs + v_in - half * q0
                 if rhs <= 0.0:
-                    out = vs + r_vol
+                    out = vs + v_in
                     hs = 0.0
                     vs = 0.0
                     q0 = 0.0
@@ -445,7 +457,7 @@ def ponding_kernel(
                         hs = _pond_solve(hs, rhs, w, pa, pb, pc, qk, qe, qcap, hm)
                         q0 = _drain(hs, qk, qe, qcap)
                         vs_new = _pond_volume(hs, pa, pb, pc)
-                    out = vs + r_vol - vs_new - spill
+                    out = vs + v_in - vs_new - spill
                     if out < 0.0:  # round-off: keep the balance in the pond
                         vs_new += out
                         out = 0.0
@@ -457,6 +469,9 @@ def ponding_kernel(
             v_inf += s_inf
             v_drain += s_drain
             v_over += s_over
+            v_up += spill_in[k, j]
+            if down >= 0:
+                spill_in[k, down] += s_over
             depth_out[k + 1, j] = hs
             volume_out[k + 1, j] = vs
             runoff_out[k, j] = s_run / dt
@@ -469,6 +484,7 @@ def ponding_kernel(
         totals[3, j] = vs - vs0
         totals[4, j] = v_drain
         totals[5, j] = v_over
+        totals[6, j] = v_up
         state[0, j] = d_i
         state[1, j] = d_p
         state[2, j] = tp

@@ -68,6 +68,11 @@ DRY_TIME_DAYS = 1.0e6
 _CURVE_PER_DECADE = 24
 #: Decades of depth sampled below the depth where the drain reaches capacity.
 _CURVE_DECADES = 4
+#: A spilling pond: SWMM's node is this much deeper than ``max_depth`` [m], and its
+#: spill link (an outlet from ``max_depth`` to the receiving pond) passes
+#: :data:`SPILL_COEFF` × head [m³/s per m], so the head above ``max_depth`` stays small.
+SPILL_HEAD_M = 0.5
+SPILL_COEFF = 200.0
 _NAME_OK = re.compile(r"[^A-Za-z0-9_.\-]")
 
 
@@ -208,7 +213,9 @@ def write_inp(
     options
         The twin's optional runoff features, written as SWMM's: subarea routing as
         ``RouteTo PERVIOUS`` with ``PctRouted``, Horton recovery as ``DryTime`` [days]
-        (default :data:`DRY_TIME_DAYS`: no recovery).
+        (default :data:`DRY_TIME_DAYS`: no recovery), spill routing as an outlet
+        ``SP_<name>`` from ``max_depth`` to the receiving storage node (whose node is
+        :data:`SPILL_HEAD_M` deeper than ``max_depth`` to let the head build).
 
     Returns
     -------
@@ -240,6 +247,8 @@ def write_inp(
     fmt_t = "%H:%M:%S"
     p = params
     routed, regen = (options or RunoffOptions()).arrays(n)
+    spill_to, _ = (options or RunoffOptions()).spill_order(n)
+    node_max = p.max_depth + np.where(spill_to >= 0, SPILL_HEAD_M, 0.0)
 
     out: list[str] = []
     add = out.append
@@ -325,10 +334,10 @@ def write_inp(
     tabular = [not _functional_exact(p, j) for j in range(n)]
     for j, x in enumerate(ids):
         if tabular[j]:
-            add(f"ST_{x} 0 {p.max_depth[j]:.10g} 0 TABULAR A_{x} 0 0")
+            add(f"ST_{x} 0 {node_max[j]:.10g} 0 TABULAR A_{x} 0 0")
         else:
             add(
-                f"ST_{x} 0 {p.max_depth[j]:.10g} 0 FUNCTIONAL {p.pond_a[j]:.10g} "
+                f"ST_{x} 0 {node_max[j]:.10g} 0 FUNCTIONAL {p.pond_a[j]:.10g} "
                 f"{p.pond_b[j]:.10g} {p.pond_c[j]:.10g} 0 0"
             )
     add("")
@@ -336,6 +345,10 @@ def write_inp(
     add(";;Name FromNode ToNode Offset Type QTable Gated")
     for x in ids:
         add(f"O_{x} ST_{x} OUT_{x} 0 TABULAR/DEPTH C_{x} NO")
+    for j, x in enumerate(ids):  # spill to the downstream pond, from max_depth up
+        if spill_to[j] >= 0:
+            add(f"SP_{x} ST_{x} ST_{ids[spill_to[j]]} {p.max_depth[j]:.10g} TABULAR/DEPTH "
+                f"CS_{x} NO")  # fmt: skip
     add("")
     add("[CURVES]")
     add(";;Name Type Depth[m] Outflow[m3/s]")
@@ -344,15 +357,18 @@ def write_inp(
             float(p.drain_coeff[j]),
             float(p.drain_exp[j]),
             float(p.drain_capacity[j]),
-            float(p.max_depth[j]),
+            float(node_max[j]),
         )
         for m, (hh, qq) in enumerate(zip(depth, flow, strict=True)):
             add(f"C_{x} {'Rating' if m == 0 else ''} {hh:.10g} {qq:.10g}")
+        if spill_to[j] >= 0:
+            add(f"CS_{x} Rating 0 0")
+            add(f"CS_{x} {SPILL_HEAD_M:.10g} {SPILL_COEFF * SPILL_HEAD_M:.10g}")
     for j, x in enumerate(ids):
         if not tabular[j]:
             continue
         depth, surf = storage_curve(
-            float(p.pond_a[j]), float(p.pond_b[j]), float(p.pond_c[j]), float(p.max_depth[j])
+            float(p.pond_a[j]), float(p.pond_b[j]), float(p.pond_c[j]), float(node_max[j])
         )
         for m, (hh, aa) in enumerate(zip(depth, surf, strict=True)):
             add(f"A_{x} {'Storage' if m == 0 else ''} {hh:.10g} {aa:.10g}")
