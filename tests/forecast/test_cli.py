@@ -2,12 +2,13 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
 from twin.alerts import validate_cap
 from twin.forecast.cli import app
-from twin.forecast.errors import ForecastError
+from twin.forecast.errors import ForecastError, ModelFileError
 
 runner = CliRunner()
 
@@ -50,3 +51,23 @@ def test_bad_options_are_clear_errors(tmp_path):
 @pytest.mark.parametrize("cmd", ["train", "evaluate", "predict"])
 def test_help(cmd):
     assert runner.invoke(app, [cmd, "--help"]).exit_code == 0
+
+
+@pytest.mark.slow
+def test_evaluate_scores_the_physics_ensemble_beside_the_others(tmp_path):
+    out = tmp_path / "report"
+    result = runner.invoke(
+        app, ["evaluate", "--kinds", "persistence,physics_ensemble", "--max-storms", "2",
+              "--rain-source", "persistence", "--no-radar", "--out", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    alerts = pd.read_csv(out / "alerts.csv")
+    assert set(alerts["forecaster"]) == {"persistence", "physics ensemble (EnKF)"}
+    assert set(alerts["threshold"]) == {"impeded", "closed"}
+    skill = pd.read_csv(out / "catalogue-test" / "skill.csv")
+    assert set(skill["kind"]) == {"persistence", "physics_ensemble"}
+    assert skill["coverage_80"].between(0, 1).all()
+    assert "physics ensemble" in (out / "report.md").read_text(encoding="utf-8")
+    bad = runner.invoke(app, ["evaluate", "--kinds", "prophet", "--out", str(out)])
+    assert isinstance(bad.exception, ModelFileError)
+    assert "unknown forecaster" in str(bad.exception)
