@@ -404,7 +404,7 @@ def token_list(config: ConfigOpt = None) -> None:
 def token_revoke(
     name: Annotated[str, typer.Argument(help="Token name.")], config: ConfigOpt = None
 ) -> None:
-    """Revoke a token (a running service stops accepting it within 10 s)."""
+    """Revoke a token (a running service refuses it from its next request on)."""
     from twin.live.backends import open_store
     from twin.live.errors import LiveError
     from twin.live.records import now_ms
