@@ -367,17 +367,25 @@ def _cut_deep(text: str, max_depth: int) -> str:
 def _load_json(body: bytes, limits: IngestConfig) -> Any:
     """The JSON document of a body; values nested too deep become a marker.
 
-    Integers of more than a few hundred digits are read as
-    :class:`~twin.live.times.TooManyDigits` (their row is rejected, not the batch).
+    When the body holds an integer Python refuses to read (over 4,300 digits), long
+    integers are read as :class:`~twin.live.times.TooManyDigits` (their row is
+    rejected, not the batch).
     """
     try:
-        return json.loads(body, parse_int=TooManyDigits.parse_int)
+        return json.loads(body)
     except RecursionError:
         pass
     except UnicodeDecodeError as exc:
         raise _not_json(f"not UTF-8: {exc}") from None
-    except ValueError as exc:  # JSONDecodeError and friends
+    except json.JSONDecodeError as exc:
         raise _not_json(str(exc)[:200]) from None
+    except ValueError:  # an integer over Python's 4,300 digits: read those apart
+        try:
+            return json.loads(body, parse_int=TooManyDigits.parse_int)
+        except RecursionError:
+            pass
+        except ValueError as exc:
+            raise _not_json(str(exc)[:200]) from None
     # Nested deeper than the parser's recursion allows: cut the deep values (bounded:
     # a batch has about one bracket pair per row) and read it again.
     text = body.decode("utf-8", "replace")

@@ -16,7 +16,7 @@ endpoint                   scope    what
 ``/subscriptions``         admin    GET, POST (add or change), ``DELETE /subscriptions/{name}``
 ``/tokens``                admin    GET, POST (mint; the token is shown once), DELETE
 ``GET /outbox``            admin    delivery state; ``POST /outbox/retry`` re-queues failures
-``GET /health``            none     liveness and readiness (503 when the store is down)
+``GET /health``            none     readiness: ok, degraded, 503 when the store is down
 ``GET /metrics``           none     Prometheus metrics (or ``read``: ``server.public_metrics``)
 =========================  =======  ==========================================================
 
@@ -29,7 +29,12 @@ endpoint                   scope    what
 - :mod:`twin.live.routes.admin`: ``/subscriptions``, ``/tokens``, ``/outbox``;
 - :mod:`twin.live.routes.ops`: ``/health``, ``/metrics`` and ``/``.
 
-:func:`twin.live.app.create_app` puts them together. Tokens go in ``Authorization:
-Bearer <token>``; a missing or unknown token gets 401, a token without the scope 403
-(see :mod:`twin.live.auth`).
+:mod:`twin.live.routes.bodies` declares the request bodies the ingest routes read
+themselves (for ``/openapi.json``); :mod:`twin.live.routes.responses` holds the error
+answers (JSON always, 503 with ``Retry-After`` while the store is down, 400 for control
+characters in the URL). :func:`twin.live.app.create_app` puts them together. Tokens go
+in ``Authorization: Bearer <token>``; a missing or unknown token gets 401, a token
+without the scope 403, and an address that sent ``server.bad_token_limit`` wrong tokens
+within ``server.bad_token_window`` gets 429 with ``Retry-After`` (see
+:mod:`twin.live.auth`).
 """
