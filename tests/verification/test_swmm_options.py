@@ -7,6 +7,8 @@ input file (:func:`twin.hydro.swmm_inp.write_inp`):
 - **subarea routing** (``[SUBAREAS] RouteTo PERVIOUS`` with ``PctRouted`` 100 and 60),
   in light rain (the 2-h Chicago storm × 0.3, 14 mm) and heavy rain (47 mm);
 - **Horton recovery** (``DryTime`` 0.25 day) between two storms 12 h apart;
+- **Green–Ampt infiltration** (``INFILTRATION GREEN_AMPT``) on a clay loam in light and
+  heavy rain, and a sandy loam through two storms (its upper zone recovering between);
 - **spill routing**: the intersection's pond spills into the park road's (in SWMM an
   outlet link from its maximum depth to the other storage node), heavy rain.
 
@@ -28,8 +30,8 @@ import pandas as pd
 import pytest
 
 from tests.verification.test_swmm import DT, NAMES, case_params, chicago_storm, nse
-from twin.hydro.reservoir import PondingResult, RunoffOptions, simulate_ponding
-from twin.hydro.reservoir_kernels import _horton_regen
+from twin.hydro.infiltration_kernels import horton_regen
+from twin.hydro.reservoir import GreenAmptParams, PondingResult, RunoffOptions, simulate_ponding
 from twin.hydro.swmm_inp import write_inp
 
 LIGHT = np.concatenate([np.zeros(30), 0.3 * chicago_storm(), np.zeros(240)])
@@ -37,12 +39,18 @@ HEAVY = np.concatenate([np.zeros(30), chicago_storm(), np.zeros(240)])
 TWO_STORMS = np.concatenate(
     [np.zeros(30), 0.5 * chicago_storm(), np.zeros(12 * 60), 0.5 * chicago_storm(), np.zeros(240)]
 )
+#: Green–Ampt soils (SWMM user's manual, table A.2): suction [m], Ks [m/s], deficit [-].
+CLAY_LOAM = GreenAmptParams(suction=0.2083, conductivity=1.0 / 3.6e6, deficit=0.155)
+SANDY_LOAM = GreenAmptParams(suction=0.1102, conductivity=10.92 / 3.6e6, deficit=0.30)
 RUNS: dict[str, tuple[np.ndarray, RunoffOptions]] = {
     "routed_all_light": (LIGHT, RunoffOptions(route_to_pervious=1.0)),
     "routed_all_heavy": (HEAVY, RunoffOptions(route_to_pervious=1.0)),
     "routed_60_light": (LIGHT, RunoffOptions(route_to_pervious=0.6)),
     "routed_60_heavy": (HEAVY, RunoffOptions(route_to_pervious=0.6)),
     "recovery_6h": (TWO_STORMS, RunoffOptions(dry_time=0.25 * 86400.0)),
+    "green_ampt_light": (LIGHT, RunoffOptions(green_ampt=CLAY_LOAM)),
+    "green_ampt_heavy": (HEAVY, RunoffOptions(green_ampt=CLAY_LOAM)),
+    "green_ampt_two_storms": (TWO_STORMS, RunoffOptions(green_ampt=SANDY_LOAM)),
 }
 
 
@@ -96,7 +104,9 @@ def test_runoff_and_pond_match_swmm(name: str, swmm_runs: dict[str, pd.DataFrame
     assert result.max_relative_error < 1e-6
 
 
-@pytest.mark.parametrize("name", ["routed_all_light", "routed_60_heavy", "recovery_6h"])
+@pytest.mark.parametrize(
+    "name", ["routed_all_light", "routed_60_heavy", "recovery_6h", "green_ampt_heavy"]
+)
 def test_each_feature_matters(name: str, swmm_runs: dict[str, pd.DataFrame]) -> None:
     """Without the feature the twin is farther from SWMM (runoff volume)."""
     swmm = swmm_runs[name]
@@ -132,8 +142,8 @@ def test_recovery_is_swmms_exponential_law() -> None:
     tp0 = 5000.0
     tp = tp0
     for _ in range(360):
-        tp = _horton_regen(tp, 60.0, kd, kr)
-    assert tp == pytest.approx(_horton_regen(tp0, 360 * 60.0, kd, kr), rel=1e-9)
+        tp = horton_regen(tp, 60.0, kd, kr)
+    assert tp == pytest.approx(horton_regen(tp0, 360 * 60.0, kd, kr), rel=1e-9)
     used0, used = 1.0 - math.exp(-kd * tp0), 1.0 - math.exp(-kd * tp)
     assert used == pytest.approx(0.02 * used0, rel=1e-9)
 
@@ -198,3 +208,20 @@ def test_spill_loops_are_refused() -> None:
     to, order = RunoffOptions(spill_to=[2, 2, -1]).spill_order(3)
     assert to.tolist() == [2, 2, -1]
     assert order.tolist().index(2) == 2  # the receiver after both senders
+
+
+def test_green_ampt_state_continues_bit_for_bit() -> None:
+    """A Green–Ampt run stopped and continued from its 11-row state is the whole run."""
+    opts = RunoffOptions(green_ampt=SANDY_LOAM)
+    whole = simulate_ponding(case_params(), TWO_STORMS, DT, options=opts)
+    cut = 500
+    first = simulate_ponding(case_params(), TWO_STORMS[:cut], DT, options=opts)
+    assert first.final_state is not None and first.final_state.values.shape == (11, 4)
+    second = simulate_ponding(case_params(), TWO_STORMS[cut:], DT, options=opts,
+                              state=first.final_state)  # fmt: skip
+    assert np.array_equal(second.water_depth, whole.water_depth[cut:])
+    horton_state = simulate_ponding(case_params(), HEAVY[:5], DT).final_state
+    with pytest.raises(ValueError, match="Green–Ampt run continues only from a Green–Ampt"):
+        simulate_ponding(case_params(), HEAVY, DT, options=opts, state=horton_state)
+    with pytest.raises(ValueError, match="conductivity > 0"):
+        GreenAmptParams(suction=0.1, conductivity=0.0, deficit=0.3).arrays(1)

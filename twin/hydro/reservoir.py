@@ -44,6 +44,17 @@ Infiltration (Horton, cumulative form, SWMM ``infil.c``)
     :math:`t_p \leftarrow -\ln(1 - e^{-k_r \Delta t}(1 - e^{-k t_p}))/k` with
     :math:`k_r = -\ln(0.02)/T_{dry}`.
 
+Green–Ampt (optional, SWMM ``GREEN_AMPT``, ``infil.c``)
+    With :attr:`RunoffOptions.green_ampt` the pervious part infiltrates by Green–Ampt
+    instead of Horton: all water while it is below the saturated conductivity
+    :math:`K_s`; above it, once the cumulative infiltration reaches
+    :math:`F_s = K_s (\psi + d)\,\theta_d / (i - K_s)` the surface is saturated and
+    :math:`F` follows :math:`F_2 - F_1 - c\ln\frac{F_2 + c}{F_1 + c} = K_s\Delta t`
+    with :math:`c = (\psi + d)\theta_d` (suction :math:`\psi`, ponded depth
+    :math:`d`, moisture deficit :math:`\theta_d`). Between events the upper soil zone
+    (Mein's depth) recovers, and a new event starts with the deficit it has regained,
+    as in SWMM (:class:`~twin.hydro.runoff_options.GreenAmptParams`).
+
 Subarea routing (optional, SWMM ``[SUBAREAS]`` ``RouteTo PERVIOUS``)
     By default both parts drain to the outlet. With
     :attr:`RunoffOptions.route_to_pervious` = :math:`p`, a share :math:`p` of the
@@ -77,9 +88,10 @@ What of SWMM is not here
     One subcatchment drains to one storage node per point: no conduits between points
     (only the optional spill from a pond to another), no pipe network or surcharge (the
     drain is a rating curve), no dual drainage (street and pipe systems exchanging
-    flow), no Green–Ampt or curve-number infiltration, no evaporation, snow,
-    groundwater or LID controls, and no ``PctZero`` share of impervious area without
-    depression storage.
+    flow), no modified Horton, modified Green–Ampt or curve-number infiltration, no
+    maximum infiltration volume (``MaxInfil``), no evaporation, snow, groundwater or
+    LID controls, no monthly conductivity patterns, and no ``PctZero`` share of
+    impervious area without depression storage.
 
 Mass balance
     Per point, the rain volume equals infiltration + evaporation (0) + the change of
@@ -112,6 +124,7 @@ import numpy.typing as npt
 
 from twin._types import BoolArray, FloatArray, IntArray
 from twin.hydro.reservoir_kernels import MM_PER_H, STIFF_LIMIT, ponding_kernel
+from twin.hydro.runoff_options import GreenAmptParams, RunoffOptions
 
 __all__ = [
     "MASS_BALANCE_TOLERANCE",
@@ -120,6 +133,7 @@ __all__ = [
     "ODE_TOL",
     "STIFF_LIMIT",
     "CatchmentParams",
+    "GreenAmptParams",
     "PondState",
     "PondingResult",
     "RunoffOptions",
@@ -268,93 +282,12 @@ class CatchmentParams:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
-@dataclass(frozen=True)
-class RunoffOptions:
-    """SWMM runoff features beyond the default model; each is off by default.
-
-    With the defaults a run is bit for bit the model described in the module docstring.
-    A value is one number for every point or an array with one per point.
-
-    Attributes
-    ----------
-    route_to_pervious
-        Fraction of the impervious part's runoff that runs onto the pervious part
-        instead of the outlet [-], SWMM's ``[SUBAREAS]`` ``RouteTo PERVIOUS`` with
-        ``PctRouted`` = 100 × this. The routed water joins the rain on the pervious
-        part in the same substep (SWMM adds the previous runoff step's outflow), where
-        it can infiltrate. 0: all runoff to the outlet (``RouteTo OUTLET``).
-    dry_time
-        Horton drying time [s]: how long a saturated soil takes to recover 98 % of its
-        capacity in dry weather (SWMM's ``DryTime``, in days there). In every substep
-        with no water on the pervious part the equivalent time moves back as in SWMM's
-        ``horton_getInfil``, with rate ``-ln(0.02) / dry_time`` [1/s]. ``inf``: the
-        capacity never regenerates (the default).
-    spill_to
-        For each point, the point whose pond receives the water it spills above
-        ``max_depth`` (the downstream low point), or -1 where it leaves the network at
-        its edge (``None``: every point, the default). The spill of a rain step reaches
-        the receiving pond spread evenly over that step (SWMM: an overflow link).
-    """
-
-    route_to_pervious: float | FloatArray = 0.0
-    dry_time: float | FloatArray = math.inf
-    spill_to: IntArray | list[int] | None = None
-
-    def spill_order(self, n_points: int) -> tuple[IntArray, IntArray]:
-        """Where each point spills (-1: away) and an order with upstream points first.
-
-        Raises
-        ------
-        ValueError
-            Wrong length, an index out of range, or points that spill into each other
-            in a loop.
-        """
-        if self.spill_to is None:
-            return np.full(n_points, -1, dtype=np.int64), np.arange(n_points, dtype=np.int64)
-        to = np.asarray(self.spill_to, dtype=np.int64).ravel()
-        if to.shape != (n_points,) or np.any((to < -1) | (to >= n_points)):
-            raise ValueError(
-                f"RunoffOptions.spill_to: give one index per point ({n_points}), each a "
-                "point index or -1 (the water leaves)"
-            )
-        order: list[int] = []
-        indegree = np.bincount(to[to >= 0], minlength=n_points)
-        ready = [j for j in range(n_points) if indegree[j] == 0]
-        while ready:
-            j = ready.pop()
-            order.append(j)
-            if to[j] >= 0:
-                indegree[to[j]] -= 1
-                if indegree[to[j]] == 0:
-                    ready.append(int(to[j]))
-        if len(order) != n_points:
-            raise ValueError("RunoffOptions.spill_to: points spill into each other in a loop")
-        return to, np.array(order, dtype=np.int64)
-
-    def arrays(self, n_points: int) -> tuple[FloatArray, FloatArray]:
-        """Per-point routed fraction [-] and Horton regeneration rate [1/s].
-
-        Raises
-        ------
-        ValueError
-            A fraction outside [0, 1], a drying time that is not positive, or arrays
-            of the wrong length.
-        """
-        route = np.broadcast_to(np.asarray(self.route_to_pervious, dtype=np.float64), (n_points,))
-        dry = np.broadcast_to(np.asarray(self.dry_time, dtype=np.float64), (n_points,))
-        if not np.all((route >= 0.0) & (route <= 1.0)):
-            raise ValueError("RunoffOptions.route_to_pervious: fractions must lie in [0, 1]")
-        if not np.all(dry > 0.0):
-            raise ValueError("RunoffOptions.dry_time: must be > 0 [s] (inf: no recovery)")
-        with np.errstate(divide="ignore"):
-            regen = np.where(np.isfinite(dry), -math.log(0.02) / dry, 0.0)
-        return np.ascontiguousarray(route), np.ascontiguousarray(regen, dtype=np.float64)
-
-
 # ---------------------------------------------------------------------------- state
 
 #: Rows of a state array (:attr:`PondState.values`).
 STATE_ROWS = ("d_imperv", "d_perv", "horton_time", "pond_depth", "pond_volume", "drain_outflow")
+#: Rows a Green–Ampt run adds (:attr:`RunoffOptions.green_ampt`).
+GA_STATE_ROWS = ("ga_deficit", "ga_infiltrated", "ga_upper_zone", "ga_saturated", "ga_time_left")
 
 
 @dataclass(frozen=True)
@@ -369,7 +302,8 @@ class PondState:
     values
         Shape ``(6, n_points)``: ponded depth on the impervious and pervious parts of the
         catchment [m], Horton equivalent time [s], pond depth [m], pond volume [m³] and
-        drain outflow [m³/s] (rows :data:`STATE_ROWS`).
+        drain outflow [m³/s] (rows :data:`STATE_ROWS`); a Green–Ampt run's state has the
+        five rows :data:`GA_STATE_ROWS` more.
     """
 
     values: FloatArray
@@ -541,14 +475,18 @@ def simulate_ponding(
     over = np.zeros((n_steps, n))
     infil = np.zeros((n_steps, n))
     totals = np.zeros((7, n))
+    opts = options or RunoffOptions()
+    ga = np.zeros((7, n)) if opts.green_ampt is None else opts.green_ampt.arrays(n)
+    rows = len(STATE_ROWS) + (0 if opts.green_ampt is None else len(GA_STATE_ROWS))
     start = PondState.dry(n) if state is None else state
-    if start.values.shape != (len(STATE_ROWS), n):
+    if state is None and opts.green_ampt is not None:
+        start = PondState(np.vstack([start.values, ga[2], np.zeros((4, n))]))
+    if start.values.shape != (rows, n):
         raise ValueError(
-            f"state has shape {start.values.shape}; give ({len(STATE_ROWS)}, {n}) (one "
-            "column per point)"
+            f"state has shape {start.values.shape}; give ({rows}, {n}) (one column per "
+            "point; a Green–Ampt run continues only from a Green–Ampt state)"
         )
     work = np.array(start.values, dtype=np.float64, order="C")
-    opts = options or RunoffOptions()
     route, regen = opts.arrays(n)
     spill_to, order = opts.spill_order(n)
     spill_in = np.zeros((n_steps, n))
@@ -557,8 +495,8 @@ def simulate_ponding(
         p.area, p.imperv, p.width, p.slope, p.n_imperv, p.n_perv,
         p.dstore_imperv, p.dstore_perv, p.f0, p.fc, p.decay,
         p.pond_a, p.pond_b, p.pond_c, p.drain_capacity, p.drain_coeff, p.drain_exp,
-        p.max_depth, route, regen, spill_to, order, spill_in, rain_ms, float(dt), n_sub,
-        ODE_TOL,
+        p.max_depth, route, regen, spill_to, order, spill_in, ga, opts.green_ampt is not None,
+        rain_ms, float(dt), n_sub, ODE_TOL,
         depth, volume, runoff, drain, over, infil, totals, work,
     )  # fmt: skip
 

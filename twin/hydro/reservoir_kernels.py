@@ -14,6 +14,8 @@ import numpy as np
 import numpy.typing as npt
 
 from twin._types import FloatArray
+from twin.hydro.infiltration_kernels import green_ampt as ga_infiltration
+from twin.hydro.infiltration_kernels import horton, horton_regen
 
 __all__ = ["MM_PER_H", "STIFF_LIMIT", "ponding_kernel"]
 
@@ -23,8 +25,6 @@ __all__ = ["MM_PER_H", "STIFF_LIMIT", "ponding_kernel"]
 STIFF_LIMIT = 50.0
 #: Rain rate conversion [m/s per mm/h].
 MM_PER_H = 1.0 / 3.6e6
-#: Rates below this count as no water (SWMM's ZERO, 1e-10 ft/s) [m/s].
-_ZERO_RATE = 3.048e-11
 
 # Cash–Karp embedded Runge–Kutta tableau (Cash & Karp 1990).
 _B21 = 0.2
@@ -50,59 +50,6 @@ _DC6 = _C6 - 0.25
 
 
 #: Fields that must be > 0 (the rest must be >= 0 unless checked otherwise).
-
-
-@numba.njit(cache=True)
-def _horton(tp: float, h: float, fa: float, f0: float, fc: float, kd: float) -> tuple[float, float]:
-    """Horton infiltration over a substep, as SWMM's ``horton_getInfil``.
-
-    Returns the rate [m/s] and the new equivalent time [s]. ``fa`` is the water available
-    [m/s] (rain + ponded depth / substep).
-    """
-    if fa <= _ZERO_RATE:
-        return 0.0, tp
-    df = f0 - fc
-    if df <= 0.0 or kd <= 0.0:
-        return min(f0, fa), tp
-    t1 = tp + h
-    tlim = 16.0 / kd
-    if tp >= tlim:
-        fp_cum = fc * tp + df / kd
-        f1_cum = fp_cum + fc * h
-    else:
-        fp_cum = fc * tp + df / kd * (1.0 - math.exp(-kd * tp))
-        f1_cum = fc * t1 + df / kd * (1.0 - math.exp(-kd * t1))
-    fp = max((f1_cum - fp_cum) / h, fc)
-    if fp > fa:
-        fp = fa
-    if t1 > tlim or fp < fa:
-        tp = t1
-    else:
-        # Infiltration limited by the water available: find tp' with F(tp') = F(tp) + fp h.
-        target = fp_cum + fp * h
-        t = tp + 0.5 * h
-        for _ in range(50):
-            ex = math.exp(-min(60.0, kd * t))
-            r = (fc * t + df / kd * (1.0 - ex) - target) / (fc + df * ex)
-            t -= r
-            if abs(r) <= 1e-9 * h:
-                break
-        tp = t
-    return fp, tp
-
-
-@numba.njit(cache=True)
-def _horton_regen(tp: float, h: float, kd: float, kr: float) -> float:
-    """Horton capacity regenerating over a dry substep, as SWMM's ``horton_getInfil``.
-
-    The equivalent time ``tp`` [s] moves back so that the capacity recovers towards
-    ``f0`` exponentially with rate ``kr`` [1/s] (SWMM: ``-ln(0.02) / DryTime``).
-    """
-    if kd <= 0.0 or tp <= 0.0:
-        return tp
-    r = math.exp(-kr * h)
-    x = 1.0 - math.exp(-kd * tp)
-    return float(-math.log(1.0 - r * x) / kd)
 
 
 @numba.njit(cache=True)
@@ -320,6 +267,8 @@ def ponding_kernel(
     spill_to: npt.NDArray[np.int64],
     order: npt.NDArray[np.int64],
     spill_in: FloatArray,
+    ga: FloatArray,
+    green_ampt: bool,
     rain: FloatArray,
     dt: float,
     substeps: int,
@@ -343,7 +292,9 @@ def ponding_kernel(
     the defaults). Points are simulated in ``order`` (upstream first); a point's spill
     goes to the pond of point ``spill_to[j]`` (-1: it leaves), added to ``spill_in``
     ``(n_steps, n_points)`` [m³ per step] and spread evenly over the receiver's
-    substeps; ``totals[6]`` is the volume received. ``state`` ``(6, n_points)`` holds
+    substeps; ``totals[6]`` is the volume received. With ``green_ampt`` the pervious
+    part infiltrates by Green–Ampt (parameters ``ga``, state rows 6–10) instead of
+    Horton. ``state`` ``(6, n_points)`` holds
     each point's state at the start and is overwritten with the state at the end:
     ponded depth on the impervious and pervious parts [m], Horton equivalent time [s],
     pond depth [m], pond volume [m³] and drain outflow [m³/s] (zeros: a dry start).
@@ -388,8 +339,10 @@ def ponding_kernel(
             s_inf = 0.0
             for _ in range(substeps):
                 if i <= 0.0 and d_i <= 0.0 and d_p <= 0.0 and vs <= 0.0 and q_up <= 0.0:
-                    if kr > 0.0:
-                        tp = _horton_regen(tp, h, decay[j], kr)
+                    if green_ampt:
+                        ga_infiltration(h, 0.0, 0.0, ga, j, state)
+                    elif kr > 0.0:
+                        tp = horton_regen(tp, h, decay[j], kr)
                     continue
                 r_vol = 0.0
                 i_p = i  # water falling on the pervious part [m/s]
@@ -409,7 +362,10 @@ def ponding_kernel(
                 # Pervious part: Horton infiltration, constant over the substep.
                 if a_per > 0.0 and (i_p > 0.0 or d_p > 0.0):
                     fa = i_p + d_p / h
-                    f, tp = _horton(tp, h, fa, f0[j], fc[j], decay[j])
+                    if green_ampt:
+                        f = ga_infiltration(h, i_p, d_p, ga, j, state)
+                    else:
+                        f, tp = horton(tp, h, fa, f0[j], fc[j], decay[j])
                     if f >= fa:
                         inf = d_p + i_p * h
                         d_new = 0.0
@@ -426,8 +382,10 @@ def ponding_kernel(
                     r_vol += rp * a_per
                     s_inf += inf * a_per
                     d_p = d_new
+                elif green_ampt:  # nothing to infiltrate: the upper zone recovers
+                    ga_infiltration(h, 0.0, 0.0, ga, j, state)
                 elif kr > 0.0:  # nothing to infiltrate: the capacity regenerates
-                    tp = _horton_regen(tp, h, decay[j], kr)
+                    tp = horton_regen(tp, h, decay[j], kr)
                 v_in = r_vol + q_up  # (+ 0.0 without upstream spill: bit for bit)
                 # Storage node: trapezoidal balance with the exact runoff volume. Where
                 # the drain is stiff (dt dQ/dV > 2: a nearly empty pond with a steep

@@ -215,7 +215,8 @@ def write_inp(
         ``RouteTo PERVIOUS`` with ``PctRouted``, Horton recovery as ``DryTime`` [days]
         (default :data:`DRY_TIME_DAYS`: no recovery), spill routing as an outlet
         ``SP_<name>`` from ``max_depth`` to the receiving storage node (whose node is
-        :data:`SPILL_HEAD_M` deeper than ``max_depth`` to let the head build).
+        :data:`SPILL_HEAD_M` deeper than ``max_depth`` to let the head build), and
+        Green–Ampt infiltration as ``INFILTRATION GREEN_AMPT``.
 
     Returns
     -------
@@ -248,6 +249,7 @@ def write_inp(
     p = params
     routed, regen = (options or RunoffOptions()).arrays(n)
     spill_to, _ = (options or RunoffOptions()).spill_order(n)
+    ga = None if options is None or options.green_ampt is None else options.green_ampt.arrays(n)
     node_max = p.max_depth + np.where(spill_to >= 0, SPILL_HEAD_M, 0.0)
 
     out: list[str] = []
@@ -258,7 +260,7 @@ def write_inp(
     add("[OPTIONS]")
     swmm_options = [
         ("FLOW_UNITS", "CMS"),
-        ("INFILTRATION", "HORTON"),
+        ("INFILTRATION", "HORTON" if ga is None else "GREEN_AMPT"),
         ("FLOW_ROUTING", "KINWAVE"),
         ("LINK_OFFSETS", "DEPTH"),
         ("MIN_SLOPE", "0"),
@@ -316,8 +318,14 @@ def write_inp(
         )
     add("")
     add("[INFILTRATION]")
-    add(";;Subcatchment MaxRate[mm/h] MinRate[mm/h] Decay[1/h] DryTime[d] MaxInfil")
+    if ga is not None:
+        add(";;Subcatchment Suction[mm] Ksat[mm/h] IMD")
+    else:
+        add(";;Subcatchment MaxRate[mm/h] MinRate[mm/h] Decay[1/h] DryTime[d] MaxInfil")
     for j, x in enumerate(ids):
+        if ga is not None:
+            add(f"S_{x} {ga[0, j] * 1e3:.10g} {ga[1, j] * 3.6e6:.10g} {ga[2, j]:.10g}")
+            continue
         add(
             f"S_{x} {p.f0[j] * 3.6e6:.10g} {p.fc[j] * 3.6e6:.10g} {p.decay[j] * 3600:.10g} "
             f"{-math.log(0.02) / regen[j] / 86400 if regen[j] > 0 else DRY_TIME_DAYS:.10g} 0"
