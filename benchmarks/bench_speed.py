@@ -15,11 +15,20 @@ Every figure is a ratio of two times measured in the same run, each in a fresh p
   of :func:`twin.run.runner.run_scenario`). Target ≤ 2.
 - **`twin --help` wall ÷ `python -c pass`**, round-robin, with ``_wall`` and the
   ``twin`` command of ``bench_cli.py``. Target ≤ 10.
+- **All models together: real-time factor of the simulation alone**, a day's horizon ÷
+  the simulation time ``twin run`` reports, on a day composed from the shipped
+  scenarios (:func:`all_models_scenario`): the radar storm's rain, drains and
+  physics-ensemble forecasts with radar nowcasts staging crews
+  (``gongshu_radar_storm.yaml``, its rain from 08:00, 24 h), the muck trucks of
+  ``gongshu_muck_night.yaml`` and the concert crowds of ``gongshu_event_night.yaml``,
+  with the baseline day's 1,500 cases and 150 crews. Target ≥ 100,000×. Its wall ÷
+  simulation ratio is given beside it (the forecasts and the trucks' day are prepared
+  before the clock starts, so they count in the wall, not the simulation).
 
 Medians of ``--repeat`` runs (the builds: ``--builds``), after one warm-up each. Run
 ``python benchmarks/bench_speed.py --write`` to re-measure and record the table in
-``benchmarks/README.md``. Not measured here (issue 20, items 3–5): the all-models
-real-time factor, the app's first page and replay, the scaling curve.
+``benchmarks/README.md``. Not measured here (issue 20): the app's first page and
+replay (item 3); the scaling curve is ``bench_scaling.py``.
 """
 
 from __future__ import annotations
@@ -47,6 +56,8 @@ LOAD_TARGET_S = 0.5
 LOAD_TARGET_RATIO = 10.0
 RUN_TARGET = 2.0
 HELP_TARGET = 10.0
+RTF_TARGET = 100_000.0
+SCENARIOS = ROOT / "scenarios"
 
 #: Times ``default_network()`` inside a fresh interpreter; prints JSON.
 NETWORK_PROBE = """
@@ -112,11 +123,38 @@ def measure_network(cache: Path, builds: int, loads: int) -> dict[str, float]:
     }
 
 
-def _run_once(twin: list[str], env: dict[str, str], out: Path) -> tuple[float, float]:
-    """Wall time of ``twin run`` on the baseline day and the simulation time it reports."""
+def all_models_scenario(folder: Path) -> Path:
+    """Write the all-models day (see the module docstring) into ``folder``; its path."""
+    import yaml
+
+    def read(name: str) -> dict[str, Any]:
+        data: dict[str, Any] = yaml.safe_load((SCENARIOS / name).read_text(encoding="utf-8"))
+        return data
+
+    day = read("gongshu_radar_storm.yaml")
+    crowds = read("gongshu_event_night.yaml")
+    trucks = read("gongshu_muck_night.yaml")
+    day.update(
+        name="gongshu_all_models_day",
+        description="bench_speed: rain, drains, forecasts and staging, trucks, crowds, "
+        "cases and crews, one day",
+        start="2026-06-01T00:00:00", horizon="24h", crowds=crowds["crowds"],
+        trucks=trucks["trucks"], operations=crowds["operations"],
+    )  # fmt: skip
+    day["rain"]["start"] = "8h"
+    day["network"] = {"source": "default"}
+    path = folder / "gongshu_all_models_day.yaml"
+    path.write_text(yaml.safe_dump(day, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def _run_once(
+    twin: list[str], env: dict[str, str], out: Path, scenario: Path = BASELINE
+) -> tuple[float, float]:
+    """Wall time of ``twin run`` on a scenario and the simulation time it reports."""
     t = time.perf_counter()
     r = subprocess.run(
-        [*twin, "run", str(BASELINE), "--out", str(out)],
+        [*twin, "run", str(scenario), "--out", str(out)],
         capture_output=True,
         text=True,
         env=env,
@@ -133,16 +171,19 @@ def _run_once(twin: list[str], env: dict[str, str], out: Path) -> tuple[float, f
     return wall, hours * 3600.0 / factor
 
 
-def measure_run(twin: list[str], cache: Path, repeat: int) -> dict[str, float]:
-    """Median wall, simulation time and their ratio over ``repeat`` runs (after a warm-up)."""
+def measure_run(
+    twin: list[str], cache: Path, repeat: int, scenario: Path = BASELINE, horizon: float = 86400.0
+) -> dict[str, float]:
+    """Median wall, simulation time, their ratio and the real-time factor (after a warm-up)."""
     env = _env(cache)
     out = cache / "run-out"
-    _run_once(twin, env, out)
-    runs = [_run_once(twin, env, out) for _ in range(repeat)]
+    _run_once(twin, env, out, scenario)
+    runs = [_run_once(twin, env, out, scenario) for _ in range(repeat)]
     return {
         "wall_s": statistics.median(w for w, _ in runs),
         "sim_s": statistics.median(s for _, s in runs),
         "ratio": statistics.median(w / s for w, s in runs),
+        "rtf": statistics.median(horizon / s for _, s in runs),
     }
 
 
@@ -177,6 +218,9 @@ def main() -> int:
         net = measure_network(cache, args.builds, args.repeat)
         run = measure_run(twin, cache, max(1, args.repeat // 2))
         helped = measure_help(twin, cache, 2 * args.repeat)
+        everything = measure_run(
+            twin, cache, max(1, args.repeat // 2), scenario=all_models_scenario(cache)
+        )
     finally:
         shutil.rmtree(cache, ignore_errors=True)
 
@@ -201,6 +245,12 @@ def main() -> int:
          f"{helped['help_s']:.3f} s / {helped['pass_s']:.3f} s", ""],
         ["`twin --help` ÷ `python -c pass`", f"{helped['ratio']:.1f}×",
          f"≤ {HELP_TARGET:.0f}×"],
+        ["baseline day: real-time factor, simulation only", f"{run['rtf']:,.0f}×", ""],
+        ["all models, one day: wall / simulation",
+         f"{everything['wall_s']:.2f} s / {everything['sim_s']:.2f} s",
+         f"({everything['ratio']:.1f}×)"],
+        ["all models, one day: real-time factor, simulation only",
+         f"{everything['rtf']:,.0f}×", f"≥ {RTF_TARGET:,.0f}×"],
     ]  # fmt: skip
     table = markdown_table(["figure", "measured", "target"], rows)
     how = " ".join(twin[-2:]) if len(twin) > 1 else "the `twin` entry point"
@@ -211,7 +261,9 @@ def main() -> int:
         "`TWIN_CACHE_DIR`. In-process times exclude interpreter start and imports. The "
         "simulation time of `twin run` is the one it reports (horizon ÷ real-time factor); "
         "the rest of its wall is imports, the network, preparing cases and crews, "
-        "collecting results, and writing NetCDF, Parquet and the HTML summary."
+        "collecting results, and writing NetCDF, Parquet and the HTML summary. The "
+        "all-models day is composed from the shipped scenarios (see the script's "
+        "docstring) and run the same way."
     )
     load_met = net["load_s"] <= LOAD_TARGET_S and speedup >= LOAD_TARGET_RATIO
     verdicts = [
@@ -227,6 +279,10 @@ def main() -> int:
         _verdict(
             f"twin --help at most {HELP_TARGET:.0f}× python -c pass",
             helped["ratio"] <= HELP_TARGET,
+        ),
+        _verdict(
+            f"all models together at least {RTF_TARGET:,.0f}× real time (simulation only)",
+            everything["rtf"] >= RTF_TARGET,
         ),
     ]
     print(table)
