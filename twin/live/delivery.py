@@ -79,6 +79,43 @@ def payload(alert: AlertRecord, fmt: str) -> tuple[bytes, str]:
     return alert.cap_xml.encode("utf-8"), "application/cap+xml; charset=utf-8"
 
 
+class _GroupCommit:
+    """Marks deliveries done in as few transactions as possible, each awaited.
+
+    A chain awaits the mark of its message before it sends the next one (so the marks
+    of one chain are committed in order); marks that arrive while a commit runs go
+    together in the next one, so a burst over many chains costs a few transactions,
+    not one per message.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._pending: list[tuple[tuple[int, int, int], asyncio.Future[None]]] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def mark(self, delivery_id: int, attempts: int, at_ms: int) -> None:
+        """Mark one delivery done; returns once it is committed (raises if it failed)."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append(((delivery_id, attempts, at_ms), future))
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._commit())
+        await future
+
+    async def _commit(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                await asyncio.to_thread(self.store.mark_delivered, [m for m, _ in batch])
+            except Exception as exc:  # the store is down: each chain learns it
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+            else:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_result(None)
+
+
 class Deliverer:
     """Runs one delivery worker per active subscriber (see the module docstring).
 
@@ -102,6 +139,7 @@ class Deliverer:
         self.metrics = metrics
         self.wake = wake
         self._workers: dict[str, tuple[Subscriber, asyncio.Task[None]]] = {}
+        self._marks = _GroupCommit(store)
 
     async def run(self) -> None:
         """Keep one worker per active subscriber until cancelled."""
@@ -240,7 +278,7 @@ class Deliverer:
                 status = response.status_code
         except httpx.TimeoutException as exc:
             return f"{type(exc).__name__}: no answer within {self.config.timeout:g} s"
-        except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
+        except Exception as exc:  # connection refused, bad URL, TLS: a failed attempt
             return type(exc).__name__
         return "" if 200 <= status < 300 else f"HTTP {status}"
 
@@ -259,7 +297,7 @@ class Deliverer:
             error = await self._post(sub, body, headers, client)
         at = now_ms()
         if not error:
-            await asyncio.to_thread(self.store.mark_delivered, [(item.id, attempts, at)])
+            await self._marks.mark(item.id, attempts, at)
             self.metrics.deliveries.labels(sub.name, "delivered").inc()
             self.metrics.delivery_latency.observe(max(0.0, (at - item.alert.trigger_ms) / 1000))
             return True
