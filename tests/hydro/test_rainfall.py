@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import logging
-import time
 from pathlib import Path
 
 import numpy as np
@@ -157,11 +156,8 @@ def test_read_several_files_other_columns_and_offsets(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def full_rain() -> xr.DataArray:
-    """All seven shipped months, with the time taken to read them [s] in attrs."""
-    start = time.perf_counter()
-    rain = default_rain()
-    rain.attrs["read_s"] = time.perf_counter() - start
-    return rain
+    """All seven shipped months (no wall-clock assertion: speed is for benchmarks)."""
+    return default_rain()
 
 
 def test_shipped_month_conserves_depth() -> None:
@@ -176,9 +172,8 @@ def test_shipped_month_conserves_depth() -> None:
         default_rain_files(["2018-01"])
 
 
-def test_shipped_full_read_is_fast(full_rain: xr.DataArray) -> None:
+def test_shipped_full_read(full_rain: xr.DataArray) -> None:
     rain = full_rain
-    assert rain.attrs["read_s"] < 15.0, f"reading the 7 months took {rain.attrs['read_s']:.1f} s"
     assert rain.sizes == {"time": 60506, "station": 60}
     assert int(rain.notnull().sum()) == 3_084_264
     assert rain.time.values[0] == np.datetime64("2016-12-02T13:45")

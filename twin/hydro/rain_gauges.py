@@ -183,11 +183,13 @@ def read_gauge_csv(
         units = "mm"
     raw = [_read_rows(p, columns, option_prefix) for p in files]
     # The step, from the readings with a value, station by station.
+    parsed = []
     per_station = []
     for df, _ in raw:
-        local = _local_times(pd.to_datetime(df[time_col], format="ISO8601", errors="coerce"),
-                             timezone)  # fmt: skip
+        stamp = pd.to_datetime(df[time_col], format="ISO8601", errors="coerce")
         value = pd.to_numeric(df[value_col], errors="coerce")
+        parsed.append((stamp, value))
+        local = _local_times(stamp, timezone)
         ok = local.notna() & (value >= 0)
         for _, t in local[ok].groupby(df[station_col][ok].str.strip()):
             per_station.append(t.to_numpy(dtype="datetime64[ns]"))
@@ -198,8 +200,8 @@ def read_gauge_csv(
     factor, how = unit_factor(units, step_s)
     anchor = _grid_anchor(per_station, step_s)
     frames = [
-        _clean(p, df, bad, columns, timezone, step_s, tol, anchor, (lon_col, lat_col))
-        for p, (df, bad) in zip(files, raw, strict=True)
+        _clean(p, df, bad, sv, columns, timezone, step_s, tol, anchor, (lon_col, lat_col))
+        for p, (df, bad), sv in zip(files, raw, parsed, strict=True)
     ]
     rows = pd.concat(frames, ignore_index=True)
     if rows.empty:
@@ -228,6 +230,7 @@ def _clean(
     path: Path,
     df: pd.DataFrame,
     malformed: int,
+    parsed: tuple[pd.Series, pd.Series],
     columns: tuple[str, str, str],
     timezone: str,
     step_s: float,
@@ -236,13 +239,13 @@ def _clean(
     position_cols: tuple[str, str],
 ) -> pd.DataFrame:
     """Clean rows of one CSV: ``station``, ``time`` (UTC naive, as read), ``value``."""
-    station_col, value_col, time_col = columns
+    station_col = columns[0]
     reasons: Counter[str] = Counter()
     if malformed:
         reasons["malformed line"] = malformed
     station = df[station_col].str.strip()
-    value = pd.to_numeric(df[value_col], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    stamp = pd.to_datetime(df[time_col], format="ISO8601", errors="coerce")
+    stamp, numbers = parsed
+    value = numbers.to_numpy(dtype=float, na_value=np.nan)
     local = _local_times(stamp, timezone)
     step = pd.Timedelta(seconds=step_s)
     k = ((local - pd.Timestamp(anchor)) / step).round()

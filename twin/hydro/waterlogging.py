@@ -18,6 +18,7 @@ from the last node they passed. The ponding cases raised at onsets are built in
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,9 +29,14 @@ import xarray as xr
 
 from twin._types import FloatArray, IntArray
 from twin.hydro.lowpoints import LowPoints, low_points
-from twin.hydro.reservoir import PondingResult, simulate_ponding
+from twin.hydro.reservoir import (
+    GreenAmptParams,
+    PondingResult,
+    RunoffOptions,
+    simulate_ponding,
+)
 from twin.network.road_network import RoadNetwork
-from twin.scenario import Scenario
+from twin.scenario import HydroConfig, Scenario
 
 __all__ = [
     "CLOSED",
@@ -264,7 +270,7 @@ def simulate_waterlogging(
     if hy.truth.active:
         result = _true_ponding(points, rain2d, scenario)
     else:
-        result = simulate_ponding(points.params, rain2d, hy.step)
+        result = simulate_ponding(points.params, rain2d, hy.step, options=runoff_options(hy))
     depth = np.asarray(result.water_depth, dtype=float)
     times = np.arange(depth.shape[0], dtype=float) * hy.step
     t, p, s = state_changes(
@@ -275,6 +281,20 @@ def simulate_waterlogging(
         float(depth.max()), t.size, np.unique(p).size,
     )  # fmt: skip
     return Waterlogging(points, times, rain2d, depth, result, t, p, s, radar, notes)
+
+
+def runoff_options(hy: HydroConfig) -> RunoffOptions | None:
+    """The scenario's optional SWMM runoff features (``hydro.runoff``), or ``None``."""
+    rc = hy.runoff
+    if not rc.active:
+        return None
+    ga = None
+    if rc.green_ampt is not None:
+        g = rc.green_ampt
+        ga = GreenAmptParams(suction=g["suction"], conductivity=g["conductivity"] / 3.6e6,
+                             deficit=g["deficit"])  # fmt: skip
+    dry = math.inf if rc.dry_time is None else rc.dry_time
+    return RunoffOptions(route_to_pervious=rc.route_to_pervious, dry_time=dry, green_ampt=ga)
 
 
 def _true_ponding(points: LowPoints, rain2d: FloatArray, scenario: Scenario) -> PondingResult:

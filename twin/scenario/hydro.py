@@ -22,6 +22,7 @@ __all__ = [
     "RadarRainConfig",
     "RainConfig",
     "RainFileConfig",
+    "RunoffConfig",
     "TruthConfig",
 ]
 
@@ -256,6 +257,45 @@ class TruthConfig(Frozen):
         return self.capacity_sd > 0 or self.area_sd > 0 or self.blockage_share > 0
 
 
+class RunoffConfig(Frozen):
+    """Optional SWMM runoff features for every low point (all off by default).
+
+    Off, a run is bit for bit the default model. See
+    :class:`twin.hydro.runoff_options.RunoffOptions`; each is verified against SWMM in
+    ``tests/verification/``.
+    """
+
+    route_to_pervious: float = Field(
+        default=0.0, ge=0.0, le=1.0,
+        description="share of impervious runoff routed onto the pervious part (SWMM "
+        "RouteTo PERVIOUS, PctRouted/100)",
+    )  # fmt: skip
+    dry_time: PositiveDuration | None = Field(
+        default=None,
+        description="Horton drying time: capacity recovers in dry weather (SWMM DryTime); "
+        "default never",
+    )
+    green_ampt: dict[str, float] | None = Field(
+        default=None,
+        description="Green–Ampt instead of Horton: {suction: m, conductivity: mm/h, deficit: -}",
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> RunoffConfig:
+        ga = self.green_ampt
+        if ga is not None and set(ga) != {"suction", "conductivity", "deficit"}:
+            raise ValueError(
+                "green_ampt needs exactly suction [m], conductivity [mm/h], deficit [-]"
+            )
+        return self
+
+    @property
+    def active(self) -> bool:
+        """Whether any feature is on."""
+        on = (self.route_to_pervious > 0, self.dry_time is not None, self.green_ampt is not None)
+        return any(on)
+
+
 class HydroConfig(Frozen):
     """Waterlogging at low points and its coupling to the roads."""
 
@@ -273,6 +313,11 @@ class HydroConfig(Frozen):
         default_factory=TruthConfig,
         description="how the real drains differ from the derived ones (off by default)",
     )
+    runoff: RunoffConfig = Field(
+        default_factory=RunoffConfig,
+        description="optional SWMM runoff features: subarea routing, Horton recovery, "
+        "Green–Ampt (off by default)",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> HydroConfig:
@@ -283,4 +328,6 @@ class HydroConfig(Frozen):
             )
         if self.hysteresis >= self.impeded_depth:
             raise ValueError("hysteresis must be smaller than impeded_depth")
+        if self.runoff.active and self.truth.active:
+            raise ValueError("hydro.runoff cannot yet be combined with hydro.truth; use one")
         return self

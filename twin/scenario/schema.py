@@ -39,6 +39,7 @@ from twin.scenario.hydro import (
     RadarRainConfig,
     RainConfig,
     RainFileConfig,
+    RunoffConfig,
 )
 from twin.scenario.placement import PlacementConfig
 from twin.trucks.config import TrucksConfig
@@ -60,6 +61,7 @@ __all__ = [
     "RadarRainConfig",
     "RainConfig",
     "RainFileConfig",
+    "RunoffConfig",
     "Scenario",
     "Shift",
     "TargetsConfig",
