@@ -189,6 +189,8 @@ def district_storm(
         series = (rain.mean(dim=spatial) if spatial else rain) * cfg.scale
         series.attrs = dict(rain.attrs)
         series["time"].attrs = dict(rain["time"].attrs)
+        if series["time"].attrs.get("local_timezone", "UTC") == "UTC":  # e.g. NetCDF: UTC
+            series["time"].attrs["local_timezone"] = scenario.timezone  # shown in local time
         return series.rename("rain_rate"), notes
     mean = values.mean(axis=1)
     first = int(cfg.start // step)
