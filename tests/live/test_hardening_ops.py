@@ -88,6 +88,7 @@ def test_token_gate_counts_per_address_within_the_window() -> None:
     assert gate.retry_after("a") is None
 
 
+@pytest.mark.slow
 def test_a_revoked_token_is_refused_on_the_next_request(tmp_path: Path, model_dir: Path) -> None:
     """Revoked by the CLI (another process) right after a successful request."""
     server = LiveServer(tmp_path, f"sqlite:///{tmp_path / 'live.db'}", model_dir, [])
