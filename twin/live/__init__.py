@@ -10,8 +10,8 @@ messages to webhooks from a durable outbox, with a CAP feed, a server-sent-event
 stream, API tokens, ``/health`` and Prometheus ``/metrics``.
 
 Modules, in the order data flows: :mod:`~twin.live.config` (the YAML schema),
-:mod:`~twin.live.sensors` (registry, low points), :mod:`~twin.live.ingest` (row
-validation), storage (:mod:`~twin.live.records` the records, :mod:`~twin.live.schema`
+:mod:`~twin.live.sensors` (registry, low points), :mod:`~twin.live.times` (time
+parsing), :mod:`~twin.live.ingest` (row validation), storage (:mod:`~twin.live.records` the records, :mod:`~twin.live.schema`
 the tables, :mod:`~twin.live.database` the connection, :mod:`~twin.live.store` the
 queries, :mod:`~twin.live.sqlite` and :mod:`~twin.live.postgres` the back-ends,
 :mod:`~twin.live.backends` opening one by URL), radar (:mod:`~twin.live.radar_files`
