@@ -2,7 +2,8 @@
 
 Browser tests drive the Debian ``chromium`` through ``chromedriver`` (both from apt; the
 driver's path is always given, so Selenium never downloads anything). Without them the
-browser tests are skipped, saying so. Screenshots go to ``tests/app/artifacts/``
+browser tests are skipped, saying so, except with ``TWIN_REQUIRE_BROWSER=1`` (set by
+``.ci/run``), where they fail. Screenshots go to ``tests/app/artifacts/``
 (git-ignored), or to ``$TWIN_APP_ARTIFACTS`` when set.
 """
 
@@ -79,10 +80,13 @@ def browser() -> Iterator[Any]:
     """A headless Chromium driven by Selenium (skipped when Chromium is not installed)."""
     chromium, driver_path = _browser_paths()
     if chromium is None or driver_path is None:
-        pytest.skip(
+        why = (
             "browser tests need Debian's chromium and chromium-driver "
             "(apt-get install chromium chromium-driver); not found on PATH"
         )
+        if os.environ.get("TWIN_REQUIRE_BROWSER") == "1":
+            pytest.fail(why + " (TWIN_REQUIRE_BROWSER=1: CI must run them)")
+        pytest.skip(why)
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -92,7 +96,7 @@ def browser() -> Iterator[Any]:
         options.add_argument(arg)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
-    driver.set_page_load_timeout(30)
+    driver.set_page_load_timeout(120)
     try:
         yield driver
     finally:

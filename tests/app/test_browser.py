@@ -41,11 +41,17 @@ Shoot = Callable[[Any, str], Path]
 IGNORED = (NoSuchElementException, StaleElementReferenceException)
 
 
+# Waits are for events, not timings: each returns as soon as its condition holds, and its
+# limit is generous (SLACK times the time it takes on an idle machine) so that the tests
+# hold on a busy one.
+SLACK = 4.0
+
+
 def wait(driver: Any, condition: Callable[[Any], Any], timeout: float = 30.0) -> Any:
-    """Wait until ``condition(driver)`` is truthy; return its value."""
-    return WebDriverWait(driver, timeout, poll_frequency=0.1, ignored_exceptions=IGNORED).until(
-        condition
-    )
+    """Wait until ``condition(driver)`` is truthy (up to ``SLACK × timeout``); return it."""
+    return WebDriverWait(
+        driver, SLACK * timeout, poll_frequency=0.1, ignored_exceptions=IGNORED
+    ).until(condition)
 
 
 def by_id(driver: Any, element_id: str) -> Any:

@@ -89,8 +89,8 @@ def test_old_runs_are_forgotten(short: Scenario) -> None:
     r = JobRunner(keep=2, run=fake_run)  # type: ignore[arg-type]
     try:
         ids = [r.submit_run(short).id for _ in range(4)]
-        r.wait(ids[-1], timeout=10)
-        deadline = time.monotonic() + 5
+        r.wait(ids[-1], timeout=120)
+        deadline = time.monotonic() + 60
         while len(r.jobs()) > 2 and time.monotonic() < deadline:
             time.sleep(0.01)
         assert len(calls) == 4

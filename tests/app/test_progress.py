@@ -75,7 +75,7 @@ def test_a_finished_job_fills_the_page(
 ) -> None:
     job = ctx.runner.submit_task("answer", lambda report: 42, scenario)
     assert queued(job) == (job.id, f"Queued {job.label}")
-    ctx.runner.wait(job.id, timeout=10)
+    ctx.runner.wait(job.id, timeout=120)
     style, cls, text, result, seen = progress(None, job.id, None)
     assert (style, cls, text, result) == ({"width": "100%"}, "bar done", "done: 42", 42)
     assert seen == {"id": job.id, "status": "done", "progress": 1.0, "stage": "done"}
@@ -93,7 +93,7 @@ def test_a_failed_job_says_why(
         raise ScenarioError("demo.yaml: no such city")
 
     job = ctx.runner.submit_task("doomed", fail, scenario)
-    ctx.runner.wait(job.id, timeout=10)
+    ctx.runner.wait(job.id, timeout=120)
     style, cls, text, result, _ = progress(None, job.id, None)
     assert (style, cls, result) == ({"width": "100%"}, "bar failed", None)
     assert "It failed: " in _text(text) and "demo.yaml: no such city" in _text(text)
@@ -119,4 +119,4 @@ def test_a_running_job_shows_its_stage(
         assert seen["status"] == "running"
     finally:
         release.set()
-    ctx.runner.wait(job.id, timeout=10)
+    ctx.runner.wait(job.id, timeout=120)

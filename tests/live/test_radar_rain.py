@@ -4,7 +4,6 @@ issue time, the watched folder, and the radar storm of the replay."""
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 from typing import Any
 
@@ -174,8 +173,9 @@ def test_watcher_moves_files_and_writes_the_reason(tmp_path: Path, radar_frames:
     (tmp_path / "inbox" / "g.nc").write_bytes(good)
     (tmp_path / "inbox" / "bad.nc").write_bytes(good[:100])
     (tmp_path / "inbox" / ".hidden.nc").write_bytes(good)
-    assert w.scan() == []  # just written: not settled yet
-    later = time.time() + 2.0
+    just = max(f.stat().st_mtime for f in (tmp_path / "inbox").iterdir() if f.is_file())
+    assert w.scan(now=just) == []  # just written: not settled yet (the clock is passed in)
+    later = just + 2.0
     assert sorted(w.scan(now=later)) == [("bad.nc", "rejected"), ("g.nc", "ingested")]
     assert (tmp_path / "inbox" / "ingested" / "g.nc").exists()
     assert "cannot be read" in (tmp_path / "inbox" / "rejected" / "bad.nc.rejected").read_text()
