@@ -22,6 +22,7 @@ import numpy.typing as npt
 import pandas as pd
 import plotly.graph_objects as go
 import shapely
+from plotly.colors import make_colorscale, sequential
 
 from twin._types import FloatArray, IntArray
 from twin.network.plot import ATTRIBUTION, CLASS_STYLE, LAYER_STYLE, TUNNEL_COLOUR
@@ -32,11 +33,14 @@ from twin.run.results import RunResult
 __all__ = [
     "CASE_STAGES",
     "CREW_STATES",
+    "CROWD_SCALE",
     "DYNAMIC",
     "LAYERS",
     "TRUCK_STATES",
+    "WATER_SCALE",
     "RunFrames",
     "base_traces",
+    "colour_bar_max",
     "frame_traces",
     "map_figure",
 ]
@@ -86,6 +90,12 @@ DYNAMIC: tuple[str, ...] = (
 )
 CLOSED_COLOUR = "#e03131"
 IMPEDED_COLOUR = "#f08c00"
+#: Colour scales as explicit ``[position, colour]`` lists, light (low) to dark (high).
+#: Never a scale's name: plotly.py and plotly.js give some names opposite directions
+#: (``"Blues"`` runs dark to light in plotly.js), so a figure built here and a
+#: :class:`dash.Patch` of it would disagree.
+WATER_SCALE: list[list[Any]] = [list(s) for s in make_colorscale(sequential.Blues)]
+CROWD_SCALE: list[list[Any]] = [list(s) for s in make_colorscale(sequential.YlOrRd)]
 
 
 # ---------------------------------------------------------------------------- geometry
@@ -216,6 +226,10 @@ class RunFrames:
         Edge positions affected by each low point (runs with water), else empty.
     crowd_index
         For each record time, the crowd step to show (runs with crowds), else empty.
+    water_max
+        The deepest water at any low point at any time of the run [m] (0: no rain).
+    crowd_max
+        The highest crowd density at any plaza at any time [persons/m²] (0: no crowds).
     """
 
     elapsed: FloatArray
@@ -224,6 +238,8 @@ class RunFrames:
     case_text: list[str]
     lowpoint_edges: tuple[IntArray, ...]
     crowd_index: IntArray
+    water_max: float = 0.0
+    crowd_max: float = 0.0
 
     @classmethod
     def of(cls, result: RunResult, net: RoadNetwork | None) -> RunFrames:
@@ -264,7 +280,16 @@ class RunFrames:
             ct = pd.DatetimeIndex(ds["crowd_time"].to_numpy()).to_numpy()
             tt = pd.DatetimeIndex(ds["time"].to_numpy()).to_numpy()
             crowd_index = np.clip(np.searchsorted(ct, tt, side="right") - 1, 0, len(ct) - 1)
-        return cls(elapsed, labels, stage_s, case_text, edges, crowd_index)
+        return cls(
+            elapsed,
+            labels,
+            stage_s,
+            case_text,
+            edges,
+            crowd_index,
+            water_max=_run_max(ds, "water_depth"),
+            crowd_max=_run_max(ds, "crowd_density"),
+        )
 
     def case_stage(self, t: float) -> npt.NDArray[np.int64]:
         """Stage of every case at ``t`` [s]: index into :data:`CASE_STAGES`, −1 not yet."""
@@ -277,6 +302,28 @@ class RunFrames:
         for i, col in enumerate(("reported", "dispatched", "arrived", "resolved", "closed")):
             stage[reached(col)] = i
         return stage
+
+
+def _run_max(ds: Any, name: str) -> float:
+    """The largest finite value of variable ``name`` over the whole run (0 without it)."""
+    if name not in ds:
+        return 0.0
+    values = np.asarray(ds[name].to_numpy(), dtype=np.float64)
+    finite = values[np.isfinite(values)]
+    return float(finite.max()) if finite.size else 0.0
+
+
+def colour_bar_max(reference: float, run_max: float) -> float:
+    """The top of a colour bar: ``reference`` or the run's maximum, whichever is higher.
+
+    Rounded up to two significant figures, so that every value of the run is on the
+    bar (no point is drawn at the colour of the top while it is higher still).
+    """
+    top = max(reference, run_max)
+    if top <= 0:
+        return 1.0
+    digits = 1 - math.floor(math.log10(top))
+    return float(round(math.ceil(top * 10.0**digits - 1e-9) / 10.0**digits, digits))
 
 
 def _closures_at(result: RunResult, t: float) -> dict[str, list[int]]:
@@ -351,8 +398,8 @@ def frame_traces(
             size=7 + 30 * np.minimum(depth, 0.5),
             text=[f"{n}: {d:.2f} m" for n, d in zip(names, depth, strict=True)],
             layer="water",
-            colorscale="Blues",
-            cmax=1.5 * hy.closed_depth,
+            colorscale=WATER_SCALE,
+            cmax=colour_bar_max(1.5 * hy.closed_depth, frames.water_max),
             bar=("water [m]", 0.25),
             opacity=0.8,
             line={"color": "#1864ab", "width": 1},
@@ -370,8 +417,8 @@ def frame_traces(
             size=14 + 12 * np.minimum(density / threshold, 2.0),
             text=[f"{n}: {d:.2f} persons/m²" for n, d in zip(names, density, strict=True)],
             layer="crowd",
-            colorscale="YlOrRd",
-            cmax=1.5 * threshold,
+            colorscale=CROWD_SCALE,
+            cmax=colour_bar_max(1.5 * threshold, frames.crowd_max),
             bar=("persons/m²", 0.75),
             symbol="diamond",
             line={"color": "#862e9c", "width": 1.5},
@@ -428,7 +475,7 @@ def _shaded_points(
     size: FloatArray,
     text: list[str],
     layer: str,
-    colorscale: str,
+    colorscale: list[list[Any]],
     cmax: float,
     bar: tuple[str, float],
     **marker: Any,

@@ -16,7 +16,16 @@ import typer
 from dash import html
 
 from dash_app import create_app
-from dash_app.basemap import CASE_STAGES, CREW_STATES, DYNAMIC, RunFrames, frame_traces
+from dash_app.basemap import (
+    CASE_STAGES,
+    CREW_STATES,
+    DYNAMIC,
+    WATER_SCALE,
+    RunFrames,
+    colour_bar_max,
+    frame_traces,
+    map_figure,
+)
 from dash_app.cli import app_command
 from dash_app.figures import difference_figure, histogram_figure, series_figure
 from dash_app.jobs import Job
@@ -122,6 +131,27 @@ def test_map_shows_water_and_closed_roads(wet: RunResult) -> None:
     assert len(traces["water depth"]["x"]) == wet.dataset.sizes["point"]
     closed = traces["roads closed"]
     assert closed["visible"] is True and len(closed["x"]) > 0  # the storm closes roads
+
+
+def test_water_scale_is_explicit_and_spans_the_run(wet: RunResult) -> None:
+    net = wet.network
+    assert net is not None
+    frames = RunFrames.of(wet, net)
+    deepest = float(np.nanmax(wet.dataset["water_depth"].to_numpy()))
+    assert frames.water_max == pytest.approx(deepest)
+    for k in (0, wet.dataset.sizes["time"] - 1):
+        water = dict(zip(DYNAMIC, frame_traces(wet, frames, k, layers={"water"}, net=net),
+                         strict=True))["water depth"]  # fmt: skip
+        marker = water["marker"]
+        # a list, light to dark, never a name that plotly.js may read the other way
+        assert marker["colorscale"] == WATER_SCALE
+        assert WATER_SCALE[0] == [0.0, "rgb(247,251,255)"] and WATER_SCALE[-1][0] == 1.0
+        assert marker["cmax"] >= deepest and marker["cmax"] >= 1.5 * wet.scenario.hydro.closed_depth
+        # the full draw sends the same scale as the patch of one slider move
+        fig = map_figure([], [water], net).to_plotly_json()
+        assert [list(s) for s in fig["data"][0]["marker"]["colorscale"]] == WATER_SCALE
+    assert colour_bar_max(0.405, 2.18) == 2.2 and colour_bar_max(0.405, 0.1) == 0.41
+    assert colour_bar_max(0.0, 0.0) == 1.0
 
 
 def test_compare_tables(dry: RunResult) -> None:
