@@ -131,12 +131,34 @@ def slot_weights(structure: CSRStructure, edge_weight: FloatArray) -> FloatArray
 
 def slot_best_edge(structure: CSRStructure, edge_weight: FloatArray) -> IntArray:
     """The edge that gives each slot its weight (the first of equals, by edge position)."""
-    # Sort by slot, then weight, then edge position; the first of each slot wins.
-    order = np.lexsort((np.arange(edge_weight.shape[0]), edge_weight, structure.edge_slot))
-    first = np.ones(order.shape[0], dtype=bool)
-    slots_sorted = structure.edge_slot[order]
-    first[1:] = slots_sorted[1:] != slots_sorted[:-1]
-    return order[first].astype(np.int64)
+    return _slot_best_edge(
+        structure.order, structure.slot_start, np.asarray(edge_weight, dtype=np.float64)
+    )
+
+
+@numba.njit(cache=True)
+def _slot_best_edge(
+    order: IntArray, slot_start: IntArray, edge_weight: FloatArray
+) -> IntArray:  # pragma: no cover - compiled
+    # ``order`` lists the edges slot by slot, each slot's edges by ascending position
+    # (a stable sort), so the first strictly least weight is the first of equals.
+    n_slots = slot_start.shape[0]
+    n_edges = order.shape[0]
+    best = np.empty(n_slots, dtype=np.int64)
+    for s in range(n_slots):
+        lo = slot_start[s]
+        hi = slot_start[s + 1] if s + 1 < n_slots else n_edges
+        e_best = order[lo]
+        w_best = edge_weight[e_best]
+        for k in range(lo + 1, hi):
+            e = order[k]
+            w = edge_weight[e]
+            # A NaN never wins; inf (closed) loses to any finite weight.
+            if w < w_best or (w_best != w_best and w == w):
+                e_best = e
+                w_best = w
+        best[s] = e_best
+    return best
 
 
 def as_csr_matrix(structure: CSRStructure, data: FloatArray) -> sp.csr_matrix:
