@@ -112,3 +112,23 @@ def test_the_shipped_settings_are_the_code_defaults() -> None:
     data = json.loads((shipped / "settings.json").read_text(encoding="utf-8"))
     assert data["kind"] == "physics_ensemble"
     assert data["settings"] == asdict(EnsembleSettings())
+
+
+def test_dry_columns_skipped_give_the_full_simulation() -> None:
+    """Columns with no water and no rain ahead are not simulated; the paths are the same."""
+    p = random_params(5, seed=6)
+    ens = PhysicsEnsemble(p, EnsembleSettings(members=6), seed=1)
+    rain = _storm(5)
+    rain[:, 2:] = 0.0  # points 2–4 stay dry
+    for k in range(10):
+        ens.advance(rain[k : k + 1])
+    future = np.zeros((1, 12, 5))
+    future[0, :, 4] = 80.0  # point 4 is dry now but rain is coming
+    got = ens.forecast(future)
+    m, n = 6, 5
+    cols = np.tile(future[0], (1, m)) * np.exp(ens.log_r).ravel()
+    full = simulate_ponding(ens.member_params(), cols, STEP, state=ens.state).water_depth[1:]
+    want = np.transpose(full.reshape(12, m, n), (1, 0, 2))
+    np.testing.assert_array_equal(got, want)
+    assert np.all(got[:, :, 2:4] == 0.0) and got[:, :, 4].max() > 0.0
+    assert got[:, :, :2].max() > 0.0  # the wet points drain

@@ -73,6 +73,10 @@ __all__ = ["EnsembleSettings", "PhysicsEnsemble", "exceedance_within", "member_q
 
 logger = logging.getLogger(__name__)
 
+# State rows that hold water (ponded depth on both parts, pond depth, volume, outflow):
+# a column with all of them zero and no rain ahead stays dry.
+_WATER_ROWS = [0, 1, 3, 4, 5]
+
 
 @dataclass(frozen=True)
 class EnsembleSettings:
@@ -320,9 +324,22 @@ class PhysicsEnsemble:
         pick = np.arange(s.members) % k
         cols = np.transpose(np.nan_to_num(rain[pick]), (1, 0, 2)).reshape(steps, s.members * n)
         cols = cols * np.exp(self.log_r).ravel()
-        res = simulate_ponding(self.member_params(), cols, s.step_s, state=self.state)
-        depth = res.water_depth[1:].reshape(steps, s.members, n)
-        return np.ascontiguousarray(np.transpose(depth, (1, 0, 2)))
+        # A column with no water anywhere and no rain ahead stays at zero depth: only the
+        # others are simulated (columns are independent; the result is the same).
+        values = self.state.values
+        wet = (cols.max(axis=0, initial=0.0) > 0.0) | (values[_WATER_ROWS] != 0.0).any(axis=0)
+        depth = np.zeros((steps, s.members * n))
+        if wet.all():
+            res = simulate_ponding(self.member_params(), cols, s.step_s, state=self.state)
+            depth = res.water_depth[1:]
+        elif wet.any():
+            res = simulate_ponding(
+                self.member_params().select(wet), cols[:, wet], s.step_s,
+                state=PondState(np.ascontiguousarray(values[:, wet])),
+            )  # fmt: skip
+            depth[:, wet] = res.water_depth[1:]
+        depth3 = depth.reshape(steps, s.members, n)
+        return np.ascontiguousarray(np.transpose(depth3, (1, 0, 2)))
 
 
 def member_quantiles(paths: FloatArray, levels: tuple[float, ...]) -> FloatArray:
