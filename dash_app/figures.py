@@ -6,7 +6,7 @@ dataset's ``time`` is UTC (its ``local_timezone`` attribute names the zone).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -23,6 +23,7 @@ from twin.run.report import (
 from twin.run.results import RunResult
 
 __all__ = [
+    "DIFF_COLOURS",
     "PALETTE",
     "compare_series_figure",
     "difference_figure",
@@ -209,10 +210,26 @@ def compare_series_figure(a: RunResult, b: RunResult, labels: Sequence[str]) -> 
     return fig
 
 
+#: Colours of a difference: better, worse, neither (or not told apart from 0).
+DIFF_COLOURS: dict[int, str] = {1: "#2f9e44", -1: "#e03131", 0: "#868e96"}
+
+
+def _unit_axis(unit: str) -> str:
+    return {"-": "percentage points [pp]", "min": "minutes [min]"}.get(unit, f"{unit} [{unit}]")
+
+
 def difference_figure(
-    summary: pd.DataFrame, kpis: Sequence[str], units: dict[str, str], confidence: float
+    summary: pd.DataFrame,
+    kpis: Sequence[str],
+    units: dict[str, str],
+    confidence: float,
+    *,
+    better: Callable[[str], int] | None = None,
 ) -> go.Figure:
-    """Paired differences B − A with their confidence intervals, one panel row per KPI.
+    """Paired differences B − A with their confidence intervals: one panel per unit.
+
+    KPIs of one unit share a panel and its x axis (percentage points, minutes,
+    cases, …); units are never mixed on one axis.
 
     Parameters
     ----------
@@ -220,55 +237,79 @@ def difference_figure(
         The table of :func:`twin.run.compare.summarise` (``kpi, policy, mean, ci_low,
         ci_high, diff, diff_low, diff_high``).
     kpis
-        The KPIs to draw, top to bottom.
+        The KPIs to draw, top to bottom within their unit's panel.
     units
         Unit of each KPI (``-`` for shares, drawn in percentage points).
     confidence
         Confidence level of the intervals [-] (for the title).
+    better
+        +1 when more of a KPI is better, −1 when less is, 0 when neither. A difference
+        whose interval excludes 0 is green when better, red when worse; others grey.
     """
     rows = summary[summary["kpi"].isin(kpis) & summary["diff"].notna()]
     if rows.empty:
         return empty_figure("no differences to show")
     order = [k for k in kpis if k in set(rows["kpi"])]
     rows = rows.set_index("kpi").loc[order]
-    scale = np.array([100.0 if units.get(k) == "-" else 1.0 for k in order])
-    d = rows["diff"].to_numpy(dtype=float) * scale
-    lo = rows["diff_low"].to_numpy(dtype=float) * scale
-    hi = rows["diff_high"].to_numpy(dtype=float) * scale
-    labels = [f"{k} [{'pp' if units.get(k) == '-' else units.get(k, '')}]" for k in order]
-    excludes = (lo > 0) | (hi < 0)
-    colours = np.where(excludes, "#e8590c", "#868e96")
-    err_plus = np.where(np.isfinite(hi), hi - d, 0.0)
-    err_minus = np.where(np.isfinite(lo), d - lo, 0.0)
-    fig = go.Figure(
-        go.Scatter(
-            x=d,
-            y=labels,
-            mode="markers",
-            marker={"size": 10, "color": colours.tolist()},
-            error_x={
-                "type": "data",
-                "array": err_plus,
-                "arrayminus": err_minus,
-                "color": "#495057",
-                "thickness": 1.5,
-            },
-            hovertemplate="%{y}: %{x:.3g}<extra></extra>",
-            showlegend=False,
-        )
+    groups = list(dict.fromkeys(units.get(k, "") for k in order))
+    sizes = [sum(units.get(k, "") == u for k in order) for u in groups]
+    fig = make_subplots(
+        rows=len(groups),
+        cols=1,
+        row_heights=[float(n) for n in sizes],
+        vertical_spacing=min(0.3 / len(groups), 0.12) if len(groups) > 1 else 0.0,
     )
-    fig.add_vline(x=0, line={"color": "#212529", "width": 1})
+    for i, unit in enumerate(groups, start=1):
+        names = [k for k in order if units.get(k, "") == unit]
+        block = rows.loc[names]
+        scale = 100.0 if unit == "-" else 1.0
+        d = block["diff"].to_numpy(dtype=float) * scale
+        lo = block["diff_low"].to_numpy(dtype=float) * scale
+        hi = block["diff_high"].to_numpy(dtype=float) * scale
+        excludes = (lo > 0) | (hi < 0)
+        way = [
+            (better(k) if better is not None else 0) * int(np.sign(x)) if ex else 0
+            for k, x, ex in zip(names, d, excludes, strict=True)
+        ]
+        fig.add_trace(
+            go.Scatter(
+                x=d,
+                y=names,
+                mode="markers",
+                marker={"size": 10, "color": [DIFF_COLOURS[w] for w in way]},
+                error_x={
+                    "type": "data",
+                    "array": np.where(np.isfinite(hi), hi - d, 0.0),
+                    "arrayminus": np.where(np.isfinite(lo), d - lo, 0.0),
+                    "color": "#495057",
+                    "thickness": 1.5,
+                },
+                hovertemplate="%{y}: %{x:,.3~f}<extra></extra>",
+                showlegend=False,
+                name=_unit_axis(unit),
+            ),
+            row=i,
+            col=1,
+        )
+        fig.add_vline(x=0, line={"color": "#212529", "width": 1}, row=i, col=1)
+        fig.update_xaxes(
+            title_text=f"B − A in {_unit_axis(unit)}",
+            title_standoff=4,
+            zeroline=False,
+            tickformat=",~f",
+            row=i,
+            col=1,
+        )
+        fig.update_yaxes(autorange="reversed", row=i, col=1)
     pct = round(100 * confidence)
     fig.update_layout(
-        height=max(260, 36 * len(order) + 100),
+        height=max(260, 36 * len(order) + 90 * len(groups) + 40),
         template="plotly_white",
         margin={"t": 40, "b": 50, "l": 260, "r": 20},
         title={
-            "text": f"B − A, paired over replications, {pct}% intervals "
-            "(orange: interval excludes 0)",
+            "text": f"B − A, paired over replications, {pct}% intervals, one axis per unit "
+            "(green: better, red: worse, when the interval excludes 0)",
             "font": {"size": 13},
         },
-        xaxis={"title": "difference", "zeroline": False},
-        yaxis={"autorange": "reversed"},
     )
     return fig

@@ -29,6 +29,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from dash_app.comparison import run_label, with_share_closed
 from twin.errors import TwinError
 from twin.run.compare import summarise
 from twin.run.results import RunResult
@@ -197,11 +198,7 @@ class JobRunner:
     def submit_run(self, scenario: Scenario, *, base_dir: Path | None = None) -> Job:
         """Queue one run of ``scenario``."""
         n = next(self._ids)
-        label = (
-            f"#{n} {scenario.name} · {scenario.dispatch.policy} · {scenario.crews.count} crews"
-            f" · seed {scenario.seed}"
-        )
-        return self._add(Job(f"run-{n}", "run", label, (scenario,), base_dir))
+        return self._add(Job(f"run-{n}", "run", run_label(n, scenario), (scenario,), base_dir))
 
     def submit_comparison(
         self, a: Job, b: Job, *, replications: int, confidence: float = 0.95
@@ -360,9 +357,8 @@ class JobRunner:
                 result = self._run(
                     scenario.with_updates(seed=seed), base_dir=job.base_dir, progress=progress
                 )
-                for kpi, value, unit in zip(
-                    result.kpis["kpi"], result.kpis["value"], result.kpis["unit"], strict=True
-                ):
+                kpis = with_share_closed(result.kpis)
+                for kpi, value, unit in zip(kpis["kpi"], kpis["value"], kpis["unit"], strict=True):
                     rows.append((label, r, seed, str(kpi), float(value)))
                     job.units.setdefault(str(kpi), str(unit))
                 job.progress = (done + 1) / total

@@ -18,6 +18,15 @@ import dash
 import pandas as pd
 from dash import Dash, Input, Output, State, dcc, html
 
+from dash_app.comparison import (
+    CLIPPED,
+    better,
+    fmt_interval,
+    fmt_number,
+    scenario_differences,
+    unit_label,
+    with_share_closed,
+)
 from dash_app.components import (
     GRAPH_CONFIG,
     added_values,
@@ -32,44 +41,33 @@ from dash_app.jobs import Job
 from dash_app.kpis import fmt_kpi
 from dash_app.progress import job_stores, progress_bar, queue_outputs, queued, register_progress
 
-__all__ = ["KEY_KPIS", "PATH", "TITLE", "better", "ci_table", "layout", "register", "side_table"]
+__all__ = [
+    "KEY_KPIS",
+    "PATH",
+    "TITLE",
+    "better",
+    "ci_table",
+    "inputs_table",
+    "layout",
+    "register",
+    "side_table",
+]
 
 PATH = "/compare"
 TITLE = "Compare runs"
-#: KPIs drawn in the difference plot, top to bottom.
+#: KPIs drawn in the difference plot, top to bottom (grouped by unit there).
 KEY_KPIS: tuple[str, ...] = (
     "share_dispatch_within_target",
     "share_arrive_within_target",
     "share_resolve_within_target",
+    "share_closed",
+    "crew_utilisation",
     "time_to_arrive_mean",
     "time_to_resolve_mean",
-    "mean_backlog",
-    "crew_utilisation",
-    "escalations",
     "travel_time_mean",
-)
-_LOWER_IS_BETTER = (
-    "time_to_",
-    "backlog",
+    "mean_backlog",
     "escalations",
-    "cases_open_at_end",
-    "travel_time",
-    "road_closure",
-    "reroutes",
-    "preemptions",
-    "crowd_minutes",
-    "crowd_max_exit_queue",
 )
-_HIGHER_IS_BETTER = ("share_", "cases_closed")
-
-
-def better(kpi: str) -> int:
-    """+1 when more of a KPI is better, −1 when less is, 0 when neither."""
-    if kpi.startswith(_HIGHER_IS_BETTER):
-        return 1
-    if any(part in kpi for part in _LOWER_IS_BETTER):
-        return -1
-    return 0
 
 
 def _diff_class(kpi: str, diff: float, significant: bool = True) -> str:
@@ -80,10 +78,14 @@ def _diff_class(kpi: str, diff: float, significant: bool = True) -> str:
 
 
 def side_table(a: Job, b: Job) -> html.Table:
-    """Every KPI of runs A and B, the difference B − A and the relative change."""
+    """Every KPI of runs A and B, the difference B − A and the relative change.
+
+    ``share_closed`` (cases closed / reported) is added after ``cases_closed``: a count
+    of cases closed is neither better nor worse when the number reported differs.
+    """
     assert a.result is not None and b.result is not None
-    ka = a.result.kpis.set_index("kpi")
-    kb = b.result.kpis.set_index("kpi")
+    ka = with_share_closed(a.result.kpis).set_index("kpi")
+    kb = with_share_closed(b.result.kpis).set_index("kpi")
     names = list(dict.fromkeys([*ka.index, *kb.index]))
     rows = []
     for name in names:
@@ -96,12 +98,12 @@ def side_table(a: Job, b: Job) -> html.Table:
             if math.isfinite(d) and va not in (0.0,) and math.isfinite(va)
             else "–"
         )
+        scale = 100.0 if unit == "-" else 1.0
         shown = (
             "–"
             if not math.isfinite(d)
-            else f"{100 * d:+.1f} pp"
-            if unit == "-"
-            else f"{d:+,.3g} {unit}".strip()
+            else f"{fmt_number(d * scale, unit, signed=True)} "
+            f"{unit_label(unit, difference=True)}".strip()
         )
         rows.append(
             html.Tr(
@@ -120,22 +122,36 @@ def side_table(a: Job, b: Job) -> html.Table:
     return html.Table([head, html.Tbody(rows)], className="table", id="compare-side-table")
 
 
-def _interval(mean: float, lo: float, hi: float, unit: str, signed: bool = False) -> str:
-    scale = 100.0 if unit == "-" else 1.0
-    u = "pp" if unit == "-" and signed else "%" if unit == "-" else unit
-    fmt = "{:+.3g}" if signed else "{:.3g}"
-    if not math.isfinite(mean):
-        return "–"
-    text = fmt.format(mean * scale)
-    if math.isfinite(lo) and math.isfinite(hi):
-        text += f" [{fmt.format(lo * scale)}, {fmt.format(hi * scale)}]"
-    return f"{text} {u}".strip()
+def inputs_table(a: Job, b: Job) -> html.Div:
+    """The scenario inputs that differ between runs A and B (``compare-inputs``)."""
+    differ = scenario_differences(a.scenario, b.scenario)
+    if not differ:
+        body: Any = html.Div(
+            "A and B ran the same inputs (only the random cases can differ).", className="muted"
+        )
+    else:
+        rows = [
+            html.Tr([html.Td(html.Code(path)), html.Td(va), html.Td(vb)]) for path, va, vb in differ
+        ]
+        body = html.Table(
+            [html.Thead(html.Tr([html.Th("input"), html.Th("A"), html.Th("B")])),
+             html.Tbody(rows)],
+            className="table",
+        )  # fmt: skip
+    n = len(differ)
+    return html.Div(
+        [html.H2(f"Inputs that differ ({n})"), body], className="panel", id="compare-inputs"
+    )
 
 
 def ci_table(
     summary: pd.DataFrame, units: dict[str, str], labels: tuple[str, str], confidence: float
 ) -> html.Table:
-    """Means with intervals for A and B, and the paired difference B − A with its interval."""
+    """Means with intervals for A and B, and the paired difference B − A with its interval.
+
+    Intervals are clipped to what a KPI can be (:func:`dash_app.comparison.bounds`); a
+    clipped end is marked with :data:`~dash_app.comparison.CLIPPED`.
+    """
     a_label, b_label = labels
     pct = round(100 * confidence)
     rows = []
@@ -153,24 +169,17 @@ def ci_table(
         }
         d, lo, hi = v[b_label, "diff"], v[b_label, "diff_low"], v[b_label, "diff_high"]
         significant = math.isfinite(lo) and math.isfinite(hi) and (lo > 0 or hi < 0)
+        cells = [
+            fmt_interval(v[p, "mean"], v[p, "ci_low"], v[p, "ci_high"], unit)
+            for p in (a_label, b_label)
+        ]
         rows.append(
             html.Tr(
                 [
                     html.Td(html.Code(str(kpi))),
+                    *[html.Td(c, className="num") for c in cells],
                     html.Td(
-                        _interval(
-                            v[a_label, "mean"], v[a_label, "ci_low"], v[a_label, "ci_high"], unit
-                        ),
-                        className="num",
-                    ),
-                    html.Td(
-                        _interval(
-                            v[b_label, "mean"], v[b_label, "ci_low"], v[b_label, "ci_high"], unit
-                        ),
-                        className="num",
-                    ),
-                    html.Td(
-                        _interval(d, lo, hi, unit, signed=True),
+                        fmt_interval(d, lo, hi, unit, difference=True),
                         className=_diff_class(str(kpi), d, significant),
                     ),
                 ]
@@ -187,6 +196,16 @@ def ci_table(
         )
     )
     return html.Table([head, html.Tbody(rows)], className="table", id="compare-ci-table")
+
+
+#: Under the table of intervals: how they were made.
+CI_NOTE = (
+    "Student-t intervals over the replications. A quantity that cannot be negative (times, "
+    "counts) or above 100 % (shares) has its interval clipped at that bound; a clipped "
+    f"end is marked {CLIPPED}. Green: better for that KPI, red: worse (only when the "
+    "interval of the difference excludes 0); black: neither better nor worse (e.g. "
+    "cases_closed, which grows with the cases reported: see share_closed)."
+)
 
 
 def layout(ctx: AppContext) -> html.Div:
@@ -326,6 +345,7 @@ def register(app: Dash, ctx: AppContext) -> None:
                 ],
                 className="panel",
             ),
+            inputs_table(a, b),
             html.Div(
                 [
                     html.H2("Over time"),
@@ -389,9 +409,12 @@ def _intervals(job: Job) -> tuple[Any, Any]:
             className="muted",
         ),
         dcc.Graph(
-            figure=difference_figure(job.summary, KEY_KPIS, job.units, job.confidence),
+            figure=difference_figure(
+                job.summary, KEY_KPIS, job.units, job.confidence, better=better
+            ),
             config=GRAPH_CONFIG,
         ),
         ci_table(job.summary, job.units, labels, job.confidence),
+        html.P(CI_NOTE, className="muted", id="compare-ci-note"),
     ]
     return f"Finished {job.label} in {job.wall_s or 0.0:.1f} s.", body

@@ -24,6 +24,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 from dash_app.app import pages
+from dash_app.comparison import fmt_number
 from twin.errors import ScenarioError
 from twin.scenario import load_scenario
 
@@ -275,7 +276,7 @@ def test_two_runs_side_by_side_with_intervals(
     runs = {j.id: j.result for j in served["ctx"].runner.finished_runs()}
     a, b = runs["run-1"], runs["run-2"]
     diff = b.kpi("time_to_arrive_mean") - a.kpi("time_to_arrive_mean")
-    assert f"{diff:+,.3g} min" in table
+    assert f"{fmt_number(diff, 'min', signed=True)} min" in table
     shoot(page, "compare-side-by-side")
     n = by_id(page, "compare-n")
     click(page, n)

@@ -90,3 +90,76 @@ def test_the_water_scale_stays_the_same_when_the_slider_moves(
     assert (after["cmin"], after["cmax"]) == (before["cmin"], before["cmax"])
     shoot(browser, "map-water-scale-after-slider")
     assert severe_logs(browser) == []
+
+
+#: A short, busy slice of the baseline day (dry).
+SHORT = {"horizon": "2h", "start": "2026-06-01T08:00:00", "cases.daily_total": 2400}
+
+#: The axes of the comparison's difference plot: their titles, one per unit.
+AXES_JS = """
+const gd = document.querySelector('#compare-ci .js-plotly-plot');
+if (!gd || !gd._fullLayout) { return null; }
+return Object.keys(gd._fullLayout).filter(k => /^xaxis\\d*$/.test(k))
+    .map(k => gd._fullLayout[k].title.text);
+"""
+
+
+def _cells(driver: Any, table_id: str) -> dict[str, list[Any]]:
+    """The rows of a table by their first cell: the cell elements after it."""
+    rows = driver.find_elements(By.CSS_SELECTOR, f"#{table_id} tbody tr")
+    out = {}
+    for row in rows:
+        cells = row.find_elements(By.TAG_NAME, "td")
+        out[cells[0].text] = cells[1:]
+    return out
+
+
+def test_comparison_numbers_are_bounded_whole_and_one_unit_per_axis(
+    served: dict[str, Any], browser: Any, shoot: Shoot
+) -> None:
+    runner = served["ctx"].runner
+    base = load_scenario(SCENARIOS / "gongshu_baseline_day.yaml").with_updates(**SHORT)
+    a = runner.wait(runner.submit_run(base).id, timeout=600)
+    b = runner.wait(
+        runner.submit_run(base.with_updates(**{"dispatch.policy": "fixed_zones"})).id,
+        timeout=600,
+    )
+    assert a.status == b.status == "done"
+    browser.get(served["url"] + "/compare")
+    wait(browser, lambda d: b.id.split("-")[1] in text_of(d, "compare-b"), timeout=60)
+    # the runs' names say the rain; the page says which inputs differ
+    assert "dry" in text_of(browser, "compare-a") and "dry" in text_of(browser, "compare-b")
+    inputs = wait(browser, lambda d: "dispatch.policy" in text_of(d, "compare-inputs") and
+                  text_of(d, "compare-inputs"))  # fmt: skip
+    assert "Inputs that differ (1)" in inputs and "fixed_zones" in inputs
+    side = _cells(browser, "compare-side-table")
+    assert "share_closed" in side and "e+" not in text_of(browser, "compare-side-table")
+    n = browser.find_element(By.ID, "compare-n")
+    click(browser, n)
+    n.send_keys(Keys.CONTROL, "a")
+    n.send_keys("2")
+    click(browser, browser.find_element(By.ID, "compare-run"))
+    table = wait(
+        browser, lambda d: "B − A paired" in text_of(d, "compare-ci-table") and d, timeout=300
+    )
+    assert table is not None
+    ci = _cells(browser, "compare-ci-table")
+    units = {k: str(v) for k, v in a.result.kpis.set_index("kpi")["unit"].items()}
+    for kpi, cells in ci.items():
+        a_text, b_text, diff_text = (c.text for c in cells)
+        assert "e+" not in a_text + b_text + diff_text, kpi
+        # means of what cannot be negative have no interval reaching below zero
+        assert "[-" not in a_text and "[-" not in b_text, (kpi, a_text, b_text)
+        if units.get(kpi) == "cases" and kpi in ("cases_reported", "cases_closed"):
+            mean = float(a_text.split(" ")[0].replace(",", ""))
+            assert mean == int(mean), a_text  # counts whole (equal seeds: equal cases)
+    # cases_closed is neither better nor worse; the share closed says which
+    assert ci["cases_closed"][2].get_attribute("class") == "num"
+    titles = wait(browser, lambda d: d.execute_script(AXES_JS))
+    assert len(titles) >= 2 and len(set(titles)) == len(titles)
+    assert any("percentage points" in t for t in titles)
+    assert any("minutes" in t for t in titles)
+    assert "clipped" in text_of(browser, "compare-ci-note")
+    browser.execute_script("document.getElementById('compare-ci').scrollIntoView()")
+    shoot(browser, "compare-bounded-intervals")
+    assert severe_logs(browser) == []

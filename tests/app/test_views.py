@@ -27,7 +27,12 @@ from dash_app.basemap import (
     map_figure,
 )
 from dash_app.cli import app_command
-from dash_app.figures import difference_figure, histogram_figure, series_figure
+from dash_app.figures import (
+    DIFF_COLOURS,
+    difference_figure,
+    histogram_figure,
+    series_figure,
+)
 from dash_app.jobs import Job
 from dash_app.kpis import fmt_kpi, headline_cards, kpi_value
 from dash_app.pages import builder, compare, results
@@ -162,6 +167,8 @@ def test_compare_tables(dry: RunResult) -> None:
     assert compare.better("share_arrive_within_target") == 1
     assert compare.better("time_to_arrive_mean") == -1
     assert compare.better("crew_utilisation") == 0
+    assert "share_closed" in text  # cases closed / reported, after cases_closed
+    assert "A and B ran the same inputs" in _texts(compare.inputs_table(a, b))
     runs = []
     for rep, shift in enumerate((0.0, 1.0, 2.0)):
         for label, extra in (("A", 0.0), ("B", 1.5)):
@@ -173,8 +180,35 @@ def test_compare_tables(dry: RunResult) -> None:
     ci = _texts(compare.ci_table(summary, {"time_to_arrive_mean": "min"}, ("A", "B"), 0.95))
     assert "+1.5 [+1.5, +1.5] min" in ci
     fig = difference_figure(summary, ["time_to_arrive_mean"], {"time_to_arrive_mean": "min"},
-                            0.95)  # fmt: skip
+                            0.95, better=compare.better)  # fmt: skip
     assert isinstance(fig, go.Figure) and list(fig.data[0].x) == [1.5]
+    assert fig.data[0].marker.color == (DIFF_COLOURS[-1],)  # longer: worse, red
+
+
+def test_the_difference_plot_has_one_axis_per_unit() -> None:
+    import pandas as pd
+
+    units = {"share_closed": "-", "time_to_arrive_mean": "min", "escalations": "escalations",
+             "travel_time_mean": "min"}  # fmt: skip
+    runs = []
+    for rep in range(3):
+        for label, extra in (("A", 0.0), ("B", 1.0)):
+            for kpi, base in (("share_closed", 0.5), ("time_to_arrive_mean", 8.0),
+                              ("escalations", 40.0), ("travel_time_mean", 5.0)):  # fmt: skip
+                step = 0.01 * extra if kpi == "share_closed" else extra
+                runs.append((label, rep, rep, kpi, base + step + 0.001 * rep * (1 + extra)))
+    frame = pd.DataFrame(runs, columns=["policy", "replication", "seed", "kpi", "value"])
+    summary = summarise(frame, "A", 0.95)
+    fig = difference_figure(summary, list(units), units, 0.95, better=compare.better)
+    assert len(fig.data) == 3  # shares, minutes, escalations: three panels
+    titles = [fig.layout[f"xaxis{i if i > 1 else ''}"].title.text for i in (1, 2, 3)]
+    assert titles == ["B − A in percentage points [pp]", "B − A in minutes [min]",
+                      "B − A in escalations [escalations]"]  # fmt: skip
+    by_unit = {t.name: t for t in fig.data}
+    assert list(by_unit["minutes [min]"].y) == ["time_to_arrive_mean", "travel_time_mean"]
+    # more share closed is better (green); more minutes and escalations are worse (red)
+    assert by_unit["percentage points [pp]"].marker.color == (DIFF_COLOURS[1],)
+    assert by_unit["escalations [escalations]"].marker.color == (DIFF_COLOURS[-1],)
 
 
 def test_builder_form_and_collect() -> None:
