@@ -18,6 +18,8 @@ BUILTIN = {
     "NoRouteError": ValueError,
     "LayerError": ValueError,
     "ScenarioError": ValueError,
+    "ArgumentError": ValueError,
+    "OutputError": OSError,
 }
 
 

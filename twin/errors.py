@@ -9,12 +9,14 @@ the CLI prints it on one line and exits non-zero, without a traceback.
 from __future__ import annotations
 
 __all__ = [
+    "ArgumentError",
     "DisconnectedNetworkError",
     "EmptyNetworkError",
     "InputFileNotFoundError",
     "LayerError",
     "NoRouteError",
     "NotOSMError",
+    "OutputError",
     "OutsideNetworkError",
     "OverpassError",
     "ScenarioError",
@@ -77,3 +79,11 @@ class LayerError(TwinError, ValueError):
 
 class ScenarioError(TwinError, ValueError):
     """A scenario file or value does not follow the schema (file, line, field, allowed)."""
+
+
+class ArgumentError(TwinError, ValueError):
+    """A command option or function argument is out of its range (the message names it)."""
+
+
+class OutputError(TwinError, OSError):
+    """An output folder or file cannot be written: not a folder, read-only, or full."""

@@ -25,7 +25,13 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["STREAMS", "stream_rng", "stream_seed"]
+from twin.errors import ArgumentError
+
+__all__ = ["MAX_SEED", "STREAMS", "check_seed", "stream_rng", "stream_seed"]
+
+#: The largest seed: a seed is stored with the results as a signed 64-bit integer
+#: (NetCDF and Parquet attributes), so it must fit in one (2**63 - 1).
+MAX_SEED = 2**63 - 1
 
 #: Stream name → salt mixed with the scenario seed.
 STREAMS: dict[str, int] = {
@@ -56,3 +62,21 @@ def stream_seed(seed: int, stream: str) -> np.random.SeedSequence:
 def stream_rng(seed: int, stream: str) -> np.random.Generator:
     """A generator on a named stream for a scenario ``seed``."""
     return np.random.default_rng(stream_seed(seed, stream))
+
+
+def check_seed(seed: int, where: str = "seed", *, runs: int = 1) -> int:
+    """Check that ``seed`` (and ``seed + runs - 1``, for replications) is a valid seed.
+
+    Raises
+    ------
+    ArgumentError
+        The seed is negative or larger than :data:`MAX_SEED`; the message names
+        ``where`` (e.g. ``"--seed"``) and the range.
+    """
+    if not 0 <= seed <= MAX_SEED - max(runs - 1, 0):
+        last = "" if runs <= 1 else f" (and seed + {runs - 1} for the replications)"
+        raise ArgumentError(
+            f"{where} {seed}: a seed must be a whole number from 0 to {MAX_SEED - max(runs - 1, 0)}"
+            f"{last}; give one in that range"
+        )
+    return seed

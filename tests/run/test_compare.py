@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from twin.errors import ScenarioError
+from twin.errors import ArgumentError, ScenarioError
 from twin.run.compare import compare_policies, summarise
 from twin.scenario import load_scenario
 
@@ -48,11 +48,16 @@ def test_compare_runs_every_policy_and_replication(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("policies", "reps", "words"),
-    [(["nearest_idle", "teleport"], 2, "unknown policy"), (["nearest_idle"], 2, "two different"),
-     (["nearest_idle", "fixed_zones"], 1, "2 replications")],
+    ("policies", "reps", "confidence", "error", "words"),
+    [(["nearest_idle", "teleport"], 2, 0.95, ScenarioError, "unknown policy"),
+     (["nearest_idle"], 2, 0.95, ScenarioError, "two different"),
+     (["nearest_idle", "fixed_zones"], 1, 0.95, ArgumentError, "2 replications"),
+     (["nearest_idle", "fixed_zones"], 2, 1.5, ArgumentError, "between 0 and 1"),
+     (["nearest_idle", "fixed_zones"], 2, 0.0, ArgumentError, "between 0 and 1")],
 )  # fmt: skip
-def test_compare_rejects_bad_requests(policies: list[str], reps: int, words: str) -> None:
+def test_compare_rejects_bad_requests(
+    policies: list[str], reps: int, confidence: float, error: type[Exception], words: str
+) -> None:
     s = load_scenario(BASELINE)
-    with pytest.raises(ScenarioError, match=words):
-        compare_policies(s, policies, replications=reps)
+    with pytest.raises(error, match=words):
+        compare_policies(s, policies, replications=reps, confidence=confidence)

@@ -24,11 +24,14 @@ A :class:`~twin.scenario.ReplayConfig` names the CSV and maps its columns:
     read in the scenario's time zone).
 
 Rows that cannot be used are never dropped silently: each is skipped with its CSV line
-number and the reason in the :class:`ImportReport`, and the good rows stay. Reasons:
+number and the reason in the :class:`ImportReport`, a warning names the first few (line
+and reason) and the count, and the good rows stay; with ``strict: true`` (``twin run
+--strict``) any such row is an error instead. Reasons:
 malformed row, unparseable time, unknown category, missing or invalid coordinates,
 location farther than 500 m from every node, duplicate id, reported before the start
 or at/after the horizon. Only a missing file, a mapped column absent from the CSV, a bad
-mapping, or a file without a single usable row raise :class:`~twin.errors.ScenarioError`.
+mapping, a file without a single usable row, or (with ``strict``) any skipped row raise
+:class:`~twin.errors.ScenarioError`.
 
 Replayed cases have no detection delay: the CSV time is the report time, and
 ``occur_time = report_time``. Filing, on-site work and verification times are drawn as
@@ -122,6 +125,12 @@ class ImportReport:
     def to_frame(self) -> pd.DataFrame:
         """One row per skipped CSV row: ``line``, ``reason``."""
         return pd.DataFrame(list(self.rejected), columns=["line", "reason"])
+
+    def examples(self, limit: int = MAX_LISTED) -> str:
+        """The first ``limit`` skipped rows as ``line N: reason``, and how many more."""
+        shown = "; ".join(f"line {ln}: {r}" for ln, r in self.rejected[:limit])
+        more = self.rows_rejected - limit
+        return shown + (f"; and {more} more" if more > 0 else "")
 
     def summary(self) -> str:
         """One line: rows read, accepted, and skipped by reason."""
@@ -375,6 +384,7 @@ def replay_cases(
         rejected=tuple(rejected),
         notes=tuple(notes),
     )
+    _check_bad_rows(report, strict=replay.strict)
     logger.info("%s", report.summary())
     return ReplayResult(
         stream=stream,
@@ -383,6 +393,35 @@ def replay_cases(
         line=lines[order],
         case_id=case_id[order],
     )
+
+
+#: Reasons that skip a good row because it falls outside the run's time window.
+OUT_OF_WINDOW = ("before the start", "after the horizon")
+
+
+def _check_bad_rows(report: ImportReport, *, strict: bool) -> None:
+    """Warn about the rows that cannot be used (raise, when ``strict``).
+
+    Rows outside the run's time window are not bad rows: they are counted in the report
+    (and logged at info level) but neither warned about nor an error.
+    """
+    bad = tuple(r for r in report.rejected if r[1].split(":", 1)[0] not in OUT_OF_WINDOW)
+    if not bad:
+        return
+    listed = ImportReport(report.path, report.rows_read, report.rows_accepted, bad)
+    share = len(bad) / max(report.rows_read, 1)
+    if strict:
+        raise ScenarioError(
+            f"{report.path}: {len(bad)} of {report.rows_read} rows ({share:.0%}) cannot be "
+            f"used (strict replay): {listed.examples()}. Fix or remove these rows, or "
+            "replay without --strict (cases.replay.strict: false) to skip them."
+        )
+    kinds = ", ".join(f"{k} {n}" for k, n in listed.reason_counts().items())
+    logger.warning(
+        "%s: skipped %d of %d rows (%.0f%%: %s) that cannot be used, kept the rest: %s. "
+        "Use --strict (or cases.replay.strict: true) to make this an error.",
+        report.path, len(bad), report.rows_read, 100 * share, kinds, listed.examples(),
+    )  # fmt: skip
 
 
 def _category_index(raw: str, replay: ReplayConfig, table: CategoryTable) -> int:

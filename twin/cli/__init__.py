@@ -25,7 +25,7 @@ import typer
 from rich.logging import RichHandler
 
 from twin import __version__
-from twin.cli._console import console, err_console, print_error
+from twin.cli._console import WarningHandler, console, err_console, print_error
 from twin.cli._group import LazyCommand, LazyGroup
 from twin.errors import TwinError
 
@@ -100,10 +100,13 @@ def _root(
     ] = False,
 ) -> None:
     _STATE["debug"] = debug
+    # Warnings: one line each, once. Progress details (-v, --debug): rich log lines.
+    details = RichHandler(console=err_console, show_path=False)
+    details.addFilter(lambda record: record.levelno < logging.WARNING)
     logging.basicConfig(
         level=logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING,
         format="%(message)s",
-        handlers=[RichHandler(console=err_console, show_path=False)],
+        handlers=[WarningHandler(), details],
         force=True,
     )
 

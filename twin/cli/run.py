@@ -14,9 +14,28 @@ import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from twin.cli._console import DEFAULT_OUT, console, err_console, steps
+from twin.cli._console import DEFAULT_OUT, console, err_console, print_warning, steps
+from twin.errors import ArgumentError
+from twin.report.output_folder import check_output_folder
+from twin.seeds import check_seed
 
-__all__ = ["compare", "kpi_table", "print_comparison", "run", "run_with_progress"]
+__all__ = [
+    "apply_options",
+    "compare",
+    "kpi_table",
+    "print_comparison",
+    "run",
+    "run_with_progress",
+]
+
+_STRICT_HELP = (
+    "Any row of a replayed case CSV (cases.replay) that cannot be used is an error. "
+    "Default: such rows are skipped with a warning naming their lines."
+)
+_FORCE_HELP = (
+    "Run a horizon over 366 days, or one whose estimated memory is over what is "
+    "available (refused otherwise)."
+)
 
 
 def kpi_table(kpis: Any, title: str) -> Table:
@@ -35,8 +54,41 @@ def kpi_table(kpis: Any, title: str) -> Table:
     return table
 
 
+def apply_options(
+    scenario: Any,
+    scenario_file: Path,
+    *,
+    seed: int | None = None,
+    strict: bool = False,
+    force: bool = False,
+    runs: int = 1,
+) -> Any:
+    """The scenario with the command's overrides, checked before any work is done.
+
+    ``--seed`` (and the seeds of ``runs`` replications) must be a valid seed, and the
+    horizon within the limit or ``--force`` given (a long one prints a warning with
+    its estimate).
+    """
+    from twin.run.estimate import check_horizon
+
+    if seed is not None:
+        scenario = scenario.with_updates(seed=check_seed(seed, "--seed", runs=runs))
+    else:
+        check_seed(scenario.seed, f"{scenario_file}: seed", runs=runs)
+    if strict and scenario.cases.replay is not None:
+        scenario = scenario.with_updates(**{"cases.replay.strict": True})
+    warning = check_horizon(scenario, force=force)
+    if warning is not None:
+        print_warning(f"{scenario_file}: {warning}")
+    return scenario
+
+
 def run_with_progress(scenario: Any, base_dir: Path, label: str) -> Any:
-    """Run a scenario with a progress bar over its horizon; the run's result."""
+    """Run a scenario with a progress bar over its horizon; the run's result.
+
+    The bar reads "preparing" while the network, cases and models are built, then
+    follows the simulated time.
+    """
     from twin.run.runner import run_scenario
 
     with Progress(
@@ -48,10 +100,12 @@ def run_with_progress(scenario: Any, base_dir: Path, label: str) -> Any:
         console=err_console,
         transient=True,
     ) as progress:
-        task = progress.add_task(label, total=1.0)
-        result = run_scenario(
-            scenario, base_dir=base_dir, progress=lambda f: progress.update(task, completed=f)
-        )
+        task = progress.add_task(f"{label}: preparing", total=1.0)
+
+        def advance(fraction: float) -> None:
+            progress.update(task, completed=fraction, description=f"{label}: simulating")
+
+        result = run_scenario(scenario, base_dir=base_dir, progress=advance)
     return result
 
 
@@ -82,16 +136,29 @@ def run(
     out: Annotated[
         Path | None, typer.Option(help="Output folder \\[default: twin-out/runs/NAME-seedN].")
     ] = None,
+    strict: Annotated[bool, typer.Option("--strict", help=_STRICT_HELP)] = False,
+    force: Annotated[bool, typer.Option("--force", help=_FORCE_HELP)] = False,
 ) -> None:
     """Run a scenario once: NetCDF + Parquet results, KPI table and an HTML summary.
 
-    The same scenario and seed always give identical results.
+    The same scenario and seed always give identical results. Horizons over 31 days
+    are announced with an estimate of their memory and output; over 366 days (or over
+    the memory available) they are refused unless --force is given.
+
+    The output folder is checked before the run (a file, read-only, or too little free
+    space is an error at once). Each file is written whole or not at all; the outputs
+    of an earlier run in the folder are replaced (one this run does not write, such as
+    an earlier run's cap/, is removed) and other files in it are kept.
     """
+    from twin.run.estimate import estimate_run
     from twin.scenario import load_scenario
 
-    scenario = load_scenario(scenario_file)
     if seed is not None:
-        scenario = scenario.with_updates(seed=seed)
+        check_seed(seed, "--seed")
+    scenario = load_scenario(scenario_file)
+    scenario = apply_options(scenario, scenario_file, seed=seed, strict=strict, force=force)
+    folder = out or DEFAULT_OUT / "runs" / f"{scenario.name}-seed{scenario.seed}"
+    check_output_folder(folder, need_bytes=int(estimate_run(scenario).output_bytes))
     # The models are imported once the scenario is valid: a bad file fails fast.
     from twin.run.folder import write_run
 
@@ -99,9 +166,9 @@ def run(
     # out of every later garbage collection (the run's, and the interpreter's at exit,
     # which otherwise walk the whole heap several times: about a second per run).
     gc.freeze()
-    folder = out or DEFAULT_OUT / "runs" / f"{scenario.name}-seed{scenario.seed}"
     result = run_with_progress(scenario, scenario_file.parent, f"Running {scenario.name}")
-    paths = write_run(result, folder)
+    with err_console.status(f"Writing the results to {folder}"):
+        paths = write_run(result, folder)
     console.print(kpi_table(result.kpis, f"{scenario.name} (seed {scenario.seed})"))
     t = result.timing
     console.print(
@@ -116,30 +183,50 @@ def compare(
     policies: Annotated[
         str, typer.Option(help="Comma-separated policies; the first is the baseline.")
     ] = "nearest_idle,fixed_zones,workload_balancing",
-    replications: Annotated[int, typer.Option(help="Common-random-number replications.")] = 5,
-    confidence: Annotated[float, typer.Option(help="Confidence level of the intervals.")] = 0.95,
+    replications: Annotated[
+        int, typer.Option(help="Common-random-number replications (at least 2).")
+    ] = 5,
+    confidence: Annotated[
+        float, typer.Option(help="Confidence level of the intervals, between 0 and 1.")
+    ] = 0.95,
     out: Annotated[
         Path | None, typer.Option(help="Output folder \\[default: twin-out/compare/NAME].")
     ] = None,
+    strict: Annotated[bool, typer.Option("--strict", help=_STRICT_HELP)] = False,
+    force: Annotated[bool, typer.Option("--force", help=_FORCE_HELP)] = False,
 ) -> None:
     """Compare dispatch policies on common random numbers, with confidence intervals.
 
     Policies: nearest_idle, fixed_zones, priority_preemption, workload_balancing,
-    prepositioning.
-    """
-    from twin.scenario import load_scenario
+    prepositioning. Replication r runs with seed = the scenario's seed + r.
 
-    scenario = load_scenario(scenario_file)
-    from twin.run.compare import compare_policies  # once the scenario is valid
+    The options, the scenario and the output folder are checked before the first run.
+    runs.csv and comparison.csv are written whole or not at all, replacing those of an
+    earlier comparison in the folder; other files in it are kept.
+    """
+    from twin.run.compare import check_comparison
+    from twin.scenario import POLICIES, load_scenario
 
     names = [p.strip() for p in policies.split(",") if p.strip()]
+    check_comparison(names, replications=replications, confidence=confidence, option="--")
+    unknown = [p for p in names if p not in POLICIES]
+    if unknown:
+        raise ArgumentError(
+            f"--policies: unknown {', '.join(map(repr, unknown))}; choose from "
+            f"{', '.join(POLICIES)}"
+        )
+    scenario = load_scenario(scenario_file)
+    scenario = apply_options(scenario, scenario_file, strict=strict, force=force, runs=replications)
+    folder = out or DEFAULT_OUT / "compare" / scenario.name
+    check_output_folder(folder)
+    from twin.run.compare import compare_policies  # once the scenario is valid
+
     total = len(set(names)) * max(replications, 0)
     with steps(total, "Comparing policies") as step:
         comparison = compare_policies(
             scenario, names, replications=replications, confidence=confidence,
             base_dir=scenario_file.parent, progress=step,
         )  # fmt: skip
-    folder = out or DEFAULT_OUT / "compare" / scenario.name
     paths = comparison.write(folder)
     headline = [
         "share_dispatch_within_target", "share_arrive_within_target",

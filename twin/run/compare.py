@@ -24,13 +24,15 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from twin.errors import ScenarioError
+from twin.errors import ArgumentError, ScenarioError
+from twin.report.output_folder import staged_outputs
 from twin.run.replications import replica, replica_seed
 from twin.run.runner import run_scenario
 from twin.scenario import POLICIES, Scenario
 
 __all__ = [
     "Comparison",
+    "check_comparison",
     "compare_policies",
     "compare_variants",
     "summarise",
@@ -61,13 +63,46 @@ class Comparison:
     confidence: float
 
     def write(self, folder: str | Path) -> dict[str, Path]:
-        """Write ``runs.csv`` and ``comparison.csv``; return the paths."""
+        """Write ``runs.csv`` and ``comparison.csv``; return the paths.
+
+        Each file is written whole or not at all (see
+        :func:`twin.report.output_folder.staged_outputs`).
+        """
         folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        paths = {"runs": folder / "runs.csv", "summary": folder / "comparison.csv"}
-        self.runs.to_csv(paths["runs"], index=False)
-        self.summary.to_csv(paths["summary"], index=False)
-        return paths
+        names = {"runs": "runs.csv", "summary": "comparison.csv"}
+        with staged_outputs(folder, owned=names.values()) as stage:
+            self.runs.to_csv(stage / names["runs"], index=False)
+            self.summary.to_csv(stage / names["summary"], index=False)
+        return {key: folder / name for key, name in names.items()}
+
+
+def check_comparison(
+    variants: Sequence[str], *, replications: int, confidence: float, option: str = ""
+) -> None:
+    """Check the settings of a comparison before any run.
+
+    ``option`` prefixes the names in the messages (``"--"`` for the command line).
+
+    Raises
+    ------
+    ArgumentError
+        Fewer than two variants, fewer than two replications, or a confidence level
+        outside (0, 1).
+    """
+    if len(set(variants)) < 2:
+        raise ArgumentError(
+            f"give at least two different variants (policies) to compare, got {list(variants)}"
+        )
+    if replications < 2:
+        raise ArgumentError(
+            f"{option}replications {replications}: give at least 2 replications, so intervals "
+            "can be computed"
+        )
+    if not 0.0 < confidence < 1.0:
+        raise ArgumentError(
+            f"{option}confidence {confidence:g}: a confidence level lies strictly between 0 and 1; "
+            "give e.g. 0.95 for 95 % intervals"
+        )
 
 
 def t_interval(x: np.ndarray, confidence: float) -> tuple[float, float, float]:
@@ -169,10 +204,7 @@ def compare_variants(
     confidence, base_dir, progress
         As for :func:`compare_policies`.
     """
-    if len(variants) < 2:
-        raise ScenarioError("give at least two variants to compare")
-    if replications < 2:
-        raise ScenarioError("give at least 2 replications, so intervals can be computed")
+    check_comparison(list(variants), replications=replications, confidence=confidence)
     labels = list(variants)
     rows = []
     for r in range(replications):

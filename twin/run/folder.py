@@ -6,6 +6,12 @@ A run folder holds ``run.nc`` (the time × agent Dataset), ``cases.parquet``,
 ``forecast_rain.csv``,
 ``cap/`` (CAP 1.2 XML per message and a JSON feed), ``trucks/`` and ``summary.html``.
 :func:`twin.sweep.results.read_run` reads one back.
+
+Everything is written into a staging folder first and moved into place when all of it
+is written (:func:`twin.report.output_folder.staged_outputs`): a run that fails to write
+(a full disk) leaves no truncated file and the previous run's files as they were; a run
+that succeeds replaces the outputs of an earlier run in the folder, removing those it
+did not write itself (:data:`RUN_OUTPUTS`), and keeps any other file.
 """
 
 from __future__ import annotations
@@ -13,11 +19,29 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from twin.report.output_folder import staged_outputs
 from twin.run.dask_free import dask_free
 from twin.run.report import write_summary
 from twin.run.results import RunResult
 
-__all__ = ["write_run"]
+__all__ = ["RUN_OUTPUTS", "write_run"]
+
+#: Every name a run writes in its folder (files and the ``cap/``, ``trucks/`` folders).
+RUN_OUTPUTS = (
+    "run.nc",
+    "cases.parquet",
+    "kpis.parquet",
+    "kpis.csv",
+    "escalations.parquet",
+    "road_states.csv",
+    "crowd_alerts.csv",
+    "crowd_effect.csv",
+    "forecast_rain.csv",
+    "forecast_alerts.csv",
+    "cap",
+    "trucks",
+    "summary.html",
+)
 
 
 def write_run(result: RunResult, folder: str | Path, *, report: bool = True) -> dict[str, Path]:
@@ -27,13 +51,21 @@ def write_run(result: RunResult, folder: str | Path, *, report: bool = True) -> 
     -------
     dict[str, Path]
         The files written, by name (``dataset``, ``cases``, ``kpis``, ``summary`` …).
+
+    Raises
+    ------
+    OutputError
+        A file could not be written (disk full, read-only); nothing in ``folder`` was
+        replaced.
     """
-    with dask_free():  # numpy data only: spare the dask imports (see twin.run.dask_free)
-        return _write(result, Path(folder), report=report)
+    folder = Path(folder)
+    with dask_free(), staged_outputs(folder, owned=RUN_OUTPUTS) as stage:
+        # numpy data only: spare the dask imports (see twin.run.dask_free)
+        staged = _write(result, stage, report=report)
+    return {key: folder / path.relative_to(stage) for key, path in staged.items()}
 
 
 def _write(result: RunResult, folder: Path, *, report: bool) -> dict[str, Path]:
-    folder.mkdir(parents=True, exist_ok=True)
     paths = {
         "dataset": folder / "run.nc",
         "cases": folder / "cases.parquet",

@@ -23,6 +23,7 @@ import yaml
 from pydantic import (
     BeforeValidator,
     Field,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -42,6 +43,8 @@ from twin.scenario.hydro import (
     RunoffConfig,
 )
 from twin.scenario.placement import PlacementConfig
+from twin.scenario.textfile import check_text_file
+from twin.seeds import MAX_SEED
 from twin.trucks.config import TrucksConfig
 from twin.yamlconfig import Frozen, read_yaml, validate_model
 
@@ -143,6 +146,10 @@ class ReplayConfig(Frozen):
     category_map: dict[str, str] = Field(default_factory=dict)
     relocate: Literal["none", "bbox", "sample"] = "none"
     time_shift: Literal["none", "align_start"] = "align_start"
+    strict: bool = Field(
+        default=False,
+        description="any row that cannot be used is an error (default: skipped with a warning)",
+    )
 
 
 def _replay_from_file(value: Any) -> Any:
@@ -312,10 +319,14 @@ class Scenario(Frozen):
     name: str
     description: str = ""
     network: NetworkConfig = Field(default_factory=NetworkConfig)
-    start: datetime = Field(description="start time; naive times are taken in `timezone`")
+    # `timezone` comes before `start`, so that `start` is checked against it.
     timezone: str = DEFAULT_TZ
+    start: datetime = Field(
+        description="start time; naive times are taken in `timezone`; a time with a UTC "
+        "offset must have the offset of `timezone` at that time"
+    )
     horizon: PositiveDuration = 86400.0
-    seed: int = Field(default=0, ge=0)
+    seed: int = Field(default=0, ge=0, le=MAX_SEED)
     record_interval: PositiveDuration = 300.0
     cases: CasesConfig = Field(default_factory=CasesConfig)
     crews: CrewsConfig = Field(default_factory=CrewsConfig)
@@ -347,11 +358,25 @@ class Scenario(Frozen):
             ) from exc
         return value
 
-    @model_validator(mode="after")
-    def _aware_start(self) -> Scenario:
-        if self.start.tzinfo is None:
-            object.__setattr__(self, "start", self.start.replace(tzinfo=ZoneInfo(self.timezone)))
-        return self
+    @field_validator("start")
+    @classmethod
+    def _aware_start(cls, value: datetime, info: ValidationInfo) -> datetime:
+        """Naive: local time in ``timezone``. With an offset: it must be the zone's then."""
+        name = info.data.get("timezone")
+        if name is None:  # the timezone itself is invalid (reported on its own)
+            return value
+        zone = ZoneInfo(name)
+        if value.tzinfo is None or value.utcoffset() is None:
+            return value.replace(tzinfo=zone)
+        local = value.astimezone(zone)
+        if local.utcoffset() != value.utcoffset():
+            raise ValueError(
+                f"start {value.isoformat()} has UTC offset {_offset(value)}, but timezone "
+                f"{name} is at {_offset(local)} then; write the start without an offset "
+                f"(local time in timezone), with {_offset(local)}, or set timezone to the "
+                "zone you meant"
+            )
+        return local
 
     @model_validator(mode="after")
     def _radar_nowcast_needs_radar(self) -> Scenario:
@@ -390,6 +415,14 @@ class Scenario(Frozen):
         return validate_scenario(data, where="<updates>")
 
 
+def _offset(t: datetime) -> str:
+    """``+08:00``-style UTC offset of an aware time."""
+    off = t.utcoffset()
+    minutes = round(off.total_seconds() / 60) if off is not None else 0
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
 # ---------------------------------------------------------------------------- loading
 def validate_scenario(
     data: Any, *, where: str = "<scenario>", lines: dict[tuple[Any, ...], int] | None = None
@@ -406,9 +439,10 @@ def load_scenario(path: str | Path) -> Scenario:
     Raises
     ------
     ScenarioError
-        The file is missing, is not YAML, or does not follow the schema; the message
-        names the file, line and field.
+        The file is missing, is not UTF-8 text (binary, or GBK), is not YAML, or does not
+        follow the schema; the message names the file, line and field.
     """
+    check_text_file(Path(path), ScenarioError, what="scenario")
     data, lines = read_yaml(
         Path(path), ScenarioError, what="scenario", missing="scenarios live in scenarios/*.yaml."
     )
