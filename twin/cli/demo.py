@@ -18,6 +18,7 @@ from rich.table import Table
 from twin.cli._console import DEFAULT_OUT, console, steps
 from twin.cli.network import print_summary
 from twin.cli.run import kpi_table, print_comparison, run_with_progress
+from twin.errors import ArgumentError
 
 __all__ = ["demo"]
 
@@ -44,6 +45,13 @@ def demo(
     measured); places water-level gauges under a budget; compares dispatch policies on
     common random numbers.
     """
+    from twin.report.output_folder import check_output_folder, write_text_atomic
+
+    if replications < 2:
+        raise ArgumentError(
+            f"--replications {replications}: give at least 2, so intervals can be computed"
+        )
+    check_output_folder(out)
     from twin.network import save_network
     from twin.network.plot import plot_network_html, plot_network_png
     from twin.run.compare import compare_policies
@@ -64,7 +72,7 @@ def demo(
         step("drawing HTML map")
         html = plot_network_html(net, out / "map.html")
     summary = net.summary()
-    (out / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False))
+    write_text_atomic(out / "summary.json", json.dumps(summary, indent=2, ensure_ascii=False))
     print_summary(summary)
 
     result = run_with_progress(scenario, scenario_file.parent, "Baseline day")

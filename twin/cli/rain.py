@@ -16,6 +16,8 @@ from rich.table import Table
 
 from twin.cli._console import DEFAULT_OUT, console
 from twin.cli._group import LazyCommand, LazyGroup
+from twin.errors import ArgumentError
+from twin.report.output_folder import check_output_folder
 
 __all__ = ["app"]
 
@@ -95,6 +97,11 @@ def rain_plot(
     """Plot a storm's hyetograph and cumulative depth to a PNG."""
     from twin.hydro.storms import plot_storm
 
+    if out.is_dir():
+        raise ArgumentError(
+            f"--out {out}: is a folder; give the PNG file to write, e.g. {out}/storm.png"
+        )
+    check_output_folder(out.parent, option="--out")
     series, title, _ = _storm(source)
     path = plot_storm(series, out, title=title)
     console.print(f"Storm plot: [bold]{path}[/]")

@@ -16,6 +16,8 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from twin.cli._console import DEFAULT_OUT, console, err_console, steps
+from twin.errors import ArgumentError
+from twin.report.output_folder import check_output_folder
 
 __all__ = ["SWEEP_PARTIAL_EXIT", "report_cmd", "sweep"]
 
@@ -107,6 +109,14 @@ def sweep(
         bool, typer.Option(help="Reuse finished runs found in the sweep folder.")
     ] = True,
     report: Annotated[bool, typer.Option(help="Write report.html when done.")] = True,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Run a horizon over 366 days, or one whose estimated memory (per run) is "
+            "over what is available (refused otherwise).",
+        ),
+    ] = False,
 ) -> None:
     """Run a scenario over a parameter grid × replications on Dask, with intervals.
 
@@ -117,17 +127,21 @@ def sweep(
     summary.csv (per grid point: mean, CI). Failed runs are listed with their error and
     seed, in OUT/failures.csv and runs/KEY/error.json.
 
+    The options, the scenario, the grid and the sweep folder are checked before any run.
+
     Exit status: 0 when every run finished, 3 when some failed (the others are kept and
     merged), 1 when all failed or the sweep could not start.
     """
+    from twin.cli.run import apply_options
     from twin.scenario import load_scenario
     from twin.sweep.errors import SweepError
     from twin.sweep.grid import parse_grid
 
+    _check_sweep_options(replications, workers, retries, confidence, fmt)
     scenario = load_scenario(scenario_file)
+    scenario = apply_options(scenario, scenario_file, force=force, runs=replications)
     parsed = parse_grid(grid or [], scenario=scenario)
-    if fmt not in ("netcdf", "zarr"):
-        raise typer.BadParameter("--format must be netcdf or zarr")
+    check_output_folder(out or DEFAULT_OUT / "sweeps" / scenario.name)
     # Dask and the models are imported once the inputs are valid: a bad input fails fast.
     import distributed  # noqa: F401  (sets its loggers' levels on import: set ours after)
 
@@ -193,6 +207,25 @@ def sweep(
                 f"{first.seed}): {first.error}. See {folder / 'failures.csv'}"
             )
         raise typer.Exit(SWEEP_PARTIAL_EXIT)
+
+
+def _check_sweep_options(
+    replications: int, workers: int, retries: int, confidence: float, fmt: str
+) -> None:
+    """The sweep's numeric options, checked before anything is loaded."""
+    if replications < 1:
+        raise ArgumentError(f"--replications {replications}: give at least 1")
+    if workers < 1:
+        raise ArgumentError(f"--workers {workers}: give at least 1 worker process")
+    if retries < 0:
+        raise ArgumentError(f"--retries {retries}: give 0 or more")
+    if not 0.0 < confidence < 1.0:
+        raise ArgumentError(
+            f"--confidence {confidence:g}: a confidence level lies strictly between 0 and 1; "
+            "give e.g. 0.95 for 95 % intervals"
+        )
+    if fmt not in ("netcdf", "zarr"):
+        raise ArgumentError(f"--format {fmt!r}: give netcdf or zarr")
 
 
 def report_cmd(

@@ -18,10 +18,13 @@ from rich.console import Console
 from rich.markup import escape
 
 from twin.placement.errors import PlacementError
+from twin.report.output_folder import check_output_folder
 from twin.scenario.placement import PlacementConfig
+from twin.scenario.textfile import check_text_file
+from twin.seeds import check_seed
 from twin.yamlconfig import format_validation_errors, read_yaml
 
-__all__ = ["app", "load_placement_config", "place"]
+__all__ = ["app", "check_budget", "load_placement_config", "place"]
 
 logger = logging.getLogger(__name__)
 console = Console(stderr=False)
@@ -49,6 +52,7 @@ def load_placement_config(
         data.update(section.model_dump() if hasattr(section, "model_dump") else dict(section))
     lines: dict[tuple[Any, ...], int] = {}
     if config_file is not None:
+        check_text_file(config_file, PlacementError, what="placement settings")
         loaded, lines = read_yaml(
             config_file,
             PlacementError,
@@ -68,6 +72,23 @@ def load_placement_config(
     except ValidationError as exc:
         where = str(config_file) if config_file else "placement settings"
         raise PlacementError(format_validation_errors(exc, where, lines)) from None
+
+
+def check_budget(cfg: PlacementConfig, *, option: str = "--budget") -> None:
+    """Check, before any work, that the budget buys at least one sensor.
+
+    Raises
+    ------
+    PlacementError
+        The budget is below the cost of the cheapest sensor of the chosen technologies.
+    """
+    costs = {tech: float(getattr(cfg.costs, tech)) for tech in cfg.technologies}
+    cheapest = min(costs, key=costs.__getitem__)
+    if cfg.budget < costs[cheapest]:
+        raise PlacementError(
+            f"{option} {cfg.budget:g}: buys no sensor (the cheapest, a {cheapest}, costs "
+            f"{costs[cheapest]:g}); give a budget of at least {costs[cheapest]:g}"
+        )
 
 
 def place(
@@ -104,12 +125,18 @@ def place(
     for cameras), solves by MILP (CBC) and lazy greedy, draws the budget–objective curve
     and scores the placement on fresh runs. Writes placement.geojson, report.html,
     curve.csv, evaluation.csv and placement.json.
+
+    The settings (budget, seed) and the output folder are checked before any work. The
+    files are written whole or not at all, replacing those of an earlier placement in
+    the folder; other files in it are kept.
     """
     from twin.placement.outputs import write_outputs
     from twin.placement.pipeline import run_placement
     from twin.run.runner import load_scenario_network
     from twin.scenario import load_scenario
 
+    if seed is not None:
+        check_seed(seed, "--seed")
     scenario = load_scenario(scenario_file)
     cfg = load_placement_config(
         scenario,
@@ -121,7 +148,13 @@ def place(
         seed=seed,
         curve_points=curve_points,
     )
-    folder = out or DEFAULT_OUT / scenario.name
+    check_budget(cfg, option="--budget" if budget is not None else "budget")
+    check_seed(
+        cfg.seed if cfg.seed is not None else scenario.seed,
+        "--seed" if seed is not None else "seed",
+        runs=cfg.evaluation_seed_offset + 1,
+    )
+    folder = check_output_folder(out or DEFAULT_OUT / scenario.name)
     with console.status("Loading the network") as status:
         net = load_scenario_network(scenario.network, base_dir=scenario_file.parent)
 

@@ -23,8 +23,16 @@ from twin._types import IntArray
 from twin.network.road_network import RoadNetwork
 from twin.placement.pipeline import PlacementRun
 from twin.placement.solvers import Placement
+from twin.report.output_folder import staged_outputs
 
-__all__ = ["curve_figure", "map_figure", "placement_geojson", "write_outputs", "write_report"]
+__all__ = [
+    "OUTPUT_NAMES",
+    "curve_figure",
+    "map_figure",
+    "placement_geojson",
+    "write_outputs",
+    "write_report",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -342,10 +350,31 @@ def write_outputs(run: PlacementRun, net: RoadNetwork, folder: str | Path) -> di
     """Write the outputs of a run into ``folder``; return their paths by name.
 
     The files: ``placement.geojson``, ``curve.csv``, ``evaluation.csv``,
-    ``placement.json`` and ``report.html``.
+    ``placement.json`` and ``report.html``, each written whole or not at all (through a
+    staging folder, :func:`twin.report.output_folder.staged_outputs`).
+
+    Raises
+    ------
+    OutputError
+        A file could not be written (disk full, read-only); nothing was replaced.
     """
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    with staged_outputs(folder, owned=OUTPUT_NAMES) as stage:
+        staged = _write(run, net, stage)
+    return {key: folder / path.name for key, path in staged.items()}
+
+
+#: The files :func:`write_outputs` writes.
+OUTPUT_NAMES = (
+    "placement.geojson",
+    "curve.csv",
+    "evaluation.csv",
+    "placement.json",
+    "report.html",
+)
+
+
+def _write(run: PlacementRun, net: RoadNetwork, folder: Path) -> dict[str, Path]:
     paths = {
         "geojson": folder / "placement.geojson",
         "curve": folder / "curve.csv",

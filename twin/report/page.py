@@ -15,6 +15,8 @@ from typing import Any
 
 import pandas as pd
 
+from twin.report.output_folder import write_text_atomic
+
 __all__ = [
     "CSS",
     "card",
@@ -163,9 +165,18 @@ def html_page(title: str, body: list[str], *, extra_css: str = "", plotly: bool 
 
 
 def write_page(path: str | Path, page: str) -> Path:
-    """Write a page (creating its folder) and log its size."""
+    """Write a page (creating its folder) and log its size.
+
+    The page is written whole or not at all (a temporary file in the same folder, then
+    renamed): a full disk leaves no truncated page.
+
+    Raises
+    ------
+    OutputError
+        The page cannot be written (disk full, read-only).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(page, encoding="utf-8")
+    write_text_atomic(path, page)
     logger.info("Wrote %s (%.1f MB)", path, path.stat().st_size / 1e6)
     return path
