@@ -156,7 +156,7 @@ def replay(
     radar_rotation_deg: Annotated[
         float, typer.Option(help="Radar placement: rotation [deg, counter-clockwise].")
     ] = 0.0,
-    radar_size_km: Annotated[float, typer.Option(help="Transposed grid side [km].")] = 64.0,
+    radar_size_km: Annotated[float, typer.Option(help="Transposed grid side [km].")] = 128.0,
     radar_cell_m: Annotated[float, typer.Option(help="Transposed grid cell [m].")] = 1000.0,
     radar_scale: Annotated[
         float, typer.Option(help="Multiply the radar rain rate (≠ 1: intensified, labelled).")

@@ -74,7 +74,7 @@ def radar_storm(
     sensor: Any = None,
     seed: int,
     target: Any = None,
-    size_km: float = 64.0,
+    size_km: float = 128.0,
     cell_m: float = 1000.0,
     dx_km: float = 0.0,
     dy_km: float = 0.0,
@@ -100,7 +100,9 @@ def radar_storm(
     target
         The district (default Gongshu; see :func:`twin.hydro.radar.transpose.as_district`).
     size_km, cell_m
-        The transposed grid: side [km] and cell [m].
+        The transposed grid: side [km] and cell [m]. The default 128 km (a radar's view
+        about 60 km upwind of the district, as in scenarios) warns ahead of more
+        crossings than 64 km (``benchmarks/bench_live_radar.py``).
     dx_km, dy_km, rotation_deg
         The placement (:func:`twin.hydro.radar.transpose.transpose_radar`).
     scale
