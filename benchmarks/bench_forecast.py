@@ -71,7 +71,9 @@ def main() -> int:
     train_s = float(shipped_nhits.info.get("fit_seconds", float("nan")))
     repro = "not checked (--shipped)"
     if not args.shipped:
-        fresh = train_forecasters(data, kinds=("nhits",), seed=0)["nhits"]
+        # The shipped "nhits" was trained with the observed future rain; the ones trained
+        # on nowcast rain are shipped apart (models/waterlogging-*-nowcast).
+        fresh = train_forecasters(data, kinds=("nhits",), seed=0, future_rain="observed")["nhits"]
         train_s = float(fresh.info["fit_seconds"])
         probe = windows_at(test, np.full(53, 40), np.arange(53))
         diff = float(np.abs(fresh.predict(probe) - shipped_nhits.predict(probe)).max())
