@@ -46,6 +46,7 @@ class AppContext:
     _frames: dict[str, RunFrames] = field(default_factory=dict)
     _base: dict[tuple[int, bool, bool], list[go.Scatter]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _events: list[str] | None = None
 
     # ------------------------------------------------------------------ scenarios
     def scenario_files(self) -> list[Path]:
@@ -74,6 +75,15 @@ class AppContext:
             if path.parent == folder and path.is_file():
                 return path
         return None
+
+    def storm_events(self) -> list[str]:
+        """The event ids of the shipped storm catalogue, deepest first (read once)."""
+        if self._events is None:
+            from twin.hydro.storms import load_catalogue
+
+            cat = load_catalogue().sort_values("depth_mm", ascending=False, kind="stable")
+            self._events = [str(e) for e in cat["event_id"]]
+        return self._events
 
     # ------------------------------------------------------------------ the network
     def load_network(self) -> None:

@@ -19,6 +19,7 @@ import math
 import re
 import types
 import typing
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -43,6 +44,7 @@ __all__ = [
     "field_spec",
     "format_value",
     "initial_text",
+    "input_problems",
     "parse_value",
     "read_raw",
     "safe_file_name",
@@ -453,10 +455,33 @@ def apply_edits(raw: dict[str, Any], edits: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def input_problems(scenario: Scenario, *, events: Sequence[str] | None = None) -> list[str]:
+    """What the schema lets through but a run would refuse, as builder messages.
+
+    Checked here so that the builder marks it next to its field instead of the run
+    failing: a storm event (``rain.event``) that is not in the storm catalogue.
+
+    Parameters
+    ----------
+    scenario
+        A scenario the schema accepted.
+    events
+        The event ids of the storm catalogue, deepest first (``None``: not checked).
+    """
+    problems = []
+    rain = scenario.rain
+    if events is not None and rain.kind == "event" and rain.event not in set(events):
+        problems.append(
+            f"{WHERE}: rain.event: no event {rain.event!r} in the storm catalogue; list them "
+            f"with `twin rain events` (the deepest are {', '.join(list(events)[:3])})"
+        )
+    return problems
+
+
 def validate_edits(
-    raw: dict[str, Any], edits: dict[str, Any]
+    raw: dict[str, Any], edits: dict[str, Any], *, events: Sequence[str] | None = None
 ) -> tuple[Scenario | None, dict[str, Any], str | None]:
-    """Apply edits and validate.
+    """Apply edits and validate (with :func:`input_problems` of ``events``).
 
     Returns
     -------
@@ -469,9 +494,13 @@ def validate_edits(
     """
     data = apply_edits(raw, edits)
     try:
-        return validate_scenario(data, where=WHERE), data, None
+        scenario = validate_scenario(data, where=WHERE)
     except ScenarioError as exc:
         return None, data, str(exc)
+    problems = input_problems(scenario, events=events)
+    if problems:
+        return None, data, "; ".join(problems)
+    return scenario, data, None
 
 
 def errors_by_field(message: str, where: str = WHERE) -> dict[str, list[str]]:
@@ -479,7 +508,8 @@ def errors_by_field(message: str, where: str = WHERE) -> dict[str, list[str]]:
 
     ``"<builder>: cases.daily_total: Input should be greater than 0 (got -3)"`` gives
     ``{"cases.daily_total": ["Input should be greater than 0 (got -3)"]}``. Parts that
-    name no field are kept under ``""``.
+    name no field are kept under ``""``. An empty field (which the schema reads as
+    ``None``) is said to be empty, not ``(got None)``.
     """
     prefix = re.escape(where) + r"(?::\d+)?: "
     parts = re.split(r"; (?=" + prefix + ")", message)
@@ -487,6 +517,7 @@ def errors_by_field(message: str, where: str = WHERE) -> dict[str, list[str]]:
     for part in parts:
         body = re.sub("^" + prefix, "", part, count=1)
         field, sep, text = body.partition(": ")
+        text = text.replace(" (got None)", " (the field is empty)")
         if not sep or " " in field:
             out.setdefault("", []).append(body)
         else:

@@ -10,6 +10,7 @@ writes the edited scenario to a new YAML file that ``twin run`` can load.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,8 @@ logger = logging.getLogger(__name__)
 PATH = "/builder"
 TITLE = "Scenario builder"
 DEFAULT_FILE = "gongshu_baseline_day.yaml"
+#: The status line of *Run* while the form has problems (cleared once it has none).
+NOT_RUN = "Not run: fix the marked fields first."
 #: The form's values, their ids and what the form was built from (callbacks' states).
 _FORM = (
     State({"type": "field", "path": ALL}, "value"),
@@ -104,12 +107,19 @@ def form(scenario: Scenario, raw: dict[str, Any]) -> tuple[list[Any], dict[str, 
 
 
 def collect(
-    paths: list[str], values: list[Any], initial: dict[str, Any], raw: dict[str, Any]
+    paths: list[str],
+    values: list[Any],
+    initial: dict[str, Any],
+    raw: dict[str, Any],
+    *,
+    events: Sequence[str] | None = None,
 ) -> tuple[Scenario | None, dict[str, Any], dict[str, Any], str | None]:
     """Validate the form: the scenario (or ``None``), the edits, the data and the message.
 
     Only fields whose value differs from what they started with are edits, so a
-    scenario file is changed only where the planner changed it.
+    scenario file is changed only where the planner changed it. ``events``: the storm
+    catalogue's event ids (a ``rain.event`` not among them is marked; ``None``: not
+    checked).
     """
     edits: dict[str, Any] = {}
     for path, value in zip(paths, values, strict=True):
@@ -117,15 +127,22 @@ def collect(
             continue
         spec = schema.field_spec(path, path, "")
         edits[path] = schema.parse_value(spec, value)
-    scenario, data, message = schema.validate_edits(raw, edits)
+    scenario, data, message = schema.validate_edits(raw, edits, events=events)
     return scenario, edits, data, message
 
 
 def _collect_form(
-    values: list[Any], ids: list[dict[str, str]], base: dict[str, Any]
+    ctx: AppContext, values: list[Any], ids: list[dict[str, str]], base: dict[str, Any]
 ) -> tuple[Scenario | None, dict[str, Any], dict[str, Any], str | None]:
     """:func:`collect` of the form's values and ids (the states in :data:`_FORM`)."""
-    return collect([i["path"] for i in ids], values, base["initial"], base["raw"])
+    paths = [i["path"] for i in ids]
+    return collect(paths, values, base["initial"], base["raw"], events=_events(ctx, paths, values))
+
+
+def _events(ctx: AppContext, paths: list[str], values: list[Any]) -> Sequence[str] | None:
+    """The storm catalogue's events when the form asks for a catalogue event, else None."""
+    kind = dict(zip(paths, values, strict=True)).get("rain.kind")
+    return ctx.storm_events() if kind == "event" else None
 
 
 def _status(message: str | None, n_edits: int, unplaced: list[str]) -> html.Div:
@@ -271,7 +288,9 @@ def register(app: Dash, ctx: AppContext) -> None:
         paths = [i["path"] for i in ids]
         if base is None or not paths:
             return [""] * len(paths), ["field"] * len(paths), [""] * len(group_ids), None
-        _, edits, _, message = collect(paths, values, base["initial"], base["raw"])
+        _, edits, _, message = collect(
+            paths, values, base["initial"], base["raw"], events=_events(ctx, paths, values)
+        )
         by_field = schema.errors_by_field(message) if message else {}
         field_msgs = {p: "; ".join(by_field.get(p, [])) for p in paths}
         placed = {p for p in paths if by_field.get(p)}
@@ -306,13 +325,25 @@ def register(app: Dash, ctx: AppContext) -> None:
     ) -> tuple[Any, Any]:
         if not n_clicks or base is None:
             raise dash.exceptions.PreventUpdate
-        scenario, _, _, _message = _collect_form(values, ids, base)
+        scenario, _, _, _message = _collect_form(ctx, values, ids, base)
         if scenario is None:
-            return dash.no_update, html.Span(
-                "Not run: fix the marked fields first.", className="field-error"
-            )
+            return dash.no_update, html.Span(NOT_RUN, className="field-error")
         path = ctx.scenario_path(base["file"])
         return queued(ctx.runner.submit_run(scenario, base_dir=path.parent if path else None))
+
+    @app.callback(
+        Output("builder-job-text", "children", allow_duplicate=True),
+        Input("builder-status", "children"),
+        State("builder-job-text", "children"),
+        prevent_initial_call=True,
+    )
+    def clear_not_run(status: Any, text: Any) -> Any:
+        # "Not run: fix the marked fields first." is about the form as it was: once the
+        # form is valid again it is stale, and goes.
+        valid = isinstance(status, dict) and status.get("props", {}).get("id") == "builder-valid"
+        if valid and NOT_RUN in str(text):
+            return None
+        raise dash.exceptions.PreventUpdate
 
     register_progress(
         app,
@@ -349,7 +380,7 @@ def register(app: Dash, ctx: AppContext) -> None:
             file_name = schema.safe_file_name(name or "")
         except ScenarioError as exc:
             return html.Div(str(exc), className="alert alert-error"), dash.no_update
-        scenario, edits, data, _message = _collect_form(values, ids, base)
+        scenario, edits, data, _message = _collect_form(ctx, values, ids, base)
         if scenario is None:
             return html.Div(
                 "Not saved: fix the marked fields first.", className="alert alert-error"

@@ -41,7 +41,17 @@ from twin.forecast.data import STEP_S
 from twin.forecast.sensors import SensorModel, sensor_readings
 from twin.scenario import Scenario
 
-__all__ = ["MODELS", "PATH", "TITLE", "ForecastData", "build", "layout", "register"]
+__all__ = [
+    "MODELS",
+    "PATH",
+    "TITLE",
+    "ForecastData",
+    "build",
+    "layout",
+    "messages_table",
+    "register",
+    "storm_window",
+]
 
 PATH = "/forecasts"
 TITLE = "Forecasts & alerts"
@@ -338,6 +348,9 @@ def point_figure(data: ForecastData, p: int, k: int) -> go.Figure:
                 hovertemplate="%{text}<extra></extra>",
             )
         )
+    t0, t1 = storm_window(data)
+    t0 = min(t0, float(data.times[k]))
+    t1 = max(t1, float(data.times[k] + ds["lead_time"].to_numpy().max() * 60.0))
     fig.update_layout(
         height=420,
         template="plotly_white",
@@ -347,7 +360,10 @@ def point_figure(data: ForecastData, p: int, k: int) -> go.Figure:
             "font": {"size": 14},
         },
         yaxis={"title": "water depth [m]", "rangemode": "tozero"},
-        xaxis={"title": f"local time ({data.scenario.timezone})"},
+        xaxis={
+            "title": f"local time ({data.scenario.timezone}); the storm, zoom out for the run",
+            "range": list(data.local([t0, t1])),
+        },
         legend={"orientation": "h", "y": -0.2},
         hovermode="x",
     )
@@ -385,15 +401,15 @@ def timeline_figure(data: ForecastData) -> go.Figure:
         height=max(260, 24 * n + 120),
         template="plotly_white",
         margin={"t": 20, "b": 50, "l": 160, "r": 20},
-        xaxis={"title": "issue time (local)"},
+        xaxis={"title": "issue time (local)", "range": list(data.local(storm_window(data)))},
         legend={"orientation": "h", "y": -0.25},
     )
     return fig
 
 
-def messages_table(data: ForecastData, limit: int = 200) -> html.Table:
-    """The alert messages as a table (the first ``limit``)."""
-    t = data.timeline.head(limit)
+def messages_table(data: ForecastData) -> html.Div:
+    """Every alert message, in a scrolling box under a heading that counts them."""
+    t = data.timeline
     cols = (
         "issue",
         "low point",
@@ -425,8 +441,44 @@ def messages_table(data: ForecastData, limit: int = 200) -> html.Table:
                 ]
             )
         )
+    n = len(t)
     head = html.Thead(html.Tr([html.Th(c) for c in cols]))
-    return html.Table([head, html.Tbody(rows)], className="table", id="forecast-table")
+    return html.Div(
+        [
+            html.H3(
+                f"All {n:,} alert message{'s' if n != 1 else ''}"
+                + (" (scroll the table)" if n > 12 else ""),
+                id="forecast-count",
+            ),
+            html.Div(
+                html.Table([head, html.Tbody(rows)], className="table", id="forecast-table"),
+                className="scroll-box",
+                id="forecast-table-box",
+                style={"maxHeight": "28rem", "overflowY": "auto"},
+            ),
+        ]
+    )
+
+
+def storm_window(
+    data: ForecastData, *, before: float = 1800.0, after: float = 3600.0
+) -> tuple[float, float]:
+    """The part of the run with the storm [s since the start]: rain or water, padded.
+
+    From ``before`` seconds before the first rain, water or alert message to ``after``
+    seconds after the last; the whole run when it has neither rain nor water.
+    """
+    wet = (data.rain > 0).any(axis=1) | (data.depth > 0.005).any(axis=1)
+    if not wet.any():
+        return float(data.times[0]), float(data.times[-1])
+    idx = np.flatnonzero(wet)
+    first, last = float(data.times[idx[0]]), float(data.times[idx[-1]])
+    if len(data.timeline):  # every alert message on the axis too
+        issued = data.timeline["issue_time"].to_numpy(dtype=float)
+        first, last = min(first, float(issued.min())), max(last, float(issued.max()))
+    t0 = max(float(data.times[0]), first - before)
+    t1 = min(float(data.times[-1]), last + after)
+    return t0, t1
 
 
 def register(app: Dash, ctx: AppContext) -> None:

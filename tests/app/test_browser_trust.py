@@ -18,10 +18,16 @@ from selenium.webdriver.common.keys import Keys
 from dash_app.basemap import WATER_SCALE
 from tests.app.test_browser import (
     Shoot,
+    by_id,
+    choose,
     click,
+    control,
+    field_error,
+    set_field,
     severe_logs,
     text_of,
     wait,
+    wait_text,
 )
 from twin.scenario import load_scenario
 
@@ -162,4 +168,66 @@ def test_comparison_numbers_are_bounded_whole_and_one_unit_per_axis(
     assert "clipped" in text_of(browser, "compare-ci-note")
     browser.execute_script("document.getElementById('compare-ci').scrollIntoView()")
     shoot(browser, "compare-bounded-intervals")
+    assert severe_logs(browser) == []
+
+
+def test_the_builder_marks_empty_fields_and_made_up_storms_and_clears_stale_lines(
+    served: dict[str, Any], browser: Any, shoot: Shoot
+) -> None:
+    browser.get(served["url"] + "/builder")
+    wait_text(browser, "builder-status", "Valid scenario", timeout=60)
+    set_field(browser, "crews.count", "")
+    message = wait(browser, lambda d: field_error(d, "crews.count"))
+    assert message == "Input should be a valid integer (the field is empty)"
+    click(browser, by_id(browser, "builder-run"))
+    wait_text(browser, "builder-job-text", "Not run: fix the marked fields first")
+    set_field(browser, "crews.count", "150")
+    wait_text(browser, "builder-status", "Valid scenario")
+    # the line about the form as it was goes once the form is valid
+    wait(browser, lambda d: "Not run" not in text_of(d, "builder-job-text"))
+    # a storm event that is not in the catalogue is marked before anything runs
+    choose(browser, control(browser, "rain.kind"), "event")
+    set_field(browser, "rain.event", "made-up-storm")
+    marked = wait(browser, lambda d: field_error(d, "rain.event"), timeout=120)
+    assert marked.startswith("no event 'made-up-storm' in the storm catalogue")
+    wait_text(browser, "builder-status", "1 problem to fix")
+    shoot(browser, "builder-made-up-storm")
+    events = served["ctx"].storm_events()
+    set_field(browser, "rain.event", events[0])
+    wait_text(browser, "builder-status", "Valid scenario")
+    assert field_error(browser, "rain.event") == ""
+    assert severe_logs(browser) == []
+
+
+def test_the_forecast_page_shows_every_message_and_the_storm(
+    served: dict[str, Any], browser: Any, storm_run: Any, shoot: Shoot
+) -> None:
+    from dash_app.pages.forecasts import ForecastData, storm_window
+
+    browser.get(served["url"] + "/forecasts")
+    wait(browser, lambda d: "gongshu_rainstorm" in text_of(d, "forecast-run"), timeout=60)
+    choose(browser, "forecast-model", "rain-aware linear")
+    click(browser, by_id(browser, "forecast-build"))
+    wait_text(browser, "forecast-job-text", "Replayed", timeout=300)
+    job = next(j for j in reversed(served["ctx"].runner.jobs("task")) if j.status == "done")
+    data = job.payload
+    assert isinstance(data, ForecastData)
+    n = len(data.timeline)
+    heading = wait_text(browser, "forecast-count", "alert message")
+    assert heading.startswith(f"All {n:,} alert message")
+    rows = browser.find_elements(By.CSS_SELECTOR, "#forecast-table tbody tr")
+    assert len(rows) == n  # all of them, none left out
+    box = by_id(browser, "forecast-table-box")
+    if n > 12:  # more than fit: the box scrolls
+        assert browser.execute_script(
+            "return arguments[0].scrollHeight > arguments[0].clientHeight", box
+        )
+    shown = browser.execute_script(
+        "return document.querySelector('#forecast-timeline .js-plotly-plot')"
+        "._fullLayout.xaxis.range"
+    )
+    t0, t1 = (f"{t:%Y-%m-%d %H:%M}" for t in data.local(storm_window(data)))
+    assert [str(x).replace("T", " ")[:16] for x in shown] == [t0, t1]
+    browser.execute_script("document.getElementById('forecast-timeline').scrollIntoView()")
+    shoot(browser, "forecasts-all-messages")
     assert severe_logs(browser) == []

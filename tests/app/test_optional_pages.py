@@ -63,6 +63,37 @@ def test_forecasts_replay_alerts_and_bands(storm: Scenario) -> None:
     assert "Immediate" in table or "Expected" in table
 
 
+def test_forecasts_show_every_message_and_zoom_to_the_storm(storm: Scenario) -> None:
+    import dataclasses
+
+    import pandas as pd
+
+    data = forecasts.build(storm, SCENARIOS, "linear", "persistence", _no_progress)
+    n = len(data.timeline)
+    box = forecasts.messages_table(data)
+    text = _texts(box)
+    assert f"All {n:,} alert messages" in text
+    assert text.count('"Tr"') == n + 1  # every message, and the heading row
+    # a 24-hour run with a 2-hour storm: the axes show the storm, not the day
+    times = np.arange(24 * 12 + 1) * 300.0
+    rain = np.zeros((times.size, 2))
+    rain[120:144, 0] = 30.0  # 10:00 to 12:00 after the start
+    depth = np.zeros_like(rain)
+    depth[125:160, 0] = 0.2
+    issued = pd.DataFrame({"issue_time": [126 * 300.0, 150 * 300.0]})
+    day = dataclasses.replace(data, times=times, rain=rain, depth=depth, timeline=issued)
+    t0, t1 = forecasts.storm_window(day)
+    assert (t0, t1) == (120 * 300.0 - 1800.0, 159 * 300.0 + 3600.0)
+    dry = dataclasses.replace(day, rain=rain * 0, depth=depth * 0, timeline=issued.head(0))
+    assert forecasts.storm_window(dry) == (0.0, times[-1])
+    fig = forecasts.point_figure(data, 0, 3)
+    lo, hi = (pd.Timestamp(x) for x in fig.layout.xaxis.range)
+    w0, w1 = data.local(forecasts.storm_window(data))
+    assert lo == min(w0, data.local(data.times[3])[0]) and hi >= w1
+    lo, hi = (pd.Timestamp(x) for x in forecasts.timeline_figure(data).layout.xaxis.range)
+    assert (lo, hi) == (w0, w1)
+
+
 def test_forecasts_say_why_without_rain() -> None:
     dry = load_scenario(SCENARIOS / "gongshu_baseline_day.yaml")
     with pytest.raises(ValueError, match="no rain in this run"):

@@ -165,3 +165,28 @@ def test_unsafe_file_names_are_refused(name: str) -> None:
 def test_file_names_get_yaml_suffix() -> None:
     assert schema.safe_file_name("my_storm-day") == "my_storm-day.yaml"
     assert schema.safe_file_name("storm.yaml") == "storm.yaml"
+
+
+def test_an_empty_field_is_said_to_be_empty() -> None:
+    raw = schema.read_raw(BASELINE)
+    _, _, message = schema.validate_edits(raw, {"crews.count": None})
+    assert message is not None
+    by_field = schema.errors_by_field(message)
+    assert by_field["crews.count"] == ["Input should be a valid integer (the field is empty)"]
+    assert "got None" not in str(by_field)
+
+
+def test_a_made_up_storm_event_is_marked_before_running() -> None:
+    raw = schema.read_raw(BASELINE)
+    events = ["S40-20170618T0045Z", "S113-20170122T1400Z", "S77-20170122T0250Z", "S1-x"]
+    edits = {"rain.kind": "event", "rain.event": "no-such-storm"}
+    scenario, _, message = schema.validate_edits(raw, edits, events=events)
+    assert scenario is None and message is not None
+    (text,) = schema.errors_by_field(message)["rain.event"]
+    assert text.startswith("no event 'no-such-storm' in the storm catalogue")
+    assert "S40-20170618T0045Z" in text and "S1-x" not in text  # the three deepest
+    good = {"rain.kind": "event", "rain.event": "S77-20170122T0250Z"}
+    scenario, _, message = schema.validate_edits(raw, good, events=events)
+    assert message is None and scenario is not None and scenario.rain.event == good["rain.event"]
+    # not checked without the catalogue (the schema alone lets any name through)
+    assert schema.validate_edits(raw, edits)[2] is None
