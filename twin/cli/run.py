@@ -77,9 +77,9 @@ def apply_options(
         check_seed(scenario.seed, f"{scenario_file}: seed", runs=runs)
     if strict and scenario.cases.replay is not None:
         scenario = scenario.with_updates(**{"cases.replay.strict": True})
-    warning = check_horizon(scenario, force=force)
+    warning = check_horizon(scenario, force=force, where=f"{scenario_file}: horizon")
     if warning is not None:
-        print_warning(f"{scenario_file}: {warning}")
+        print_warning(warning)
     return scenario
 
 

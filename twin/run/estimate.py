@@ -77,7 +77,7 @@ class RunEstimate:
 
 
 def _gb(n: float) -> str:
-    return f"{n / 1e9:.1f} GB" if n >= 1e8 else f"{n / 1e6:.0f} MB"
+    return f"{n / 1e9:.1f} GB" if n >= 1e9 else f"{n / 1e6:.0f} MB"
 
 
 def estimate_run(scenario: Scenario) -> RunEstimate:
@@ -109,7 +109,11 @@ def available_memory() -> float | None:
 
 
 def check_horizon(
-    scenario: Scenario, *, force: bool = False, available: float | None = None
+    scenario: Scenario,
+    *,
+    force: bool = False,
+    available: float | None = None,
+    where: str = "horizon",
 ) -> str | None:
     """Refuse a run too long for the limit or the memory; a warning for a long one.
 
@@ -121,6 +125,8 @@ def check_horizon(
         Run even over :data:`MAX_HORIZON` or the available memory.
     available
         Memory available [bytes]; default :func:`available_memory`.
+    where
+        What the messages start with (e.g. ``"scenarios/x.yaml: horizon"``).
 
     Returns
     -------
@@ -140,15 +146,15 @@ def check_horizon(
     over_memory = available is not None and est.memory_bytes > available
     if not force and scenario.horizon > MAX_HORIZON:
         raise ArgumentError(
-            f"horizon: {days:,.0f} days is over the limit of {MAX_HORIZON / 86400:.0f} days "
+            f"{where}: {days:,.0f} days is over the limit of {MAX_HORIZON / 86400:.0f} days "
             f"({est.describe()}); shorten the horizon or give --force to run it anyway"
         )
     if not force and over_memory:
         raise ArgumentError(
-            f"horizon: {days:,.1f} days needs {est.describe()}, more than the "
+            f"{where}: {days:,.1f} days needs {est.describe()}, more than the "
             f"{_gb(available or 0.0)} of memory available; shorten the horizon, raise "
             "record_interval or lower crews.count, or give --force to run it anyway"
         )
     if scenario.horizon > WARN_HORIZON or over_memory:
-        return f"horizon {days:,.0f} days: {est.describe()}; this will take a while"
+        return f"{where}: {days:,.0f} days, {est.describe()}; this will take a while"
     return None
