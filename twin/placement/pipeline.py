@@ -183,17 +183,23 @@ def _demand(net: RoadNetwork, scenario: Scenario, seed: int) -> FloatArray:
 
 def _layer_nodes(net: RoadNetwork, name: str) -> tuple[IntArray, pd.DataFrame]:
     gdf = net.layers.get(name)
-    if gdf is None:
-        from twin.network.build import data_dir
+    if gdf is None and str(net.meta.get("source", "")).startswith("bundled OSM"):
+        from twin.network.build import data_dir  # Gongshu without its layers attached
         from twin.network.layers import read_layer
 
-        path = data_dir() / "layers" / f"{name}.geojson"
-        if not path.exists():
-            raise PlacementError(
-                f"the network has no {name} layer and {path} does not exist; give camera "
-                "events as a file (placement.camera.events)"
-            )
-        gdf = read_layer(path, layer=name, net=net)
+        gdf = read_layer(data_dir() / "layers" / f"{name}.geojson", layer=name, net=net)
+    if gdf is None:
+        # Never Gongshu's files on another network: they would snap 100+ km away.
+        hint = (
+            ", or give camera events as a file (placement.camera.events)"
+            if name in ("sites", "docks")
+            else ""
+        )
+        raise PlacementError(
+            f"{net.meta.get('name') or 'the network'} has no '{name}' layer; add "
+            f"layers/{name}.geojson to the network's folder (schema in data/layers/README.md)"
+            + hint
+        )
     return net.node_position(gdf["node"].to_numpy(dtype=np.int64)), gdf
 
 

@@ -136,7 +136,17 @@ def _layer(net: RoadNetwork, which: str, source: str) -> gpd.GeoDataFrame:
     if source == "layer":
         if which in net.layers:
             return net.layers[which]
-        return read_layer(data_dir() / "layers" / f"{which}.geojson", layer=which, net=net)
+        if str(net.meta.get("source", "")).startswith("bundled OSM"):  # Gongshu, bare
+            return read_layer(data_dir() / "layers" / f"{which}.geojson", layer=which, net=net)
+        # Never Gongshu's files on another network: they would snap 100+ km away.
+        name = net.meta.get("name") or "this network"
+        what = "muck docks" if which == "docks" else "construction sites"
+        raise TruckError(
+            f"trucks.{which}: {name} has no '{which}' layer ({what}). Give "
+            f"trucks.{which}: FILE.geojson (the schema is in data/layers/README.md) or "
+            f"put layers/{which}.geojson in the network's folder; without {what} the "
+            "truck model cannot run: remove the scenario's trucks section to run without it."
+        )
     return read_layer(Path(source), layer=which, net=net)
 
 
