@@ -3,16 +3,17 @@
 Workload: the FMI radar storm of 2016-09-28 (Finland; the **test** event of
 ``bench_forecast_radar``: no forecaster was fitted or tuned on it), transposed over
 Gongshu at its heaviest placement in the radar catalogue (10 km south of the window's
-centre) on a 128-km grid at 1 km (the radar sees about 60 km around the district; on a
-64-km grid 5 of 9 crossings were warned ahead, on 128 km 7 of 9, 2 seeds), from the
-event's first frame (50 minutes before the catalogue's storm window: a radar sees a
-storm coming) to the window's end, with 2 h after; **intensified** so that the wettest
-low point peaks at 100 mm/h (×2.7, the rule of ``bench_forecast_radar``; this storm did
-not fall on Hangzhou). The water comes from drains that differ from their design (the
-``hydro.truth`` of ``scenarios/gongshu_radar_storm.yaml``: capacity and area off by
-lognormal factors, a fifth of the drains clogging), read by noisy gauges (one district
-rain gauge, one level gauge per low point). ``--seeds`` realisations of the hidden
-drains and gauge noise.
+centre) on a 128-km grid at 1 km (the scenarios' default radar grid: the radar sees
+about 60 km around the district; on this event a 64-km grid, the live replay's default
+until then, warned ahead of 5 of 9 crossings where 128 km warned ahead of 7, 2 seeds,
+and the live replay now takes the scenarios' 128 km too), from the event's first frame
+(50 minutes before the catalogue's storm window: a radar sees a storm coming) to the
+window's end, with 2 h after; **intensified** so that the wettest low point peaks at 100
+mm/h (×2.7, the rule of ``bench_forecast_radar``; this storm did not fall on Hangzhou).
+The water comes from drains that differ from their design (the ``hydro.truth`` of
+``scenarios/gongshu_radar_storm.yaml``: capacity and area off by lognormal factors, a
+fifth of the drains clogging), read by noisy gauges (one district rain gauge, one level
+gauge per low point). ``--seeds`` realisations of the hidden drains and gauge noise.
 
 The chain is the live service's own (:class:`twin.live.inprocess.InProcessService`:
 store, radar ingest, forecast engine and alert lifecycle; the server replayed over HTTP
