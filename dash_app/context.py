@@ -14,8 +14,9 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from dash_app.basemap import RunFrames, base_traces
+from dash_app.basemap import base_traces, point_names
 from dash_app.jobs import Job, JobRunner
+from dash_app.replay import RunFrames
 from twin.network.road_network import RoadNetwork
 from twin.scenario import NetworkConfig
 
@@ -47,6 +48,7 @@ class AppContext:
     _base: dict[tuple[int, bool, bool], list[go.Scatter]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _events: list[str] | None = None
+    _point_names: dict[int, dict[str, str]] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ scenarios
     def scenario_files(self) -> list[Path]:
@@ -112,13 +114,23 @@ class AppContext:
         """Why the default network could not be loaded, if it could not."""
         return self._network_error
 
+    def point_names(self, net: RoadNetwork) -> dict[str, str]:
+        """Unique, readable low-point names of ``net`` by id (cached per network)."""
+        with self._lock:
+            cached = self._point_names.get(id(net))
+        if cached is None:
+            cached = point_names(net)
+            with self._lock:
+                self._point_names[id(net)] = cached
+        return cached
+
     def base_traces(self, net: RoadNetwork, *, local: bool, city: bool) -> list[go.Scatter]:
         """The base map of ``net`` (cached per network and switches)."""
         key = (id(net), local, city)
         with self._lock:
             cached = self._base.get(key)
         if cached is None:
-            cached = base_traces(net, local=local, city=city)
+            cached = base_traces(net, local=local, city=city, names_by_id=self.point_names(net))
             with self._lock:
                 self._base[key] = cached
         return cached

@@ -28,6 +28,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from dash import Dash, Input, Output, State, dcc, html
 
+from dash_app.basemap import point_names
 from dash_app.components import choice, graph, labelled, page_header
 from dash_app.context import AppContext
 from dash_app.figures import empty_figure
@@ -171,13 +172,15 @@ def build(
     steps = water.rain_rate[: n5 * ratio].reshape(n5, ratio, n_pts).mean(axis=1)
     rain5 = np.r_[np.zeros((1, n_pts)), steps]
     readings = sensor_readings(depth5, STEP_S, sensor, np.random.default_rng(scenario.seed))
+    unique = point_names(net)  # unique, readable names of the low points
+    ids = [str(i) for i in water.points.ids]
     report(0.95, "done")
     return ForecastData(
         scenario,
         model,
         source,
-        [str(i) for i in water.points.ids],
-        [str(n) for n in water.points.names],
+        ids,
+        [unique.get(str(i), str(n)) for i, n in zip(ids, water.points.names, strict=True)],
         np.arange(n5 + 1) * STEP_S,
         depth5,
         np.asarray(readings, dtype=float),

@@ -17,10 +17,11 @@ from typing import Any
 import dash
 from dash import Dash, Input, Output, Patch, State, dcc, html
 
-from dash_app.basemap import LAYERS, frame_traces, map_figure
+from dash_app.basemap import LAYERS, map_figure
 from dash_app.components import added_values, labelled, page_header, same_values
 from dash_app.context import AppContext
 from dash_app.figures import empty_figure
+from dash_app.replay import frame_traces
 
 __all__ = ["PATH", "TITLE", "layout", "register"]
 

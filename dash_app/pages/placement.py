@@ -236,6 +236,11 @@ def _map(data: PlacementData, ctx: AppContext, chosen: Any) -> go.Figure:
     lon = cand["lon"].to_numpy(dtype=float)
     lat = cand["lat"].to_numpy(dtype=float)
     names = cand["name"].astype(str).to_numpy() if "name" in cand else cand["candidate_id"]
+    unique = ctx.point_names(data.net)  # gauge candidates are the low points
+    names = np.array(
+        [unique.get(str(c).removeprefix("gauge:"), str(n))
+         for c, n in zip(cand["candidate_id"], names, strict=True)]
+    )  # fmt: skip
     kinds = cand["kind"].astype(str).to_numpy() if "kind" in cand else np.full(len(cand), "")
     sel = np.asarray(chosen.selected, dtype=np.int64)
     others = np.setdiff1d(np.arange(len(cand)), sel)

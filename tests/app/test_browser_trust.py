@@ -15,7 +15,7 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from dash_app.basemap import WATER_SCALE
+from dash_app.replay import WATER_SCALE
 from tests.app.test_browser import (
     Shoot,
     by_id,
@@ -228,6 +228,14 @@ def test_the_forecast_page_shows_every_message_and_the_storm(
     )
     t0, t1 = (f"{t:%Y-%m-%d %H:%M}" for t in data.local(storm_window(data)))
     assert [str(x).replace("T", " ")[:16] for x in shown] == [t0, t1]
+    # every low point has its own readable name, on the axis and in the table
+    on_axis = browser.execute_script(
+        "const gd = document.querySelector('#forecast-timeline .js-plotly-plot');"
+        "return [].concat(...gd.data.map(t => t.y));"
+    )
+    assert set(on_axis) <= set(data.names) and len(set(data.names)) == len(data.names)
+    assert not any(str(n).startswith("unnamed") for n in on_axis)
+    assert "unnamed" not in text_of(browser, "forecast-table")
     browser.execute_script("document.getElementById('forecast-timeline').scrollIntoView()")
     shoot(browser, "forecasts-all-messages")
     assert severe_logs(browser) == []

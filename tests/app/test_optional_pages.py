@@ -10,11 +10,11 @@ import numpy as np
 import plotly.utils
 import pytest
 
-from dash_app.basemap import DYNAMIC, TRUCK_STATES, RunFrames, frame_traces
 from dash_app.context import AppContext
 from dash_app.jobs import JobRunner
 from dash_app.kpis import headline_cards
 from dash_app.pages import optional_pages
+from dash_app.replay import DYNAMIC, TRUCK_STATES, RunFrames, frame_traces
 from twin.scenario import Scenario, load_scenario
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
@@ -46,6 +46,7 @@ def test_forecasts_replay_alerts_and_bands(storm: Scenario) -> None:
     data = forecasts.build(storm, SCENARIOS, "linear", "persistence", _no_progress)
     n_t, n_p = data.depth.shape
     assert n_t == 3 * 12 + 1 and n_p == len(data.ids) == 53
+    assert len(set(data.names)) == n_p and not any(n.startswith("unnamed") for n in data.names)
     assert data.readings.shape == data.depth.shape and data.rain.shape == data.depth.shape
     assert len(data.timeline) > 0  # a 10-year storm raises alerts
     assert set(data.timeline["msgType"]) <= {"Alert", "Update", "Cancel"}

@@ -16,16 +16,7 @@ import typer
 from dash import html
 
 from dash_app import create_app
-from dash_app.basemap import (
-    CASE_STAGES,
-    CREW_STATES,
-    DYNAMIC,
-    WATER_SCALE,
-    RunFrames,
-    colour_bar_max,
-    frame_traces,
-    map_figure,
-)
+from dash_app.basemap import map_figure
 from dash_app.cli import app_command
 from dash_app.figures import (
     DIFF_COLOURS,
@@ -36,6 +27,15 @@ from dash_app.figures import (
 from dash_app.jobs import Job
 from dash_app.kpis import fmt_kpi, headline_cards, kpi_value
 from dash_app.pages import builder, compare, results
+from dash_app.replay import (
+    CASE_STAGES,
+    CREW_STATES,
+    DYNAMIC,
+    WATER_SCALE,
+    RunFrames,
+    colour_bar_max,
+    frame_traces,
+)
 from twin.run.compare import summarise
 from twin.run.results import RunResult
 from twin.run.runner import run_scenario
@@ -136,6 +136,11 @@ def test_map_shows_water_and_closed_roads(wet: RunResult) -> None:
     assert len(traces["water depth"]["x"]) == wet.dataset.sizes["point"]
     closed = traces["roads closed"]
     assert closed["visible"] is True and len(closed["x"]) > 0  # the storm closes roads
+    # every low point by its own readable name (none "unnamed underpass")
+    assert len(set(frames.point_names)) == len(frames.point_names) == wet.dataset.sizes["point"]
+    assert not any(n.startswith("unnamed") for n in frames.point_names)
+    hover = traces["water depth"]["text"]
+    assert [h.rsplit(":", 1)[0] for h in hover] == frames.point_names
 
 
 def test_water_scale_is_explicit_and_spans_the_run(wet: RunResult) -> None:
