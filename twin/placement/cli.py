@@ -9,6 +9,7 @@ Register it on the main command with ``app.command("place")(place)`` (from
 from __future__ import annotations
 
 import logging
+import math
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -80,8 +81,13 @@ def check_budget(cfg: PlacementConfig, *, option: str = "--budget") -> None:
     Raises
     ------
     PlacementError
-        The budget is below the cost of the cheapest sensor of the chosen technologies.
+        The budget is not finite, or below the cost of the cheapest sensor of the chosen
+        technologies.
     """
+    if not math.isfinite(cfg.budget):
+        raise PlacementError(
+            f"{option} {cfg.budget:g}: give a finite budget, in the unit of the sensor costs"
+        )
     costs = {tech: float(getattr(cfg.costs, tech)) for tech in cfg.technologies}
     cheapest = min(costs, key=costs.__getitem__)
     if cfg.budget < costs[cheapest]:
