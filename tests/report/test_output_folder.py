@@ -129,3 +129,16 @@ def test_write_text_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
         write_page(page, "second, never seen")
     assert page.read_text() == "first"
     assert leftovers(tmp_path) == []
+
+
+def test_a_page_failing_inside_the_stage_names_the_real_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "new"
+    monkeypatch.setattr(output_folder.os, "replace", _fail(errno.ENOSPC))
+    with pytest.raises(OutputError) as info, staged_outputs(out) as stage:
+        write_page(stage / "report.html", "<html></html>")
+    msg = str(info.value)
+    assert f"{out}/report.html: cannot write: the disk is full" in msg
+    assert ".twin-tmp-" not in msg and "nothing in" in msg
+    assert not out.exists()  # made for the outputs, removed again

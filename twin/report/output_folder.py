@@ -164,6 +164,7 @@ def staged_outputs(folder: str | Path, *, owned: Collection[str] = ()) -> Iterat
         removed and ``folder`` keeps its previous contents.
     """
     folder = Path(folder)
+    created = not folder.exists()
     try:
         folder.mkdir(parents=True, exist_ok=True)
         stage = Path(tempfile.mkdtemp(prefix=TMP_PREFIX, dir=folder))
@@ -183,6 +184,13 @@ def staged_outputs(folder: str | Path, *, owned: Collection[str] = ()) -> Iterat
                 _remove(dest)  # a folder cannot replace a folder in one step
             os.replace(stage / name, dest)
     except OSError as exc:
+        shutil.rmtree(stage, ignore_errors=True)
+        if created:
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # made here, and empty again
+        if isinstance(exc, OutputError):  # already in words (write_text_atomic)
+            text = str(exc).replace(str(stage), str(folder))
+            raise OutputError(f"{text} (nothing in {folder} was replaced)") from None
         name = str(getattr(exc, "filename", None) or folder).replace(str(stage), str(folder))
         raise OutputError(
             f"{folder}: writing {name} failed, nothing was replaced: {_reason(exc)}"

@@ -3,8 +3,9 @@
 The figures are rough (within a factor of about two), fitted on runs of the bundled
 Gongshu network (``twin run`` of 1 to 20 days with 40 to 600 crews): a process base of
 about 450 MB, about 50 bytes of memory and 20 bytes of output per crew per record time
-(positions and status), and about 1 KB of memory and 0.5 KB of output per case. They
-are meant to warn before a long horizon exhausts the memory, not to plan capacity.
+(positions and status), about 1 KB of memory and 0.5 KB of output per case, and about
+6 MB of output for any run (the HTML summary embeds plotly.js). They are meant to warn
+before a long horizon exhausts the memory or the disk, not to plan capacity.
 
 :data:`MAX_HORIZON` is the documented limit of ``twin run`` and ``twin compare``: a
 longer horizon, or one whose estimated memory exceeds the memory available now, is
@@ -40,7 +41,7 @@ _MEMORY_PER_CREW_RECORD = 50.0
 _OUTPUT_PER_CREW_RECORD = 20.0
 _MEMORY_PER_CASE = 1000.0
 _OUTPUT_PER_CASE = 500.0
-_OUTPUT_BASE = 2e6
+_OUTPUT_BASE = 6e6  # summary.html embeds plotly.js (about 4.6 MB)
 
 
 @dataclass(frozen=True)
