@@ -3,6 +3,10 @@
 Register it in the ``twin`` command with ``app.command("app")(app_command)``. Only
 ``typer`` is imported here at import time, so registering the command costs nothing
 until it runs.
+
+The app is served by waitress, a production WSGI server (:func:`serve`); Dash's
+development server (Flask's, with the developer tools that show tracebacks) only
+with ``--debug``.
 """
 
 from __future__ import annotations
@@ -11,11 +15,43 @@ import errno
 import logging
 import socket
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-__all__ = ["app_command"]
+__all__ = ["THREADS", "app_command", "make_server", "serve"]
+
+#: Request threads of the WSGI server (the page polls once a second; runs are on the
+#: app's own worker thread, never in a request).
+THREADS = 8
+
+
+def make_server(wsgi_app: Any, host: str, port: int, *, threads: int = THREADS) -> Any:
+    """A waitress server of a WSGI app, bound and not yet serving (``.run()`` serves).
+
+    Parameters
+    ----------
+    wsgi_app
+        The WSGI application (a Dash app's ``app.server``).
+    host, port
+        The address to serve on (port 0: a free port, see ``.effective_port``).
+    threads
+        Request threads.
+    """
+    from waitress.server import create_server  # type: ignore[import-untyped]
+
+    return create_server(wsgi_app, host=host, port=port, threads=threads, ident="city-twin")
+
+
+def serve(wsgi_app: Any, host: str, port: int, *, threads: int = THREADS) -> None:
+    """Serve a WSGI app with waitress (:func:`make_server`) until Ctrl+C."""
+    server = make_server(wsgi_app, host, port, threads=threads)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
 
 
 def _check_port(host: str, port: int) -> None:
@@ -42,7 +78,12 @@ def app_command(
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to serve on.", min=1, max=65535)] = 8050,
     debug: Annotated[
-        bool, typer.Option("--debug", help="Dash developer tools (they show tracebacks).")
+        bool,
+        typer.Option(
+            "--debug",
+            help="Dash's development server and developer tools (they show tracebacks); "
+            "without it the app is served by waitress.",
+        ),
     ] = False,
     scenarios: Annotated[
         Path | None,
@@ -63,10 +104,13 @@ def app_command(
     if scenarios is not None and not scenarios.is_dir():
         raise typer.BadParameter(f"{scenarios}: no such folder of scenarios")
     _check_port(host, port)
-    if not debug:
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
     from dash_app.app import create_app
 
     app = create_app(scenarios_dir=scenarios, save_dir=save_dir, debug=debug)
     typer.echo(f"The what-if app is at http://{host}:{port}/  (Ctrl+C stops it)")
-    app.run(host=host, port=port, debug=debug, use_reloader=False, dev_tools_hot_reload=False)
+    if debug:  # Dash's development server and developer tools: never for planners
+        typer.echo("--debug: Dash's development server, with tracebacks in the page")
+        app.run(host=host, port=port, debug=True, use_reloader=False, dev_tools_hot_reload=False)
+        return
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # no line per busy poll
+    serve(app.server, host, port)

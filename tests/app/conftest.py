@@ -46,32 +46,29 @@ def _browser_paths() -> tuple[str | None, str | None]:
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """The app, served in a thread on 127.0.0.1 at a free port; stopped after the module.
 
-    Saved scenarios go to a temporary folder, never into the repository.
+    Served as ``twin app`` serves it: by waitress (:func:`dash_app.cli.make_server`),
+    not Dash's development server. Saved scenarios go to a temporary folder, never
+    into the repository.
     """
-    import logging
-
-    from werkzeug.serving import make_server
-
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
-
     from dash_app import create_app
+    from dash_app.cli import make_server
 
     save_dir = tmp_path_factory.mktemp("saved-scenarios")
     app = create_app(save_dir=save_dir)
-    server = make_server("127.0.0.1", 0, app.server, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="app-server", daemon=True)
+    server = make_server(app.server, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.run, name="app-server", daemon=True)
     thread.start()
     ctx = app.twin_context  # type: ignore[attr-defined]
     try:
         yield {
-            "url": f"http://127.0.0.1:{server.server_port}",
+            "url": f"http://127.0.0.1:{server.effective_port}",
             "app": app,
             "ctx": ctx,
             "save_dir": save_dir,
         }
     finally:
-        server.shutdown()
-        thread.join(timeout=10)
+        server.close()
+        thread.join(timeout=60)
         ctx.runner.shutdown()
 
 
