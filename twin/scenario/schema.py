@@ -2,8 +2,11 @@
 
 A scenario names the network, the start time (timezone-aware; Asia/Shanghai unless the
 file says otherwise), the horizon, the seed, and the models to enable with their
-parameters. Every model is frozen (immutable) and rejects unknown fields, so a typo in
-a YAML file is an error, not a silently ignored setting.
+parameters. A start without an offset is local time in ``timezone``; a start with one
+(``+08:00``, ``Z``) must have the offset ``timezone`` has at that time, else it is an
+error (never silently reinterpreted). Seeds run from 0 to 2**63 - 1. Every model is
+frozen (immutable) and rejects unknown fields, so a typo in a YAML file is an error, not
+a silently ignored setting.
 
 Durations in YAML are numbers of seconds or strings with a unit: ``"45s"``, ``"5min"``,
 ``"2h"``, ``"1d"``. Errors name the file, the line, the field and what is allowed::
