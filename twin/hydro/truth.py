@@ -6,8 +6,10 @@ model with the drains of :class:`twin.scenario.hydro.TruthConfig`: capacity and
 catchment-area multipliers lognormal with median 1, and a share of the points losing
 capacity (to ``blockage_factor``) at one time drawn uniformly within ``blockage_within``
 of the rain's start (the storm's first flush of debris), the run continuing from the
-state then. Forecasters are told only the nominal values. Used by scenarios
-(``hydro.truth``) and by the live replays of a storm.
+state then. Forecasters are told only the nominal values. The optional SWMM runoff
+features (``options``: subarea routing, Horton recovery, Green–Ampt, spill routing) apply
+to the real drains as to any run. Used by scenarios (``hydro.truth``, with
+``hydro.runoff``) and by the live replays of a storm.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import numpy as np
 
 from twin._types import FloatArray
 from twin.hydro.reservoir import CatchmentParams, PondingResult, simulate_ponding
+from twin.hydro.runoff_options import RunoffOptions
 from twin.scenario.hydro import TruthConfig
 
 __all__ = ["joined", "true_ponding"]
@@ -31,6 +34,7 @@ def true_ponding(
     rng: np.random.Generator,
     *,
     rain_start: float = 0.0,
+    options: RunoffOptions | None = None,
 ) -> PondingResult:
     """Ponding over ``rain2d`` [mm/h] ``(steps, points)`` with the real drains.
 
@@ -46,6 +50,9 @@ def true_ponding(
         Draws, in this order: capacity factors, area factors, which points block, when.
     rain_start
         When the rain starts [s from the first step]; blockages start after it.
+    options
+        Optional SWMM runoff features (default none: the plain model). The run before a
+        blockage continues into the run after it from its full state.
     """
     n = params.n_points
     cap = np.exp(rng.normal(0.0, truth.capacity_sd, n))
@@ -62,12 +69,12 @@ def true_ponding(
         return CatchmentParams(**d)
 
     if not blocked.any():
-        return simulate_ponding(with_capacity(cap), rain2d, step)
+        return simulate_ponding(with_capacity(cap), rain2d, step, options=options)
     cut = min(rain2d.shape[0], round(rain_start / step) + round(delay / step))
-    before = simulate_ponding(with_capacity(cap), rain2d[:cut], step)
+    before = simulate_ponding(with_capacity(cap), rain2d[:cut], step, options=options)
     after = simulate_ponding(
         with_capacity(np.where(blocked, cap * truth.blockage_factor, cap)), rain2d[cut:], step,
-        state=before.final_state,
+        state=before.final_state, options=options,
     )  # fmt: skip
     return joined(before, after)
 

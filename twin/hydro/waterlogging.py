@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +29,7 @@ import pandas as pd
 import xarray as xr
 
 from twin._types import FloatArray, IntArray
+from twin.errors import ScenarioError
 from twin.hydro.lowpoints import LowPoints, low_points
 from twin.hydro.reservoir import (
     GreenAmptParams,
@@ -269,10 +271,11 @@ def simulate_waterlogging(
     rain2d, notes = rain_with_notes(scenario, n_steps, base_dir, points=points, radar=radar)
     if rain2d.shape[1] == 1:
         rain2d = np.repeat(rain2d, len(points), axis=1)
+    options = runoff_options(hy, points.ids)
     if hy.truth.active:
-        result = _true_ponding(points, rain2d, scenario)
+        result = _true_ponding(points, rain2d, scenario, options)
     else:
-        result = simulate_ponding(points.params, rain2d, hy.step, options=runoff_options(hy))
+        result = simulate_ponding(points.params, rain2d, hy.step, options=options)
     depth = np.asarray(result.water_depth, dtype=float)
     times = np.arange(depth.shape[0], dtype=float) * hy.step
     t, p, s = state_changes(
@@ -285,8 +288,21 @@ def simulate_waterlogging(
     return Waterlogging(points, times, rain2d, depth, result, t, p, s, radar, notes)
 
 
-def runoff_options(hy: HydroConfig) -> RunoffOptions | None:
-    """The scenario's optional SWMM runoff features (``hydro.runoff``), or ``None``."""
+def runoff_options(hy: HydroConfig, point_ids: Sequence[str] = ()) -> RunoffOptions | None:
+    """The scenario's optional SWMM runoff features (``hydro.runoff``), or ``None``.
+
+    Parameters
+    ----------
+    hy
+        The scenario's hydro section.
+    point_ids
+        Ids of the low points, in order (needed when ``hydro.runoff.spill_to`` names some).
+
+    Raises
+    ------
+    ScenarioError
+        ``spill_to`` names a point that is not a low point of the network.
+    """
     rc = hy.runoff
     if not rc.active:
         return None
@@ -296,10 +312,36 @@ def runoff_options(hy: HydroConfig) -> RunoffOptions | None:
         ga = GreenAmptParams(suction=g["suction"], conductivity=g["conductivity"] / 3.6e6,
                              deficit=g["deficit"])  # fmt: skip
     dry = math.inf if rc.dry_time is None else rc.dry_time
-    return RunoffOptions(route_to_pervious=rc.route_to_pervious, dry_time=dry, green_ampt=ga)
+    spill = None
+    if rc.spill_to:
+        index = {str(p): k for k, p in enumerate(point_ids)}
+        spill = np.full(len(index), -1, dtype=np.int64)
+        for src, dst in rc.spill_to.items():
+            for name in (src,) if dst == "away" else (src, dst):
+                if name not in index:
+                    known = ", ".join(list(index)[:4])
+                    raise ScenarioError(
+                        f"hydro.runoff.spill_to: {name!r} is not a low point of the network "
+                        f"(ids like {known}, …; 'away' sends the water off the network)"
+                    )
+            spill[index[src]] = -1 if dst == "away" else index[dst]
+    options = RunoffOptions(
+        route_to_pervious=rc.route_to_pervious, dry_time=dry, green_ampt=ga, spill_to=spill
+    )
+    if spill is not None:
+        try:
+            options.spill_order(len(spill))
+        except ValueError as exc:
+            raise ScenarioError(
+                "hydro.runoff.spill_to: points spill into each other in a loop (a point "
+                "into itself, or A into B and B into A); send one of them 'away'"
+            ) from exc
+    return options
 
 
-def _true_ponding(points: LowPoints, rain2d: FloatArray, scenario: Scenario) -> PondingResult:
+def _true_ponding(
+    points: LowPoints, rain2d: FloatArray, scenario: Scenario, options: RunoffOptions | None
+) -> PondingResult:
     """Ponding with the real drains (:func:`twin.hydro.truth.true_ponding`)."""
     from twin.hydro.truth import true_ponding
     from twin.seeds import stream_rng
@@ -307,6 +349,7 @@ def _true_ponding(points: LowPoints, rain2d: FloatArray, scenario: Scenario) -> 
     return true_ponding(
         points.params, rain2d, scenario.hydro.step, scenario.hydro.truth,
         stream_rng(scenario.seed, "hydro_truth"), rain_start=scenario.rain.start,
+        options=options,
     )  # fmt: skip
 
 

@@ -279,6 +279,11 @@ class RunoffConfig(Frozen):
         default=None,
         description="Green–Ampt instead of Horton: {suction: m, conductivity: mm/h, deficit: -}",
     )
+    spill_to: dict[str, str] | None = Field(
+        default=None,
+        description="where water spilling out of a low point goes: {point id: receiving "
+        "point id, or 'away'}; points not named spill away (default: all away)",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> RunoffConfig:
@@ -292,7 +297,12 @@ class RunoffConfig(Frozen):
     @property
     def active(self) -> bool:
         """Whether any feature is on."""
-        on = (self.route_to_pervious > 0, self.dry_time is not None, self.green_ampt is not None)
+        on = (
+            self.route_to_pervious > 0,
+            self.dry_time is not None,
+            self.green_ampt is not None,
+            bool(self.spill_to),
+        )
         return any(on)
 
 
@@ -328,6 +338,4 @@ class HydroConfig(Frozen):
             )
         if self.hysteresis >= self.impeded_depth:
             raise ValueError("hysteresis must be smaller than impeded_depth")
-        if self.runoff.active and self.truth.active:
-            raise ValueError("hydro.runoff cannot yet be combined with hydro.truth; use one")
         return self
