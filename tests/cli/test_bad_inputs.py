@@ -176,3 +176,24 @@ def test_replay_strict_makes_bad_rows_an_error(replay: Path, tmp_path: Path) -> 
 def test_other_commands(args: tuple[str, ...], words: tuple[str, ...], short: Path) -> None:
     r: subprocess.CompletedProcess[str] = twin(*(str(short) if a == "SHORT" else a for a in args))
     one_line_error(r, *words)
+
+
+# ---------------------------------------------------------------------------- usage errors
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (("run", "SHORT", "--seed", "abc"), ("Invalid value for '--seed'", "run --help")),
+        (("place", "--scenario", "SHORT", "--budget", "lots"), ("'--budget'",)),
+        (("run",), ("Missing argument 'scenario_file'",)),
+        (("rnu",), ("No such command 'rnu'", "Did you mean 'run'?")),
+    ],
+)  # fmt: skip
+def test_usage_errors_are_one_line(
+    args: tuple[str, ...], words: tuple[str, ...], short: Path
+) -> None:
+    r = twin(*(str(short) if a == "SHORT" else a for a in args))
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    lines = [x for x in r.stderr.splitlines() if x.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:"), r.stderr
+    for w in words:
+        assert w in lines[0], lines[0]

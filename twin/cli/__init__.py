@@ -16,6 +16,7 @@ so ``twin --help`` imports no model and a command imports only what it needs.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 from collections.abc import Mapping
@@ -23,6 +24,7 @@ from typing import Annotated, ClassVar
 
 import typer
 from rich.logging import RichHandler
+from rich.markup import escape
 
 from twin import __version__
 from twin.cli._console import WarningHandler, console, err_console, print_error
@@ -111,12 +113,48 @@ def _root(
     )
 
 
+def _click_errors(name: str) -> tuple[type[BaseException], ...]:
+    """Click's exception ``name``: typer's own copy of click (recent typer), else click."""
+    for module in ("typer._click.exceptions", "click.exceptions"):
+        try:
+            return (getattr(importlib.import_module(module), name),)
+        except (ImportError, AttributeError):
+            continue
+    return ()  # pragma: no cover
+
+
+def _usage_line(exc: BaseException) -> str:
+    """A usage error (bad option value, missing argument, unknown command) as one line."""
+    format_message = getattr(exc, "format_message", None)
+    message = format_message() if callable(format_message) else str(exc)
+    ctx = getattr(exc, "ctx", None)
+    hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+    return " ".join(f"{message}{hint}".split())
+
+
 def main() -> None:
-    """Entry point: run the app, turning twin errors into one-line messages."""
+    """Entry point: run the app, turning twin errors and usage errors into one line.
+
+    Exit status: 0 on success, 1 for a :class:`~twin.errors.TwinError`, 2 for a usage
+    error (an option value of the wrong type, a missing argument, an unknown command),
+    or the status a command chose (``twin sweep``: 3 when some runs failed).
+    """
+    no_args, usage = _click_errors("NoArgsIsHelpError"), _click_errors("ClickException")
     try:
-        app()
+        code = app(standalone_mode=False)
     except TwinError as exc:
         if _STATE["debug"]:
             raise
         print_error(exc)
         sys.exit(1)
+    except no_args:
+        sys.exit(2)  # the help was printed (``no_args_is_help``)
+    except typer.Abort:
+        err_console.print("[bold red]error:[/] aborted", highlight=False)
+        sys.exit(1)
+    except usage as exc:
+        err_console.print(
+            f"[bold red]error:[/] {escape(_usage_line(exc))}", highlight=False, soft_wrap=True
+        )
+        sys.exit(int(getattr(exc, "exit_code", 2)))
+    sys.exit(code if isinstance(code, int) else 0)
