@@ -248,6 +248,14 @@ def report_cmd(
     """
     from twin.sweep import write_report
 
+    if out is not None:
+        if out.is_dir():
+            raise ArgumentError(
+                f"--out {out}: is a folder; give the HTML file to write, e.g. {out}/report.html"
+            )
+        check_output_folder(out.parent, option="--out")
+    elif folder.is_dir():
+        check_output_folder(folder, option="FOLDER")
     with steps(1, "Writing report") as step:
         step(str(folder))
         path = write_report(folder, out=out, roads=roads)
