@@ -71,6 +71,28 @@ def network_build(
     buffer: Annotated[
         float, typer.Option(help="Grow the crop polygon by this many metres.")
     ] = 250.0,
+    min_component_fraction: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Smallest share of the nodes the largest strongly connected part must hold "
+            "(lower it for a small or clipped extract that falls apart at its edges).",
+        ),
+    ] = 0.6,
+    layers: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder of city-layer GeoJSON files (docks.geojson, plazas.geojson, ...); "
+            "each replaces the layer derived from OSM."
+        ),
+    ] = None,
+    derive: Annotated[
+        bool,
+        typer.Option(
+            help="Derive plazas, stations, low points, sites and depots from the OSM tags."
+        ),
+    ] = True,
     out: Annotated[Path, typer.Option(help="Folder to write the network to.")] = DEFAULT_OUT
     / "network",
 ) -> None:
@@ -85,36 +107,58 @@ def network_build(
     chosen = [x is not None for x in (osm, place, bbox)]
     if sum(chosen) > 1:
         raise typer.BadParameter("give only one of --osm, --place, --bbox")
-    with steps(5, "Building network") as step:
+    options: dict[str, Any] = {
+        "boundary": boundary,
+        "buffer_m": buffer,
+        "min_component_fraction": min_component_fraction,
+        "layers": layers,
+    }
+    with steps(6, "Building network") as step:
         if osm is not None:
             net = build_network(
-                osm, boundary=boundary, buffer_m=buffer, name=osm.stem, progress=step
+                osm,
+                name=osm.stem,
+                derive_layers=None if derive else False,
+                progress=step,
+                **options,
             )
         elif place is not None:
             step("querying Overpass")
             G = net_io.graph_from_place(place)
             label = f"Overpass: place {place!r}"
-            net = build_network(
-                G, boundary=boundary, buffer_m=buffer, name=place, source_label=label, progress=step
-            )
+            net = build_network(G, name=place, source_label=label, progress=step, **options)
         elif bbox is not None:
             step("querying Overpass")
             G = net_io.graph_from_bbox(*bbox)
             label = f"Overpass: bbox {list(bbox)}"
-            net = build_network(
-                G,
-                boundary=boundary,
-                buffer_m=buffer,
-                name="bbox",
-                source_label=label,
-                progress=step,
-            )
+            net = build_network(G, name="bbox", source_label=label, progress=step, **options)
         else:
             net = default_network(progress=step)
         step("saving")
         save_network(net, out)
     print_summary(net.summary())
-    console.print(f"Saved network to [bold]{out}[/] (network.graphml, network.json).")
+    _print_layers(net.meta)
+    console.print(f"Saved network to [bold]{out}[/] (network.graphml, network.json, layers/).")
+
+
+def _print_layers(meta: dict[str, Any]) -> None:
+    """What was derived for each city layer, and which models are off and why."""
+    derived = meta.get("derived_layers") or {}
+    if derived:
+        table = Table(title="City layers", show_header=False)
+        table.add_column("layer", style="bold")
+        table.add_column("what")
+        for name, what in derived.items():
+            table.add_row(name, str(what))
+        console.print(table)
+    for model, why in (meta.get("models_off") or {}).items():
+        console.print(f"[yellow]{model} model off[/]: {why}")
+    clipped = meta.get("clipped_extract")
+    if clipped:
+        console.print(
+            f"Clipped extract: {clipped['ways_truncated']} way(s) truncated at "
+            f"{clipped['missing_refs']} node(s) missing from the file."
+        )
 
 
 @app.command("info")
@@ -162,7 +206,8 @@ def cache_info() -> None:
 
     state = "on" if netcache.cache_enabled() else "off (TWIN_NO_CACHE is set)"
     entries = netcache.list_entries()
-    table = Table(title=f"Network cache in {netcache.cache_folder()}: {state}")
+    console.print(f"Network cache in {netcache.cache_folder()}: {state}", soft_wrap=True)
+    table = Table(title="Cached networks")
     for col in ("entry", "network", "nodes", "edges", "layers", "size [MB]"):
         table.add_column(col, justify="right" if col in ("nodes", "edges", "size [MB]") else "left")
     for e in entries:

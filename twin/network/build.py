@@ -122,8 +122,12 @@ def largest_component(G: nx.MultiDiGraph, *, min_fraction: float, where: str) ->
         raise DisconnectedNetworkError(
             f"{where}: the network falls apart into {len(comps)} strongly connected parts; "
             f"the largest holds only {frac:.0%} of {G.number_of_nodes()} nodes (at least "
-            f"{min_fraction:.0%} required). Check one-way tags or the crop area, or lower "
-            "min_component_fraction."
+            f"{min_fraction:.0%} required). Check one-way tags; a small or clipped extract "
+            "often falls apart at its edges: build a larger area (cropping more makes it "
+            "worse), or accept "
+            f"the largest part by lowering the threshold below {frac:.2f}: "
+            f"`twin network build --min-component-fraction {max(0.05, frac - 0.05):.2f}`, "
+            "or `min_component_fraction` under `network:` in a scenario."
         )
     return G.subgraph(keep).copy()
 
@@ -138,6 +142,7 @@ def build_network(
     name: str = "",
     source_label: str | None = None,
     layers: str | Path | None = None,
+    derive_layers: bool | None = None,
     progress: Callable[[str], None] | None = None,
     cache: bool = True,
 ) -> RoadNetwork:
@@ -161,7 +166,13 @@ def build_network(
     source_label
         Provenance text stored in ``meta['source']`` (defaults to the file path).
     layers
-        A folder of city-layer GeoJSON files to attach (see :mod:`twin.network.layers`).
+        A folder of city-layer GeoJSON files to attach (see :mod:`twin.network.layers`);
+        each replaces the derived layer of the same name.
+    derive_layers
+        Derive city layers from the OSM file's tags (:mod:`twin.network.derive`):
+        plazas, stations, underpass low points, construction sites, depots. ``None``
+        (the default) derives them for OSM XML/PBF files only, not for GraphML or a
+        graph (which lack the tags).
     progress
         Called with a short description before each step (for progress displays).
     cache
@@ -176,11 +187,13 @@ def build_network(
     """
     step = progress or (lambda _msg: None)
     where = str(source) if not isinstance(source, nx.MultiDiGraph) else (name or "graph")
+    derive = _is_osm_file(source) if derive_layers is None else derive_layers
     key = None
     if cache and not isinstance(source, nx.MultiDiGraph) and netcache.cache_enabled():
         options = {
             "how": "build_network",
             "min_component_fraction": min_component_fraction,
+            "derive_layers": derive,
             "buffer_m": buffer_m,
             "congestion": congestion.model_dump(mode="json") if congestion else None,
             "name": name,
@@ -198,8 +211,19 @@ def build_network(
             if net is not None:
                 step("read from the cache")
                 return net
+    features: list[Any] = []
+    clipped: dict[str, int] | None = None
     if isinstance(source, nx.MultiDiGraph):
         G = source.copy()
+    elif _is_osm_file(source):
+        step("reading")
+        from twin.network.derive import wanted
+
+        read = io.read_osm_file(source, keep=wanted if derive else None)
+        G = io.graph_from_osm(read)
+        features = read.features
+        if read.ways_truncated:
+            clipped = {"ways_truncated": read.ways_truncated, "missing_refs": read.missing_refs}
     else:
         step("reading")
         G = io.graph_from_file(source)
@@ -222,16 +246,49 @@ def build_network(
         "kept_fraction_of_nodes": round(G.number_of_nodes() / max(n_cropped, 1), 4),
         "crop_buffer_m": buffer_m if poly is not None else None,
         "boundary_wkt": poly.wkt if poly is not None else None,
+        "min_component_fraction": min_component_fraction,
     }
+    if clipped:
+        meta["clipped_extract"] = clipped
     net = RoadNetwork.from_graph(G, congestion=congestion, meta=meta)
+    if derive:
+        step("deriving city layers")
+        from twin.network.derive import derive_layers as derive_from_osm
+
+        derive_from_osm(net, features)
     if layers is not None:
         step("loading city layers")
-        from twin.network.layers import attach_layers
-
-        attach_layers(net, layers)
+        _attach_user_layers(net, layers)
     if key is not None:
         netcache.store_cached(key, net)
     return net
+
+
+_OSM_SUFFIXES = (".osm", ".osm.xml", ".xml", ".osm.bz2", ".osm.pbf", ".pbf")
+
+
+def _is_osm_file(source: object) -> bool:
+    """Whether ``source`` names an OSM XML/PBF file (by its suffix)."""
+    return isinstance(source, str | Path) and Path(source).name.lower().endswith(_OSM_SUFFIXES)
+
+
+def _attach_user_layers(net: RoadNetwork, folder: str | Path) -> None:
+    """Attach a folder of layer files; each replaces the derived layer of its name."""
+    from twin.network.derive import MODELS_OFF_WITHOUT
+    from twin.network.layers import attach_layers
+
+    before = {name: id(gdf) for name, gdf in net.layers.items()}
+    attach_layers(net, folder, derive_missing_low_points="low_points" not in net.layers)
+    report = net.meta.get("derived_layers")
+    if isinstance(report, dict):
+        for name, gdf in net.layers.items():
+            if before.get(name) != id(gdf):
+                report[name] = f"replaced by the user file {Path(folder) / name}.geojson"
+        net.meta["models_off"] = {
+            model: why
+            for layer, (model, why) in MODELS_OFF_WITHOUT.items()
+            if layer not in net.layers
+        }
 
 
 def _cache_key(paths: dict[str, Any], options: dict[str, Any]) -> str | None:
@@ -294,9 +351,11 @@ def save_network(net: RoadNetwork, folder: str | Path) -> Path:
     meta = dict(net.meta)
     meta["congestion"] = net.congestion.model_dump(mode="json")
     (folder / "network.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False))
+    from twin.network.layers import write_layer
+
     for layer_name, gdf in net.layers.items():
         (folder / "layers").mkdir(exist_ok=True)
-        gdf.to_file(folder / "layers" / f"{layer_name}.geojson", driver="GeoJSON")
+        write_layer(gdf, folder / "layers" / f"{layer_name}.geojson", layer=layer_name)
     return folder
 
 

@@ -6,10 +6,10 @@ speeds and the largest strongly connected component are applied by
 :mod:`twin.network.build`.
 
 - GraphML (``.graphml``, ``.graphml.gz``) through :func:`osmnx.load_graphml`.
-- OSM XML (``.osm``, ``.osm.xml``, ``.osm.bz2``) through :func:`osmnx.graph_from_xml`,
-  keeping only ways a car may drive on (:func:`is_drivable`).
-- OSM PBF (``.osm.pbf``) through pyosmium (PyPI ``osmium``), which streams the drivable
-  ways and their nodes into OSM XML for the reader above.
+- OSM XML (``.osm``, ``.osm.xml``, ``.osm.bz2``) and PBF (``.osm.pbf``) through
+  pyosmium (PyPI ``osmium``, :mod:`twin.network.osm`), which keeps only ways a car may
+  drive on (:func:`is_drivable`), truncates ways at nodes missing from a clipped
+  extract, and hands them to :func:`osmnx.graph_from_xml`.
 - A place name or a bounding box through the Overpass API (osmnx), cached on disk as
   GraphML so a second run needs no network.
 
@@ -27,23 +27,27 @@ import json
 import logging
 import os
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import networkx as nx
 
 from twin.errors import EmptyNetworkError, InputFileNotFoundError, NotOSMError, OverpassError
+from twin.network.osm import OSMRead, osm_format, read_osm
 
 __all__ = [
     "DRIVABLE_HIGHWAYS",
     "cache_dir",
+    "canonical_graph",
     "graph_from_bbox",
     "graph_from_file",
+    "graph_from_osm",
     "graph_from_pbf",
     "graph_from_place",
     "graph_from_xml",
     "is_drivable",
+    "read_osm_file",
 ]
 
 logger = logging.getLogger(__name__)
@@ -175,42 +179,69 @@ def graph_from_xml(path: str | Path) -> nx.MultiDiGraph:
     """Read the car network from an OSM XML file (``.osm``, ``.osm.xml``, ``.osm.bz2``).
 
     Ways that are not drivable (:func:`is_drivable`) are dropped before simplification,
-    so buildings and footways never become edges.
+    so buildings and footways never become edges. Ways that reference nodes missing
+    from the file (a clipped extract) are truncated at them (see :mod:`twin.network.osm`).
+    """
+    return graph_from_osm(read_osm_file(path))
+
+
+def graph_from_pbf(path: str | Path) -> nx.MultiDiGraph:
+    """Read the car network from an OSM PBF file with pyosmium.
+
+    Read like an XML file (:func:`graph_from_xml`): drivable ways only, truncated at
+    nodes missing from the file.
+    """
+    return graph_from_osm(read_osm_file(path))
+
+
+def read_osm_file(
+    path: str | Path, *, keep: Callable[[Mapping[str, str]], bool] | None = None
+) -> OSMRead:
+    """Check an OSM file (XML, bz2 or PBF) and read it with :func:`twin.network.osm.read_osm`.
+
+    Parameters
+    ----------
+    path
+        The file.
+    keep
+        Which tagged nodes and areas to return as features (for derived city layers).
+
+    Raises
+    ------
+    InputFileNotFoundError, NotOSMError, EmptyNetworkError
     """
     path = Path(path)
     _check_exists(path)
-    head = _head(path)
-    if b"<osm" not in head:
-        raise NotOSMError(
-            f"{path}: not an OpenStreetMap XML file (no <osm> root element at its start). "
-            "Export OSM data as .osm XML (e.g. from Overpass or JOSM) or .osm.pbf."
-        )
+    if osm_format(path) != "pbf":
+        head = _head(path)
+        if b"<osm" not in head:
+            raise NotOSMError(
+                f"{path}: not an OpenStreetMap XML file (no <osm> root element at its start). "
+                "Export OSM data as .osm XML (e.g. from Overpass or JOSM) or .osm.pbf."
+            )
+    return read_osm(path, drivable=is_drivable, keep=keep)
+
+
+def graph_from_osm(read: OSMRead) -> nx.MultiDiGraph:
+    """The simplified car network (osmnx convention) of what :func:`read_osm_file` read.
+
+    The drivable ways and their nodes are handed to :func:`osmnx.graph_from_xml` through
+    a temporary OSM XML file; errors name the original file.
+    """
     import osmnx as ox
 
-    with _decompressed(path) as plain:
+    path = read.path
+    with tempfile.TemporaryDirectory(prefix="twin-osm-") as tmp:
+        plain = read.write_xml(Path(tmp) / "roads.osm")
         try:
             G = ox.graph_from_xml(plain, bidirectional=False, simplify=False, retain_all=True)
-        except ValueError as exc:
-            raise EmptyNetworkError(
-                f"{path}: holds no road network ({exc}). Check that the file covers streets."
+        except Exception as exc:  # osmnx raises many kinds on odd data
+            raise NotOSMError(
+                f"{path}: its {len(read.ways)} drivable way(s) could not be turned into a "
+                f"road graph ({type(exc).__name__}: {exc}). Check the file with "
+                "`osmium fileinfo -e`, or export the area again."
             ) from exc
-        except Exception as exc:
-            raise NotOSMError(f"{path}: could not parse it as OSM XML ({exc}).") from exc
-    return _keep_drivable(G, path)
-
-
-@contextlib.contextmanager
-def _decompressed(path: Path) -> Iterator[Path]:
-    """Yield a plain-XML path for ``path``, decompressing ``.bz2`` to a temporary file."""
-    if not path.name.lower().endswith(".bz2"):
-        yield path
-        return
-    with tempfile.TemporaryDirectory(prefix="twin-osm-") as tmp:
-        out = Path(tmp) / path.name[: -len(".bz2")]
-        with bz2.open(path, "rb") as src, open(out, "wb") as dst:
-            while chunk := src.read(1 << 20):
-                dst.write(chunk)
-        yield out
+    return canonical_graph(_keep_drivable(G, path))
 
 
 def _keep_drivable(G: nx.MultiDiGraph, path: Path | str) -> nx.MultiDiGraph:
@@ -227,46 +258,40 @@ def _keep_drivable(G: nx.MultiDiGraph, path: Path | str) -> nx.MultiDiGraph:
     return ox.simplify_graph(G)
 
 
-def graph_from_pbf(path: str | Path) -> nx.MultiDiGraph:
-    """Read the car network from an OSM PBF file with pyosmium.
+def _canonical_value(value: Any) -> Any:
+    """A list attribute (merged by osmnx on simplification) in sorted order."""
+    if isinstance(value, list):
+        return sorted(dict.fromkeys(value), key=lambda x: (type(x).__name__, str(x)))
+    return value
 
-    The drivable ways and the nodes they use are streamed into a temporary OSM XML file
-    that :func:`graph_from_xml` then reads; memory stays bounded by the road network,
-    not by the whole file.
+
+def canonical_graph(G: nx.MultiDiGraph) -> nx.MultiDiGraph:
+    """The same graph in a canonical order, independent of ``PYTHONHASHSEED``.
+
+    osmnx merges the tags of the ways it joins on simplification into lists built from
+    a ``set``, whose order depends on the string hash seed; the first item (``highway``,
+    ``name``) then decides speeds and names. Here every list attribute is sorted, nodes
+    are inserted by OSM id and edges by ``(u, v)``, then length, way ids and geometry,
+    with keys renumbered 0, 1, … per node pair. The same file thus gives the same node
+    and edge order, ids and attributes in every process.
     """
-    import osmium
-
-    path = Path(path)
-    _check_exists(path)
-    with tempfile.TemporaryDirectory(prefix="twin-pbf-") as tmp:
-        way_nodes: set[int] = set()
-        try:
-            way: Any
-            for way in osmium.FileProcessor(str(path), osmium.osm.WAY):
-                if is_drivable(dict(way.tags)):
-                    way_nodes.update(n.ref for n in way.nodes)
-        except RuntimeError as exc:
-            raise NotOSMError(
-                f"{path}: could not read it as OSM PBF ({exc}). Give a valid .osm.pbf file."
-            ) from exc
-        if not way_nodes:
-            raise EmptyNetworkError(
-                f"{path}: holds no drivable road (no way tagged highway=primary, residential, "
-                "…). Check that the file covers streets, not just buildings or paths."
-            )
-        out = Path(tmp) / "roads.osm"
-        writer = osmium.SimpleWriter(str(out))
-        try:
-            obj: Any
-            for obj in osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY):
-                if obj.is_node():
-                    if obj.id in way_nodes:
-                        writer.add_node(obj)
-                elif is_drivable(dict(obj.tags)):
-                    writer.add_way(obj)
-        finally:
-            writer.close()
-        return graph_from_xml(out)
+    H = nx.MultiDiGraph(**G.graph)
+    for n in sorted(G.nodes):
+        H.add_node(n, **{k: _canonical_value(v) for k, v in G.nodes[n].items()})
+    rows = []
+    for u, v, d in G.edges(data=True):
+        data = {k: _canonical_value(x) for k, x in d.items()}
+        geom = data.get("geometry")
+        order = (
+            round(float(data.get("length", 0.0)), 6),
+            str(data.get("osmid")),
+            geom.wkb_hex if geom is not None and hasattr(geom, "wkb_hex") else "",
+        )
+        rows.append((u, v, order, data))
+    rows.sort(key=lambda r: (r[0], r[1], r[2]))
+    for u, v, _, data in rows:
+        H.add_edge(u, v, **data)  # keys 0, 1, … in this order
+    return H
 
 
 def _overpass_cache_path(kind: str, query: Any) -> Path:
@@ -296,7 +321,7 @@ def _from_overpass(kind: str, query: Any, fetch: Any) -> nx.MultiDiGraph:
         return graph_from_graphml(cached)
     try:
         with _osmnx_cache():
-            G = fetch()
+            G = canonical_graph(fetch())
     except (ConnectionError, OSError) as exc:
         raise OverpassError(
             f"Could not reach the Overpass API for {kind} {query!r} ({exc}), and nothing is "

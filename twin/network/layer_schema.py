@@ -217,6 +217,25 @@ LAYER_SCHEMAS: dict[str, LayerSchema] = {
             ),
         ),
     ),
+    "stations": LayerSchema(
+        "stations",
+        "Point",
+        "Metro and rail stations and their entrances, where crowds arrive and leave.",
+        (
+            _ID,
+            _NAME,
+            FieldSpec(
+                "kind",
+                "str",
+                "Kind of feature.",
+                choices=("metro_station", "rail_station", "entrance"),
+            ),
+            *_TAIL,
+            FieldSpec(
+                "station", "str", "Name of the station an entrance belongs to.", required=False
+            ),
+        ),
+    ),
 }
 
 #: Files read as another layer: the user list of low points.

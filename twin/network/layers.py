@@ -26,13 +26,14 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import shapely
 from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
 from twin._types import FloatArray, IntArray
-from twin.errors import InputFileNotFoundError, LayerError, OutsideNetworkError
+from twin.errors import InputFileNotFoundError, LayerError
 from twin.network.layer_schema import (
     ADDED_COLUMNS,
     DEFAULT_MAX_SNAP_M,
@@ -60,6 +61,7 @@ __all__ = [
     "read_layer",
     "sample_sites",
     "schema_markdown",
+    "snap_layer",
     "tunnel_groups",
     "write_default_low_points",
     "write_layer",
@@ -70,6 +72,8 @@ logger = logging.getLogger(__name__)
 #: Tunnel edges closer than this form one underpass [m] (parallel carriageways and a
 #: tunnel cut by a junction lie 5–45 m apart in the Gongshu network).
 TUNNEL_JOIN_M = 50.0
+#: Share of the snapping tolerance a derived tunnel point may lie from its end node [-].
+_REACH = 0.98
 #: Files read as another layer: the user list of low points.
 _ALIASES = {"low_points_user": "low_points"}
 
@@ -126,34 +130,130 @@ def read_layer(
         logger.warning("layer %s: %s holds no features", name, path)
     if net is not None:
         tol = LAYER_SCHEMAS[name].max_snap_m if max_snap_m is None else max_snap_m
-        _snap(gdf, net, path, name, tol)
+        gdf = _snap(gdf, net, path, name, tol)
     logger.info("layer %s: %d feature(s) from %s", name, len(gdf), path)
     return gdf
 
 
-def _snap(gdf: gpd.GeoDataFrame, net: RoadNetwork, path: str | Path, name: str, tol: float) -> None:
-    """Add ``node`` and ``snap_distance_m``; :class:`LayerError` naming far features."""
+def _tunnel_nodes(net: RoadNetwork) -> IntArray:
+    """Positions of the nodes at either end of a tunnel edge, sorted."""
+    t = np.flatnonzero(net.tunnel)
+    return np.unique(np.r_[net.edge_u[t], net.edge_v[t]]).astype(np.int64)
+
+
+def _snap_to_tunnels(
+    net: RoadNetwork, lon: FloatArray, lat: FloatArray
+) -> tuple[IntArray, FloatArray]:
+    """Nearest tunnel node (position) of each point and the distance to it [m]."""
+    cand = _tunnel_nodes(net)
+    if cand.size == 0:
+        return np.zeros(len(lon), np.int64), np.full(len(lon), np.inf)
+    px, py = net.projector.forward(lon, lat)
+    nx_, ny_ = net.projector.forward(net.node_lon[cand], net.node_lat[cand])
+    d = np.hypot(px[:, None] - nx_[None, :], py[:, None] - ny_[None, :])
+    k = d.argmin(axis=1)
+    return cand[k], d[np.arange(len(lon)), k]
+
+
+def _own_tunnel_mask(gdf: gpd.GeoDataFrame, name: str) -> npt.NDArray[np.bool_]:
+    """Which features snap to tunnel nodes: derived (``derived: true``) tunnel low points."""
+    if name != "low_points" or "origin" not in gdf.columns or "derived" not in gdf.columns:
+        return np.zeros(len(gdf), dtype=bool)
+    derived = gdf["derived"].map(lambda v: v is True or v == 1).to_numpy(dtype=bool)
+    return np.asarray((gdf["origin"] == "tunnel_edge").to_numpy(dtype=bool) & derived)
+
+
+def _snap(
+    gdf: gpd.GeoDataFrame,
+    net: RoadNetwork,
+    path: str | Path,
+    name: str,
+    tol: float,
+    *,
+    drop_far: bool = False,
+) -> gpd.GeoDataFrame:
+    """Add ``node`` and ``snap_distance_m``; :class:`LayerError` naming far features.
+
+    Low points derived at build time from tunnel edges (``origin="tunnel_edge"`` and
+    ``derived: true``) snap to the nearest node of a tunnel edge, never to a street node
+    above the tunnel (files without ``derived`` keep snapping to the nearest node).
+    With ``drop_far``, features beyond ``tol`` are dropped (and counted in the log)
+    instead of refused.
+    """
     if len(gdf) == 0:
         gdf["node"], gdf["snap_distance_m"] = np.empty(0, np.int64), np.empty(0, np.float64)
-        return
+        return gdf
     xy = shapely.get_coordinates(shapely.centroid(gdf.geometry.to_numpy()))
-    try:
-        snap = net.nearest_nodes(xy[:, 0], xy[:, 1], max_distance=tol)
-    except OutsideNetworkError as exc:
-        dist = net.nearest_nodes(xy[:, 0], xy[:, 1], max_distance=math.inf).distance
-        bad = np.flatnonzero(~(dist <= tol))
+    snap = net.nearest_nodes(xy[:, 0], xy[:, 1], max_distance=math.inf)
+    node, dist = snap.node.astype(np.int64), snap.distance.astype(np.float64)
+    own_mask = _own_tunnel_mask(gdf, name)
+    if own_mask.any():
+        own = np.flatnonzero(own_mask)
+        if own.size:
+            node[own], dist[own] = _snap_to_tunnels(net, xy[own, 0], xy[own, 1])
+    bad = np.flatnonzero(~(dist <= tol))
+    if bad.size and drop_far:
+        logger.warning(
+            "layer %s: %d derived feature(s) farther than %g m from the network dropped: %s",
+            name,
+            bad.size,
+            tol,
+            ", ".join(str(i) for i in gdf["id"].iloc[bad[:5]]),
+        )
+        keep = np.setdiff1d(np.arange(len(gdf)), bad)
+        gdf = gdf.iloc[keep].reset_index(drop=True)
+        node, dist = node[keep], dist[keep]
+    elif bad.size:
         listed = "; ".join(
             f"feature #{i} (id {gdf['id'].iloc[i]!r}) at lon {xy[i, 0]:.5f}, lat {xy[i, 1]:.5f}"
-            f" is {dist[i]:.0f} m from the nearest node"
+            f" is {dist[i]:.0f} m from the nearest " + ("tunnel node" if own_mask[i] else "node")
             for i in bad[:5]
         )
         raise LayerError(
             f"{path}: {bad.size} feature(s) of layer {name!r} lie outside the network "
             f"(tolerance {tol:g} m): {listed}. Move them into the network's area, or check "
-            f"that they are WGS84 lon/lat. [{exc}]"
-        ) from exc
-    gdf["node"] = net.node_ids[snap.node]
-    gdf["snap_distance_m"] = snap.distance
+            "that they are WGS84 lon/lat."
+        )
+    gdf["node"] = net.node_ids[node]
+    gdf["snap_distance_m"] = dist
+    return gdf
+
+
+def snap_layer(
+    gdf: gpd.GeoDataFrame,
+    net: RoadNetwork,
+    layer: str,
+    *,
+    drop_far: bool = False,
+    max_snap_m: float | None = None,
+) -> gpd.GeoDataFrame:
+    """Snap a layer's features to their nearest nodes (columns ``node``, ``snap_distance_m``).
+
+    Parameters
+    ----------
+    gdf
+        The layer (WGS84); a polygon snaps by its centroid.
+    net
+        The network.
+    layer
+        Its name in :data:`LAYER_SCHEMAS`.
+    drop_far
+        Drop features beyond the tolerance (derived layers) instead of raising.
+    max_snap_m
+        Tolerance [m]; the schema's when ``None``.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The snapped layer (a new frame when features were dropped).
+
+    Raises
+    ------
+    LayerError
+        If a feature lies beyond the tolerance and ``drop_far`` is false.
+    """
+    tol = LAYER_SCHEMAS[layer].max_snap_m if max_snap_m is None else max_snap_m
+    return _snap(gdf, net, f"derived layer {layer}", layer, tol, drop_far=drop_far)
 
 
 def attach_layers(
@@ -194,8 +294,9 @@ def attach_layers(
         if user.exists():
             low = merge_low_points(low, read_layer(user, layer="low_points"))
         where = f"{folder}: low points derived from tunnel edges and {user.name}"
-        _snap(low, net, where, "low_points", LAYER_SCHEMAS["low_points"].max_snap_m)
-        net.layers["low_points"] = low
+        net.layers["low_points"] = _snap(
+            low, net, where, "low_points", LAYER_SCHEMAS["low_points"].max_snap_m
+        )
         logger.info("layer low_points: %d derived (no low_points.geojson in %s)", len(low), folder)
 
 
@@ -264,7 +365,13 @@ def _nearest_road(net: RoadNetwork, lon: FloatArray, lat: FloatArray, max_m: flo
     return out
 
 
-def derive_low_points(net: RoadNetwork, *, join_m: float = TUNNEL_JOIN_M) -> gpd.GeoDataFrame:
+def derive_low_points(
+    net: RoadNetwork,
+    *,
+    join_m: float = TUNNEL_JOIN_M,
+    own_nodes: bool = False,
+    max_snap_m: float = DEFAULT_MAX_SNAP_M,
+) -> gpd.GeoDataFrame:
     """One low point per underpass, from the network's tunnel edges.
 
     Tunnel edges are grouped with :func:`tunnel_groups`. Each underpass gets one point at
@@ -272,12 +379,24 @@ def derive_low_points(net: RoadNetwork, *, join_m: float = TUNNEL_JOIN_M) -> gpd
     underpass; among equally long edges the one with the smallest OSM ``(u, v)`` ids is
     taken, so both directions of a two-way tunnel give the same point.
 
+    With ``own_nodes`` (the build-time derivation, :mod:`twin.network.derive`) the
+    points are marked ``derived: true`` and snap to the tunnel's own nodes, never to a
+    street node above the tunnel (:func:`snap_layer`); on an edge longer than about
+    twice ``max_snap_m`` with no node in between (a long river tunnel), the middle is
+    out of reach of its nodes, so the point sits ``0.98 * max_snap_m`` along the edge
+    from its end with the smaller OSM node id instead.
+
     Parameters
     ----------
     net
         The network.
     join_m
         Largest gap between edges of one underpass [m].
+    own_nodes
+        Mark the points ``derived: true`` and keep each within ``max_snap_m`` of its
+        tunnel's nodes (see above).
+    max_snap_m
+        Farthest a point may lie from its tunnel's nearest node [m].
 
     Returns
     -------
@@ -296,7 +415,11 @@ def derive_low_points(net: RoadNetwork, *, join_m: float = TUNNEL_JOIN_M) -> gpd
         uv = [(int(net.node_ids[net.edge_u[e]]), int(net.node_ids[net.edge_v[e]])) for e in g]
         best = min(range(g.size), key=lambda i: (-round(float(net.length[g[i]]), 6), uv[i]))
         line = net.projector.geometries(np.array([geometry[g[best]]], dtype=object))[0]
-        mid = shapely.get_coordinates(line.interpolate(0.5, normalized=True))[0]
+        at = 0.5 * line.length
+        if own_nodes and at > _REACH * max_snap_m:  # keep within reach of the tunnel's own end node
+            u_id, v_id = uv[best]
+            at = _REACH * max_snap_m if u_id < v_id else line.length - _REACH * max_snap_m
+        mid = shapely.get_coordinates(line.interpolate(at))[0]
         lon, lat = net.projector.inverse(mid[:1], mid[1:])
         points.append(shapely.Point(round(float(lon[0]), 7), round(float(lat[0]), 7)))
         names = Counter(str(n) for n in net.name[g] if n)
@@ -307,6 +430,7 @@ def derive_low_points(net: RoadNetwork, *, join_m: float = TUNNEL_JOIN_M) -> gpd
                 "kind": "underpass",
                 "origin": "tunnel_edge",
                 "illustrative": False,
+                **({"derived": True} if own_nodes else {}),
                 "source": f"derived from OpenStreetMap tunnel tags: {g.size} tunnel edge(s) "
                 f"within {join_m:g} m of each other, point at the middle of the longest; "
                 "© OpenStreetMap contributors, ODbL 1.0",

@@ -109,6 +109,13 @@ class NetworkConfig(Frozen):
     )
     boundary: str | None = None
     buffer_m: float = Field(default=250.0, ge=0.0)
+    min_component_fraction: float = Field(
+        default=0.6,
+        ge=0.0,
+        le=1.0,
+        description="smallest share of the nodes the largest strongly connected part must "
+        "hold; lower it for a small or clipped extract",
+    )
     congestion: CongestionProfile = Field(default_factory=CongestionProfile)
 
 
