@@ -17,7 +17,6 @@ from rich.table import Table
 from twin.cli._console import DEFAULT_OUT, console, err_console, print_warning, steps
 from twin.errors import ArgumentError
 from twin.report.output_folder import check_output_folder
-from twin.seeds import check_seed
 
 __all__ = [
     "apply_options",
@@ -70,6 +69,7 @@ def apply_options(
     its estimate).
     """
     from twin.run.estimate import check_horizon
+    from twin.seeds import check_seed  # imports numpy: not at `twin --help`
 
     if seed is not None:
         scenario = scenario.with_updates(seed=check_seed(seed, "--seed", runs=runs))
@@ -152,6 +152,7 @@ def run(
     """
     from twin.run.estimate import estimate_run
     from twin.scenario import load_scenario
+    from twin.seeds import check_seed
 
     if seed is not None:
         check_seed(seed, "--seed")
