@@ -57,3 +57,10 @@ def test_refused_when_memory_is_short() -> None:
     with pytest.raises(ArgumentError, match=r"more than the 100 MB of memory available"):
         check_horizon(s, available=100e6)
     assert check_horizon(s, force=True, available=100e6) is not None
+
+
+def test_available_memory_is_plausible() -> None:
+    from twin.run.estimate import available_memory
+
+    mem = available_memory()
+    assert mem is None or 1e7 < mem < 1e15

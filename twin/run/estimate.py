@@ -15,7 +15,6 @@ warning that gives the estimate.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 from twin.errors import ArgumentError
@@ -102,11 +101,19 @@ def estimate_run(scenario: Scenario) -> RunEstimate:
 
 
 def available_memory() -> float | None:
-    """Memory available to a new process now [bytes]; None where it cannot be told."""
+    """Memory available to a new process now [bytes]; None where it cannot be told.
+
+    Linux's ``MemAvailable`` (free memory plus the page cache that can be dropped); free
+    memory alone, which a large page cache makes look small, is not used.
+    """
     try:
-        return float(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
-    except (ValueError, OSError, AttributeError):
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return float(line.split()[1]) * 1024.0
+    except (OSError, ValueError, IndexError):
         return None
+    return None
 
 
 def check_horizon(
