@@ -80,3 +80,18 @@ def test_strict_accepts_a_clean_file(gongshu: RoadNetwork, tmp_path: Path) -> No
         f"2026-06-01T21:00:00,noise_nuisance,{lon},{lat}\n"  # after the horizon: not bad
     )
     assert replay(gongshu, csv, strict=True).report.rows_accepted == 1
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [(b"time,category\n\x81\xff\xfe\x00garbage\n", "cases.csv:2: not a text file"),
+     (b"time,category\n2026-06-01T08:00:00,noise\x00\n", "cases.csv:2: not a text file (a NUL")],
+)  # fmt: skip
+def test_binary_csv_names_the_line(
+    gongshu: RoadNetwork, tmp_path: Path, data: bytes, words: str
+) -> None:
+    csv = tmp_path / "cases.csv"
+    csv.write_bytes(data)
+    with pytest.raises(ScenarioError) as info:
+        replay(gongshu, csv, strict=False)
+    assert words in str(info.value)

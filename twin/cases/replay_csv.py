@@ -33,15 +33,27 @@ _AWARE = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$", re.IGNORECASE)
 
 def _read_text(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8-sig")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot be read ({exc.strerror}); check the path") from None
+    try:
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         logger.info("%s is not UTF-8; reading it as GB18030", path)
         try:
-            return path.read_text(encoding="gb18030")
+            text = data.decode("gb18030")
         except UnicodeDecodeError as exc:
+            line = data.count(b"\n", 0, exc.start) + 1
             raise ScenarioError(
-                f"{path}: neither UTF-8 nor GB18030 text ({exc}); save the CSV as UTF-8."
+                f"{path}:{line}: not a text file, neither UTF-8 nor GB18030 (byte "
+                f"0x{data[exc.start]:02x} at offset {exc.start}); give a CSV saved as UTF-8."
             ) from None
+    if "\0" in text:
+        line = text.count("\n", 0, text.index("\0")) + 1
+        raise ScenarioError(
+            f"{path}:{line}: not a text file (a NUL byte); give a CSV saved as UTF-8."
+        )
+    return text
 
 
 def read_columns(
