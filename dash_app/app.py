@@ -15,6 +15,7 @@ traceback (unless the app was started with ``debug=True``).
 from __future__ import annotations
 
 import logging
+import tempfile
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -23,7 +24,9 @@ import dash
 from dash import Dash, Input, Output, State, dcc, html
 
 from dash_app.context import AppContext
+from dash_app.files import register_files
 from dash_app.jobs import JobRunner, failure_message
+from dash_app.library import RunLibrary
 from dash_app.pages import builder, compare, map, results
 from dash_app.progress import JOBS_STATE
 from dash_app.theme import INDEX_STRING
@@ -107,6 +110,7 @@ def create_app(
     keep_runs: int = 30,
     preload_network: bool = True,
     debug: bool = False,
+    runs_dir: str | Path | None = None,
 ) -> Dash:
     """Build the planners' what-if app.
 
@@ -124,6 +128,11 @@ def create_app(
         and a quick first run).
     debug
         Let Dash show its developer tools (tracebacks included). Off for planners.
+    runs_dir
+        The run library: every finished run is written there as a run folder (what
+        ``twin run`` writes) and read back when the app starts, so runs survive a
+        restart (:mod:`dash_app.library`). Default: a temporary folder, removed when the
+        process ends (downloads work; nothing survives a restart).
 
     Returns
     -------
@@ -133,11 +142,16 @@ def create_app(
         needs no internet.
     """
     scen = Path(scenarios_dir) if scenarios_dir is not None else DEFAULT_SCENARIOS_DIR
+    scratch = None
+    if runs_dir is None:
+        scratch = tempfile.TemporaryDirectory(prefix="city-twin-runs-")
+        runs_dir = scratch.name
     ctx = AppContext(
         scenarios_dir=scen,
         save_dir=Path(save_dir) if save_dir is not None else scen,
-        runner=JobRunner(keep=keep_runs),
+        runner=JobRunner(keep=keep_runs, library=RunLibrary(runs_dir)),
     )
+    ctx.scratch = scratch  # kept as long as the app: removed with it
     if preload_network:
         ctx.load_network()
     modules = pages()
@@ -161,6 +175,7 @@ def create_app(
     app.layout = _shell(ctx, modules)
     app.twin_context = ctx  # type: ignore[attr-defined]
     _register_shell(app, ctx, modules)
+    register_files(app.server, ctx)
     for m in modules:
         m.register(app, ctx)
     return app
@@ -202,7 +217,7 @@ def _register_shell(app: Dash, ctx: AppContext, modules: list[ModuleType]) -> No
         if version == now and jobs == state:
             raise dash.exceptions.PreventUpdate
         done = len(ctx.runner.finished_runs())
-        status = f"{done} run{'s' if done != 1 else ''} held"
+        status = f"{done} run{'s' if done != 1 else ''} · shared by every tab"
         if active:
             status = f"{len(active)} job{'s' if len(active) > 1 else ''} in progress · " + status
         return (now if version != now else dash.no_update), status, state

@@ -95,6 +95,13 @@ def app_command(
         Path | None,
         typer.Option(help="Folder for scenarios saved from the app \\[default: --scenarios]."),
     ] = None,
+    runs: Annotated[
+        Path | None,
+        typer.Option(
+            help="The run library: every run's folder (as `twin run` writes it), read back "
+            "at start \\[default: $XDG_DATA_HOME/city-twin/app-runs]."
+        ),
+    ] = None,
 ) -> None:
     """Start the what-if app: build, run and compare scenarios in the browser.
 
@@ -105,9 +112,12 @@ def app_command(
         raise typer.BadParameter(f"{scenarios}: no such folder of scenarios")
     _check_port(host, port)
     from dash_app.app import create_app
+    from dash_app.library import default_runs_dir
 
-    app = create_app(scenarios_dir=scenarios, save_dir=save_dir, debug=debug)
+    runs_dir = runs if runs is not None else default_runs_dir()
+    app = create_app(scenarios_dir=scenarios, save_dir=save_dir, debug=debug, runs_dir=runs_dir)
     typer.echo(f"The what-if app is at http://{host}:{port}/  (Ctrl+C stops it)")
+    typer.echo(f"Runs are kept in {runs_dir}")
     if debug:  # Dash's development server and developer tools: never for planners
         typer.echo("--debug: Dash's development server, with tracebacks in the page")
         app.run(host=host, port=port, debug=True, use_reloader=False, dev_tools_hot_reload=False)

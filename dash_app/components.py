@@ -89,8 +89,15 @@ def graph(graph_id: str, message: str, height: int) -> dcc.Graph:
 
 
 def same_values(old: list[dict[str, Any]] | None, options: list[dict[str, Any]]) -> bool:
-    """Whether a menu's new options offer the same values, in order, as its old ones."""
-    return old is not None and [o["value"] for o in old] == [o["value"] for o in options]
+    """Whether a menu's new options offer the same values and names, in order, as before.
+
+    A renamed run changes the menu too.
+    """
+
+    def pairs(opts: list[dict[str, Any]]) -> list[tuple[Any, Any]]:
+        return [(o["value"], o.get("label")) for o in opts]
+
+    return old is not None and pairs(old) == pairs(options)
 
 
 def added_values(old: list[dict[str, Any]] | None, options: list[dict[str, Any]]) -> list[Any]:

@@ -48,6 +48,7 @@ class AppContext:
     _base: dict[tuple[int, bool, bool], list[go.Scatter]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _events: list[str] | None = None
+    scratch: Any = None
     _point_names: dict[int, dict[str, str]] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ scenarios
@@ -142,7 +143,10 @@ class AppContext:
         with self._lock:
             cached = self._frames.get(job.id)
         if cached is None:
-            cached = RunFrames.of(job.result, job.result.network)
+            net = job.result.network
+            if net is None and job.scenario.network == NetworkConfig():
+                net = self.network  # a run read from its folder, on the default network
+            cached = RunFrames.of(job.result, net)
             with self._lock:
                 self._frames[job.id] = cached
                 for old in [k for k in self._frames if self.runner.get(k) is None]:

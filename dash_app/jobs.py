@@ -8,7 +8,9 @@ whose ``progress`` callback moves the job's progress bar; the page polls
 One worker, not a pool, on purpose: a run changes the shared road network in place
 (closures at flooded low points, the congestion profile), so two runs on the same
 network at once would see each other's closures. The results stay in memory (the last
-``keep`` runs) for the map, results and comparison pages.
+``keep`` runs) for the map, results and comparison pages; with a run library
+(:class:`~dash_app.library.RunLibrary`) each finished run is also written as a run
+folder, and the library's newest ``keep`` runs are read back when the runner starts.
 
 A job that fails keeps a one-line reason: the message of a
 :class:`~twin.errors.TwinError`, or the kind of an unexpected error (whose traceback
@@ -30,6 +32,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from dash_app.comparison import run_label, with_share_closed
+from dash_app.library import RunLibrary, StoredRun
 from twin.errors import TwinError
 from twin.run.compare import summarise
 from twin.run.results import RunResult
@@ -101,6 +104,8 @@ class Job:
     work, payload
         Of a task: the function run (called with a function that reports progress as a
         fraction and a stage text) and what it returned.
+    folder
+        Of a run kept in the run library: its run folder (what ``twin run`` writes).
     """
 
     id: str
@@ -124,6 +129,7 @@ class Job:
     created: float = field(default_factory=time.time)
     started: float | None = None
     finished: float | None = None
+    folder: Path | None = None
 
     @property
     def scenario(self) -> Scenario:
@@ -163,7 +169,13 @@ class JobRunner:
         default; the signature must match it).
     """
 
-    def __init__(self, *, keep: int = 30, run: Callable[..., RunResult] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        keep: int = 30,
+        run: Callable[..., RunResult] | None = None,
+        library: RunLibrary | None = None,
+    ) -> None:
         if run is None:
             from twin.run.runner import run_scenario
 
@@ -173,10 +185,61 @@ class JobRunner:
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
         self._queue: queue.Queue[Job | Callable[[], None] | None] = queue.Queue()
-        self._ids = itertools.count(1)
+        self.library = library
+        stored = library.stored() if library is not None else []
+        self._ids = itertools.count(max([s.number for s in stored], default=0) + 1)
         self._version = 0
         self._thread = threading.Thread(target=self._work, name="twin-app-runs", daemon=True)
         self._thread.start()
+        if stored:
+            self.call_soon(lambda: self._restore(stored[-keep:]))
+
+    # ------------------------------------------------------------------ the library
+    def _restore(self, stored: list[StoredRun]) -> None:
+        """Read the library's runs back as finished runs (on the worker thread)."""
+        assert self.library is not None
+        for entry in stored:
+            try:
+                result, label = self.library.read(entry)
+            except Exception:  # one unreadable folder must not hide the others
+                logger.exception("Could not read the run folder %s", entry.folder)
+                continue
+            base = entry.meta.get("base_dir")
+            job = Job(
+                entry.id,
+                "run",
+                label,
+                (result.scenario,),
+                Path(base) if base else None,
+                status="done",
+                progress=1.0,
+                stage="done",
+                result=result,
+                started=entry.meta.get("started"),
+                finished=entry.meta.get("finished"),
+                folder=entry.folder,
+            )
+            with self._lock:
+                self._jobs.setdefault(job.id, job)
+                self._version += 1
+
+    def rename(self, job_id: str, label: str) -> None:
+        """Rename a finished run (in the library too)."""
+        job = self.get(job_id)
+        if job is None:
+            raise KeyError(job_id)
+        job.label = label
+        if self.library is not None and job.folder is not None:
+            self.library.rename(job.id, label)
+        self._bump()
+
+    def delete(self, job_id: str) -> None:
+        """Forget a finished run, and remove its folder from the library."""
+        with self._lock:
+            job = self._jobs.pop(job_id, None)
+            self._version += 1
+        if job is not None and self.library is not None and job.folder is not None:
+            self.library.delete(job.id)
 
     # ------------------------------------------------------------------ queueing
     @property
@@ -331,6 +394,18 @@ class JobRunner:
             job.progress = _fraction(fraction)
 
         job.result = self._run(job.scenario, base_dir=job.base_dir, progress=progress)
+        if self.library is not None:
+            job.stage = "writing the run folder"
+            meta = {
+                "label": job.label,
+                "base_dir": str(job.base_dir) if job.base_dir else None,
+                "started": job.started,
+                "finished": time.time(),
+            }
+            try:
+                job.folder = self.library.save(job.id, job.result, meta)
+            except Exception:  # the run is still shown; only its files are missing
+                logger.exception("Could not write the run folder of %s", job.id)
 
     def _do_task(self, job: Job) -> None:
         def report(fraction: float, stage: str) -> None:

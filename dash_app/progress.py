@@ -66,9 +66,14 @@ class JobIds:
 
 
 def job_stores(prefix: str) -> list[dcc.Store]:
-    """The two stores of a page's job (its id, the state last drawn)."""
+    """The two stores of a page's job (its id, the state last drawn).
+
+    The job's id is kept in the browser tab's session storage: a reload of the page
+    shows the page's last job again (its progress, or its result: a forecast replay,
+    a storm ensemble, the intervals of a comparison), and each tab follows its own.
+    """
     ids = JobIds(prefix)
-    return [dcc.Store(id=ids.job), dcc.Store(id=ids.seen)]
+    return [dcc.Store(id=ids.job, storage_type="session"), dcc.Store(id=ids.seen)]
 
 
 def progress_bar(prefix: str) -> list[html.Div]:

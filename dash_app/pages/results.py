@@ -11,11 +11,12 @@ from dash import Dash, Input, Output, State, dcc, html
 from dash_app.components import GRAPH_CONFIG, added_values, labelled, page_header, same_values
 from dash_app.context import AppContext
 from dash_app.figures import histogram_figure, local_times, series_figure
+from dash_app.files import file_links
 from dash_app.jobs import Job
 from dash_app.kpis import kpi_cards, kpi_table
 from twin.report.page import fmt_duration
 
-__all__ = ["PATH", "TITLE", "layout", "register", "run_view"]
+__all__ = ["PATH", "TITLE", "files_panel", "layout", "register", "run_view"]
 
 PATH = "/results"
 TITLE = "Results"
@@ -30,17 +31,39 @@ def layout(ctx: AppContext) -> html.Div:
                 "The headline numbers and time series of a run. Runs are made in the "
                 "builder; the newest is shown when it finishes.",
             ),
-            labelled(
-                "Run",
-                dcc.Dropdown(
-                    id="results-run",
-                    options=[],
-                    value=None,
-                    clearable=False,
-                    placeholder="no runs yet: run a scenario in the builder",
-                ),
-                kind="panel",
+            html.Div(
+                [
+                    labelled(
+                        "Run",
+                        dcc.Dropdown(
+                            id="results-run",
+                            options=[],
+                            value=None,
+                            clearable=False,
+                            placeholder="no runs yet: run a scenario in the builder",
+                        ),
+                        kind="grow",
+                    ),
+                    dcc.Input(
+                        id="results-name",
+                        type="text",
+                        placeholder="a new name for this run",
+                        className="text-input",
+                        debounce=False,
+                    ),
+                    html.Button(
+                        "Rename", id="results-rename", n_clicks=0, className="btn secondary"
+                    ),
+                    dcc.ConfirmDialogProvider(
+                        html.Button("Delete run", className="btn secondary"),
+                        id="results-delete",
+                        message="Delete this run and its files from the run library?",
+                    ),
+                ],
+                className="panel row",
+                style={"alignItems": "flex-end"},
             ),
+            html.Div(id="results-library-message"),
             html.Div(id="results-body", children=_no_run()),
         ]
     )
@@ -133,7 +156,41 @@ def run_view(job: Job) -> list[Any]:
             )
         )
     body.append(html.Div([html.H2("All KPIs"), kpi_table(result.kpis)], className="panel"))
+    body.append(files_panel(job))
     return body
+
+
+def files_panel(job: Job) -> html.Div:
+    """Links to download every file of the run's folder (``results-files``)."""
+    if job.folder is None or not job.folder.is_dir():
+        content: Any = html.Div(
+            "This run's files could not be written (see the server log).", className="muted"
+        )
+    else:
+        content = html.Ul(
+            [
+                html.Li(html.A(name, href=url, target="_blank", rel="noopener"))
+                for name, url in file_links(job.id, job.folder)
+            ],
+            className="file-list",
+        )
+    return html.Div(
+        [
+            html.H2("Files of this run"),
+            html.Div(
+                [
+                    "What `twin run` writes for this scenario: the data (NetCDF, Parquet, "
+                    "CSV), the HTML report, CAP alerts. Kept in ",
+                    html.Code(str(job.folder.parent) if job.folder else "–"),
+                    ".",
+                ],
+                className="muted",
+            ),
+            content,
+        ],
+        className="panel",
+        id="results-files",
+    )
 
 
 def register(app: Dash, ctx: AppContext) -> None:
@@ -156,6 +213,27 @@ def register(app: Dash, ctx: AppContext) -> None:
         elif value not in {o["value"] for o in options}:
             value = options[0]["value"] if options else None
         return options, value
+
+    @app.callback(
+        Output("results-library-message", "children"),
+        Input("results-rename", "n_clicks"),
+        Input("results-delete", "submit_n_clicks"),
+        State("results-run", "value"),
+        State("results-name", "value"),
+        prevent_initial_call=True,
+    )
+    def manage(_: Any, __: Any, run_id: str | None, name: str | None) -> Any:
+        job = ctx.runner.get(run_id)
+        if job is None:
+            return html.Div("Pick a run first.", className="alert alert-error")
+        if dash.ctx.triggered_id == "results-delete":
+            ctx.runner.delete(job.id)
+            return html.Div(f"Deleted {job.label}.", className="alert alert-ok")
+        new = (name or "").strip()
+        if not new:
+            return html.Div("Type the run's new name first.", className="alert alert-error")
+        ctx.runner.rename(job.id, new)
+        return html.Div(f"Renamed {job.id} to {new}.", className="alert alert-ok")
 
     @app.callback(Output("results-body", "children"), Input("results-run", "value"))
     def show(run_id: str | None) -> Any:

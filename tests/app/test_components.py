@@ -42,6 +42,7 @@ def test_menus_of_runs_see_new_runs() -> None:
     new = [{"label": "#2", "value": "run-2"}, *old]
     assert same_values(old, list(old)) and not same_values(old, new)
     assert not same_values(None, [])
+    assert not same_values(old, [{"label": "#1 renamed", "value": "run-1"}])
     assert added_values(old, new) == ["run-2"] and added_values(None, old) == ["run-1"]
 
 
