@@ -273,7 +273,8 @@ def attach_layers(
         The folder of layer files.
     derive_missing_low_points
         Without ``low_points.geojson`` in the folder, derive low points from the
-        network's tunnel edges, merged with ``low_points_user.geojson`` if present.
+        network's tunnel edges, merged with ``low_points_user.geojson`` if present (no
+        layer when there are neither).
 
     Raises
     ------
@@ -293,6 +294,9 @@ def attach_layers(
         user = folder / "low_points_user.geojson"
         if user.exists():
             low = merge_low_points(low, read_layer(user, layer="low_points"))
+        if len(low) == 0:
+            logger.info("layer low_points: none (no tunnel edges, no %s)", user.name)
+            return
         where = f"{folder}: low points derived from tunnel edges and {user.name}"
         net.layers["low_points"] = _snap(
             low, net, where, "low_points", LAYER_SCHEMAS["low_points"].max_snap_m
