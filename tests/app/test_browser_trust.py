@@ -169,6 +169,8 @@ def test_comparison_numbers_are_bounded_whole_and_one_unit_per_axis(
     browser.execute_script("document.getElementById('compare-ci').scrollIntoView()")
     shoot(browser, "compare-bounded-intervals")
     assert severe_logs(browser) == []
+    browser.refresh()  # the intervals are still there after a reload
+    wait(browser, lambda d: "B − A paired" in text_of(d, "compare-ci-table"), timeout=60)
 
 
 def test_the_builder_marks_empty_fields_and_made_up_storms_and_clears_stale_lines(
@@ -239,3 +241,9 @@ def test_the_forecast_page_shows_every_message_and_the_storm(
     browser.execute_script("document.getElementById('forecast-timeline').scrollIntoView()")
     shoot(browser, "forecasts-all-messages")
     assert severe_logs(browser) == []
+    # a reload of the page keeps its replay (the tab's session remembers its job)
+    browser.refresh()
+    wait(browser, lambda d: by_id(d, "page-forecasts").is_displayed(), timeout=60)
+    again = wait_text(browser, "forecast-count", "alert message", timeout=60)
+    assert again == heading
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#forecast-table tbody tr")) == n
