@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import platform
 import re
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -40,9 +41,11 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> str:
 def write_section(name: str, body: str) -> None:
     """Replace (or append) the section ``name`` of benchmarks/README.md with ``body``."""
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    args = " ".join(a for a in sys.argv[1:] if a != "--write")
+    command = f"python benchmarks/{name}.py {args + ' ' if args else ''}--write"
     block = (
         f"<!-- {name}:start -->\n{body}\n\n_Measured {stamp} on {machine()} by "
-        f"`python benchmarks/{name}.py --write`._\n<!-- {name}:end -->"
+        f"`{command}`._\n<!-- {name}:end -->"
     )
     text = README.read_text(encoding="utf-8") if README.exists() else "# Benchmarks\n"
     pattern = re.compile(rf"<!-- {name}:start -->.*?<!-- {name}:end -->", re.DOTALL)
