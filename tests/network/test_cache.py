@@ -409,3 +409,18 @@ def test_list_and_clear(cache: Path, small: RoadNetwork) -> None:
     assert not listed["b" * 32].readable
     assert netcache.clear_cache() == 2
     assert entries(cache) == []
+
+
+def test_build_options_of_real_extracts_are_part_of_the_key(cache: Path) -> None:
+    """min_component_fraction and derive_layers each give their own entry."""
+    clipped = Path(__file__).resolve().parents[1] / "data" / "nanjing_xinjiekou_clipped.osm.pbf"
+    a = build_network(clipped, min_component_fraction=0.5)
+    b = build_network(clipped, min_component_fraction=0.55)
+    c = build_network(clipped, min_component_fraction=0.5, derive_layers=False)
+    assert len(list(cache.glob("*"))) == 3
+    assert a.meta["min_component_fraction"] == 0.5 and b.meta["min_component_fraction"] == 0.55
+    assert "stations" in a.layers and c.layers == {}
+    again = build_network(clipped, min_component_fraction=0.5)  # from the cache
+    assert list(again.layers["stations"]["id"]) == list(a.layers["stations"]["id"])
+    assert again.meta["derived_layers"] == a.meta["derived_layers"]
+    assert len(list(cache.glob("*"))) == 3

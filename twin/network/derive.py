@@ -234,7 +234,7 @@ def _plazas(
         )
     ]
     polys = [_largest_polygon(f.geometry) for f in cands]
-    proj = net.projector.geometries(np.array(polys, dtype=object)) if polys else []
+    proj: list[Any] = list(net.projector.geometries(np.array(polys, dtype=object))) if polys else []
     area = np.array([g.area for g in proj], dtype=float)
     st_xy = _xy(net, list(station_geoms))
     near = _near(_xy(net, polys), st_xy, STATION_PLAZA_M)
