@@ -194,7 +194,7 @@ def tunnel_town() -> nx.MultiDiGraph:
     return G
 
 
-def test_tunnel_low_point_snaps_to_the_tunnel_not_the_street_above() -> None:
+def test_tunnel_low_point_snaps_to_the_tunnel_not_the_street_above(tmp_path: Path) -> None:
     net = build_network(tunnel_town(), derive_layers=True)
     low = net.layers["low_points"]
     assert len(low) == 1 and low["derived"].iloc[0] is True
@@ -204,3 +204,7 @@ def test_tunnel_low_point_snaps_to_the_tunnel_not_the_street_above() -> None:
     # The point stays on the tunnel (same longitude), within reach of its portal.
     assert np.isclose(low.geometry.x.iloc[0], 120.0, atol=1e-6)
     assert low["name"].iloc[0] == "长江隧道"
+    # Saved and read back, it snaps to the same portal (``derived: true`` is kept).
+    save_network(net, tmp_path / "town")
+    back = load_network(tmp_path / "town", cache=False).layers["low_points"]
+    assert int(back["node"].iloc[0]) == node

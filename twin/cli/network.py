@@ -174,9 +174,13 @@ def network_info(
         net = _load_or_default(folder, step)
     summary = net.summary()
     if as_json:
+        for key in ("derived_layers", "models_off", "clipped_extract"):
+            if net.meta.get(key):
+                summary[key] = net.meta[key]
         console.print_json(json.dumps(summary, ensure_ascii=False))
     else:
         print_summary(summary)
+        _print_layers(net.meta)
 
 
 @app.command("plot")

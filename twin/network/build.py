@@ -119,14 +119,15 @@ def largest_component(G: nx.MultiDiGraph, *, min_fraction: float, where: str) ->
             f"(at least {MIN_NODES} are needed to route). Choose a larger area."
         )
     if frac < min_fraction:
+        floor_frac = np.floor(frac * 100.0) / 100.0
         raise DisconnectedNetworkError(
             f"{where}: the network falls apart into {len(comps)} strongly connected parts; "
             f"the largest holds only {frac:.0%} of {G.number_of_nodes()} nodes (at least "
             f"{min_fraction:.0%} required). Check one-way tags; a small or clipped extract "
             "often falls apart at its edges: build a larger area (cropping more makes it "
             "worse), or accept "
-            f"the largest part by lowering the threshold below {frac:.2f}: "
-            f"`twin network build --min-component-fraction {max(0.05, frac - 0.05):.2f}`, "
+            f"the largest part by lowering the threshold to at most {floor_frac:.2f}: "
+            f"`twin network build --min-component-fraction {floor_frac:.2f}`, "
             "or `min_component_fraction` under `network:` in a scenario."
         )
     return G.subgraph(keep).copy()
