@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,7 +19,7 @@ from rich.table import Table
 from twin.cli._console import DEFAULT_OUT, console, steps
 from twin.cli.network import print_summary
 from twin.cli.run import kpi_table, print_comparison, run_with_progress
-from twin.errors import ArgumentError
+from twin.errors import ArgumentError, TwinError
 
 __all__ = ["demo"]
 
@@ -28,6 +29,15 @@ def demo(
     replications: Annotated[
         int, typer.Option(help="Replications of the dispatch-policy comparison.")
     ] = 3,
+    network: Annotated[
+        Path | None,
+        typer.Option(
+            help="Run every section on this network instead of Gongshu: a saved network "
+            "folder (twin network build … --out DIR) or an OSM / GraphML file. A model "
+            "whose city layer the network lacks (docks, plazas, low points) is off, and the "
+            "terminal and index.html say why."
+        ),
+    ] = None,
 ) -> None:
     """Run the main job on the embedded Gongshu default and say where its outputs are.
 
@@ -43,14 +53,16 @@ def demo(
     traced and handled as cases); runs an evening with a 30,000-person concert on Wulin
     Square (crowd forecasts raise alerts, crews staff the exits; their effect is
     measured); places water-level gauges under a budget; compares dispatch policies on
-    common random numbers.
+    common random numbers. index.html links every report.
     """
+    from twin.cli.run import network_source
     from twin.report.output_folder import check_output_folder, write_text_atomic
 
     if replications < 2:
         raise ArgumentError(
             f"--replications {replications}: give at least 2, so intervals can be computed"
         )
+    source = None if network is None else network_source(network)
     check_output_folder(out)
     from twin.network import save_network
     from twin.network.plot import plot_network_html, plot_network_png
@@ -59,12 +71,32 @@ def demo(
     from twin.run.runner import load_scenario_network
     from twin.scenario import load_scenario
 
+    def scenario_of(name: str) -> Any:
+        """A shipped scenario, on ``--network`` when given."""
+        sc = load_scenario(_scenarios_dir() / name)
+        if source is not None:
+            sc = sc.with_updates(**{"network.source": str(source)})
+        return sc
+
+    off: dict[str, str] = {}  # section -> why its model is off
+
+    def section(label: str, body: Callable[[], dict[str, Path]]) -> dict[str, Path]:
+        """Run a section; on another network a model lacking its layer is off, said once."""
+        try:
+            return body()
+        except TwinError as exc:
+            if source is None:  # on Gongshu every model runs: a failure is a failure
+                raise
+            off[label] = str(exc)
+            console.print(f"[yellow]{escape(label)}: off[/] ({escape(str(exc))})")
+            return {}
+
     t0 = time.perf_counter()
-    scenario_file = _scenarios_dir() / "gongshu_baseline_day.yaml"
-    scenario = load_scenario(scenario_file)
-    with steps(4, "Gongshu twin") as step:
+    base_dir = _scenarios_dir()
+    scenario = scenario_of("gongshu_baseline_day.yaml")
+    with steps(4, "Gongshu twin" if source is None else f"Twin of {source.name}") as step:
         step("building the road network")
-        net = load_scenario_network(scenario.network)
+        net = load_scenario_network(scenario.network, base_dir=base_dir)
         step("saving network")
         save_network(net, out / "network")
         step("drawing PNG map")
@@ -74,8 +106,14 @@ def demo(
     summary = net.summary()
     write_text_atomic(out / "summary.json", json.dumps(summary, indent=2, ensure_ascii=False))
     print_summary(summary)
+    outputs: list[tuple[str, Path]] = [
+        ("map (PNG)", png),
+        ("interactive map (HTML)", html),
+        ("network summary (JSON)", out / "summary.json"),
+        ("network (GraphML + layers)", out / "network"),
+    ]
 
-    result = run_with_progress(scenario, scenario_file.parent, "Baseline day")
+    result = run_with_progress(scenario, base_dir, "Baseline day")
     day_paths = write_run(result, out / "baseline_day")
     console.print(kpi_table(result.kpis, f"{scenario.name} (seed {scenario.seed})"))
     t = result.timing
@@ -83,76 +121,109 @@ def demo(
         f"Simulated {scenario.horizon / 3600:g} h in {t['simulate_s']:.1f} s "
         f"(real-time factor {t['real_time_factor']:,.0f}×)."
     )
+    outputs += [("baseline day report (HTML)", day_paths["summary"]),
+                ("baseline day data", day_paths["dataset"].parent)]  # fmt: skip
 
-    storm_file = _scenarios_dir() / "gongshu_rainstorm.yaml"
-    storm = load_scenario(storm_file)
-    wet = run_with_progress(storm, storm_file.parent, "Rainstorm day")
-    wet_paths = write_run(wet, out / "rainstorm_day")
-    _print_against(result, wet, "dry baseline", "rainstorm", [
-        "rain_depth", "max_water_depth", "points_impeded", "points_closed",
-        "road_closure_hours", "reroutes", "ponding_cases", "cases_reported",
-        "share_arrive_within_target", "time_to_arrive_mean", "time_to_resolve_mean",
-        "escalations",
-    ])  # fmt: skip
+    storm = scenario_of("gongshu_rainstorm.yaml")
 
-    forecast = storm.with_updates(**{"hydro.forecast.enabled": True})
-    warned = run_with_progress(forecast, storm_file.parent, "Rainstorm with forecasts")
-    fc_paths = write_run(warned, out / "rainstorm_forecast")
-    _print_against(wet, warned, "no forecast", "forecast alerts", [
-        "forecast_alerts", "forecast_onsets_warned", "forecast_warning_mean",
-        "forecast_crews_staged", "ponding_time_to_arrive_mean", "time_to_arrive_mean",
-        "escalations",
-    ])  # fmt: skip
+    def rainstorm() -> dict[str, Path]:
+        wet = run_with_progress(storm, base_dir, "Rainstorm day")
+        wet_paths = write_run(wet, out / "rainstorm_day")
+        _print_against(result, wet, "dry baseline", "rainstorm", [
+            "rain_depth", "max_water_depth", "points_impeded", "points_closed",
+            "road_closure_hours", "reroutes", "ponding_cases", "cases_reported",
+            "share_arrive_within_target", "time_to_arrive_mean", "time_to_resolve_mean",
+            "escalations",
+        ])  # fmt: skip
+        forecast = storm.with_updates(**{"hydro.forecast.enabled": True})
+        warned = run_with_progress(forecast, base_dir, "Rainstorm with forecasts")
+        fc_paths = write_run(warned, out / "rainstorm_forecast")
+        _print_against(wet, warned, "no forecast", "forecast alerts", [
+            "forecast_alerts", "forecast_onsets_warned", "forecast_warning_mean",
+            "forecast_crews_staged", "ponding_time_to_arrive_mean", "time_to_arrive_mean",
+            "escalations",
+        ])  # fmt: skip
+        return {
+            "rainstorm day report (HTML)": wet_paths["summary"],
+            "rainstorm road closures (CSV)": wet_paths.get("road_states", wet_paths["kpis_csv"]),
+            "forecast alerts, CAP 1.2 (XML)": fc_paths["cap_feed"].parent,
+            "rainstorm with forecasts (HTML)": fc_paths["summary"],
+        }
 
-    radar_paths = _demo_radar(out / "radar_storm")
+    def muck() -> dict[str, Path]:
+        haul = run_with_progress(scenario_of("gongshu_muck_night.yaml"), base_dir, "Muck-truck day")
+        muck_paths = write_run(haul, out / "muck_night")
+        _print_trucks(haul)
+        return {"muck-truck day report (HTML)": muck_paths["summary"],
+                "muck-truck trips, violations": muck_paths["trucks_trips"].parent}  # fmt: skip
 
-    place_paths = _demo_placement(storm, storm_file.parent, out / "placement")
+    def event() -> dict[str, Path]:
+        night = run_with_progress(scenario_of("gongshu_event_night.yaml"), base_dir, "Event night")
+        night_paths = write_run(night, out / "event_night")
+        _print_crowds(night)
+        return {"event night report (HTML)": night_paths["summary"],
+                "event night crowd alerts": night_paths.get("crowd_alerts",
+                                                            night_paths["kpis_csv"])}  # fmt: skip
 
-    muck_file = _scenarios_dir() / "gongshu_muck_night.yaml"
-    muck = load_scenario(muck_file)
-    haul = run_with_progress(muck, muck_file.parent, "Muck-truck day")
-    muck_paths = write_run(haul, out / "muck_night")
-    _print_trucks(haul)
-
-    event_file = _scenarios_dir() / "gongshu_event_night.yaml"
-    event = load_scenario(event_file)
-    night = run_with_progress(event, event_file.parent, "Event night")
-    night_paths = write_run(night, out / "event_night")
-    _print_crowds(night)
+    sections: list[tuple[str, Callable[[], dict[str, Path]]]] = [
+        ("Waterlogging and forecasts (design storm)", rainstorm),
+        ("Radar storm with pysteps nowcasts",
+         lambda: {"radar storm, pysteps nowcasts (HTML)":
+                  _demo_radar(out / "radar_storm", scenario_of("gongshu_radar_storm.yaml"))[
+                      "summary"]}),
+        ("Gauge placement",
+         lambda: {"gauge placement (HTML, GeoJSON)":
+                  _demo_placement(storm, base_dir, out / "placement")["report"]}),
+        ("Muck trucks", muck),
+        ("Crowds at an event", event),
+    ]  # fmt: skip
+    for label, body in sections:
+        outputs += list(section(label, body).items())
 
     policies = ["nearest_idle", "prepositioning", "fixed_zones"]
     with steps(len(policies) * replications, "Comparing dispatch policies") as step:
         comparison = compare_policies(
-            scenario, policies, replications=replications, base_dir=scenario_file.parent,
-            progress=step,
+            scenario, policies, replications=replications, base_dir=base_dir, progress=step,
         )  # fmt: skip
     cmp_paths = comparison.write(out / "compare")
     print_comparison(comparison, ["share_arrive_within_target", "time_to_resolve_mean"])
+    outputs.append(("policy comparison (CSV)", cmp_paths["summary"]))
+    index = _write_index(out, summary, outputs, off)
+    outputs.insert(0, ("index of the reports (HTML)", index))
 
     console.print(f"\nDone in {time.perf_counter() - t0:.0f} s. Outputs in [bold]{out}/[/]:")
-    for label, path in (
-        ("map (PNG)", png),
-        ("interactive map (HTML)", html),
-        ("network summary (JSON)", out / "summary.json"),
-        ("network (GraphML + layers)", out / "network"),
-        ("baseline day report (HTML)", day_paths["summary"]),
-        ("baseline day data", day_paths["dataset"].parent),
-        ("rainstorm day report (HTML)", wet_paths["summary"]),
-        ("rainstorm road closures (CSV)", wet_paths.get("road_states", wet_paths["kpis_csv"])),
-        ("forecast alerts, CAP 1.2 (XML)", fc_paths["cap_feed"].parent),
-        ("rainstorm with forecasts (HTML)", fc_paths["summary"]),
-        ("radar storm, pysteps nowcasts (HTML)", radar_paths["summary"]),
-        ("gauge placement (HTML, GeoJSON)", place_paths["report"]),
-        ("muck-truck day report (HTML)", muck_paths["summary"]),
-        ("muck-truck trips, violations", muck_paths["trucks_trips"].parent),
-        ("event night report (HTML)", night_paths["summary"]),
-        ("event night crowd alerts", night_paths.get("crowd_alerts", night_paths["kpis_csv"])),
-        ("policy comparison (CSV)", cmp_paths["summary"]),
-    ):
-        console.print(f"  {label:<31} {path}")
+    for label, path in outputs:
+        console.print(f"  {label:<36} {path}")
+    for label, why in off.items():
+        console.print(f"  [yellow]{label}: off[/] ({escape(why)})")
 
 
-def _demo_radar(out: Path, replications: int = 5) -> dict[str, Path]:
+def _write_index(
+    out: Path, summary: dict[str, Any], outputs: list[tuple[str, Path]], off: dict[str, str]
+) -> Path:
+    """``index.html``: the network, a link to every output, and each model that is off."""
+    from twin.report.page import esc, html_page, write_page
+
+    links = "".join(
+        f'<li><a href="{esc(path.relative_to(out).as_posix())}">{esc(label)}</a></li>'
+        for label, path in outputs
+        if path.is_relative_to(out)
+    )
+    body = [
+        f"<h1>The twin of {esc(summary.get('name') or 'the network')}</h1>",
+        f'<p class="note">{esc(summary.get("source", ""))}: {summary.get("nodes", 0):,} nodes, '
+        f"{summary.get('edges', 0):,} edges.</p>",
+        f"<h2>Reports and data</h2><ul>{links}</ul>",
+    ]
+    if off:
+        items = "".join(
+            f"<li><b>{esc(label)}: off.</b> {esc(why)}</li>" for label, why in off.items()
+        )
+        body.append(f"<h2>Models that are off on this network, and why</h2><ul>{items}</ul>")
+    return write_page(out / "index.html", html_page("city-twin demo", body, plotly=False))
+
+
+def _demo_radar(out: Path, radar: Any, replications: int = 5) -> dict[str, Path]:
     """A real radar storm transposed over Gongshu, forecast with pysteps radar nowcasts.
 
     Prints the alerts' POD, FAR and warning lead at each level; the same storm and seed
@@ -162,10 +233,8 @@ def _demo_radar(out: Path, replications: int = 5) -> dict[str, Path]:
     """
     from twin.run.compare import compare_variants
     from twin.run.folder import write_run
-    from twin.scenario import load_scenario
 
     radar_file = _scenarios_dir() / "gongshu_radar_storm.yaml"
-    radar = load_scenario(radar_file)
     gauge = radar.with_updates(**{"hydro.forecast.rain_source": "persistence"})
     before = run_with_progress(gauge, radar_file.parent, "Radar storm, gauge persistence")
     after = run_with_progress(radar, radar_file.parent, "Radar storm, pysteps nowcast")
@@ -211,7 +280,7 @@ def _demo_placement(scenario: Any, base_dir: Path, out: Path) -> dict[str, Path]
 
     cfg = PlacementConfig(budget=8, solver="greedy", curve_points=6,
                           gauge=GaugeConfig(max_storms=60))  # fmt: skip
-    net = load_scenario_network(scenario.network)
+    net = load_scenario_network(scenario.network, base_dir=base_dir)
     with steps(1, "Placing water-level gauges") as step:
         run = run_placement(net, scenario, cfg, base_dir=base_dir)
         step("done")
@@ -282,6 +351,16 @@ def _scenarios_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "scenarios"
 
 
+def _number(value: float, *, sign: bool = False) -> str:
+    """A KPI value to read: whole numbers from 1,000 up with separators, never exponents."""
+    plus = "+" if sign else ""
+    if abs(value) >= 1000:
+        return f"{value:{plus},.0f}"
+    if value != 0 and abs(value) < 0.01:
+        return f"{value:{plus}.4f}".rstrip("0")
+    return f"{value:{plus}.3g}"
+
+
 def _print_against(a: Any, b: Any, name_a: str, name_b: str, kpis: list[str]) -> None:
     """Two runs' KPIs side by side (same seed: common random numbers)."""
     ka = dict(zip(a.kpis["kpi"], a.kpis["value"], strict=True))
@@ -295,8 +374,8 @@ def _print_against(a: Any, b: Any, name_a: str, name_b: str, kpis: list[str]) ->
     for k in kpis:
         # A dry run has no water KPIs: they are zero. Other missing KPIs show as "—".
         va, vb = (d.get(k, 0.0 if k in rain_free else None) for d in (ka, kb))
-        cells = [("—" if v is None else f"{v:.3g}") for v in (va, vb)]
-        diff = "—" if va is None or vb is None else f"{vb - va:+.3g}"
+        cells = ["—" if v is None else _number(v) for v in (va, vb)]
+        diff = "—" if va is None or vb is None else _number(vb - va, sign=True)
         table.add_row(k.replace("_", " "), *cells, diff,
                       "" if units.get(k) == "-" else str(units.get(k, "")))  # fmt: skip
     console.print(table)

@@ -22,6 +22,7 @@ __all__ = [
     "apply_options",
     "compare",
     "kpi_table",
+    "network_source",
     "print_comparison",
     "run",
     "run_with_progress",
@@ -30,6 +31,11 @@ __all__ = [
 _STRICT_HELP = (
     "Any row of a replayed case CSV (cases.replay) that cannot be used is an error. "
     "Default: such rows are skipped with a warning naming their lines."
+)
+_NETWORK_HELP = (
+    "Run on this network instead of the scenario's: a saved network folder (twin network "
+    "build … --out DIR) or an OSM / GraphML file. Its city layers are used; a model whose "
+    "layer it lacks says so."
 )
 _FORCE_HELP = (
     "Run a horizon over 366 days, or one whose estimated memory is over what is "
@@ -61,12 +67,13 @@ def apply_options(
     strict: bool = False,
     force: bool = False,
     runs: int = 1,
+    network: Path | None = None,
 ) -> Any:
     """The scenario with the command's overrides, checked before any work is done.
 
     ``--seed`` (and the seeds of ``runs`` replications) must be a valid seed, and the
     horizon within the limit or ``--force`` given (a long one prints a warning with
-    its estimate).
+    its estimate). ``--network`` must be an existing folder or file.
     """
     from twin.run.estimate import check_horizon
     from twin.seeds import check_seed  # imports numpy: not at `twin --help`
@@ -75,12 +82,35 @@ def apply_options(
         scenario = scenario.with_updates(seed=check_seed(seed, "--seed", runs=runs))
     else:
         check_seed(scenario.seed, f"{scenario_file}: seed", runs=runs)
+    if network is not None:
+        scenario = scenario.with_updates(**{"network.source": str(network_source(network))})
     if strict and scenario.cases.replay is not None:
         scenario = scenario.with_updates(**{"cases.replay.strict": True})
     warning = check_horizon(scenario, force=force, where=f"{scenario_file}: horizon")
     if warning is not None:
         print_warning(warning)
     return scenario
+
+
+def network_source(path: Path) -> Path:
+    """``--network PATH`` checked: an existing saved network folder or network file.
+
+    Raises
+    ------
+    ArgumentError
+        The path does not exist, or is a folder without a saved network.
+    """
+    if not path.exists():
+        raise ArgumentError(
+            f"--network {path}: no such file or folder; give a saved network folder "
+            "(twin network build FILE --out DIR) or an OSM / GraphML file"
+        )
+    if path.is_dir() and not (path / "network.graphml").exists():
+        raise ArgumentError(
+            f"--network {path}: the folder holds no saved network (no network.graphml); "
+            "build one with: twin network build FILE --out DIR"
+        )
+    return path.resolve()
 
 
 def run_with_progress(scenario: Any, base_dir: Path, label: str) -> Any:
@@ -138,6 +168,7 @@ def run(
     ] = None,
     strict: Annotated[bool, typer.Option("--strict", help=_STRICT_HELP)] = False,
     force: Annotated[bool, typer.Option("--force", help=_FORCE_HELP)] = False,
+    network: Annotated[Path | None, typer.Option(help=_NETWORK_HELP)] = None,
 ) -> None:
     """Run a scenario once: NetCDF + Parquet results, KPI table and an HTML summary.
 
@@ -157,7 +188,9 @@ def run(
     if seed is not None:
         check_seed(seed, "--seed")
     scenario = load_scenario(scenario_file)
-    scenario = apply_options(scenario, scenario_file, seed=seed, strict=strict, force=force)
+    scenario = apply_options(
+        scenario, scenario_file, seed=seed, strict=strict, force=force, network=network
+    )
     folder = out or DEFAULT_OUT / "runs" / f"{scenario.name}-seed{scenario.seed}"
     check_output_folder(folder, need_bytes=int(estimate_run(scenario).output_bytes))
     # The models are imported once the scenario is valid: a bad file fails fast.
@@ -195,6 +228,7 @@ def compare(
     ] = None,
     strict: Annotated[bool, typer.Option("--strict", help=_STRICT_HELP)] = False,
     force: Annotated[bool, typer.Option("--force", help=_FORCE_HELP)] = False,
+    network: Annotated[Path | None, typer.Option(help=_NETWORK_HELP)] = None,
 ) -> None:
     """Compare dispatch policies on common random numbers, with confidence intervals.
 
@@ -217,7 +251,9 @@ def compare(
             f"{', '.join(POLICIES)}"
         )
     scenario = load_scenario(scenario_file)
-    scenario = apply_options(scenario, scenario_file, strict=strict, force=force, runs=replications)
+    scenario = apply_options(
+        scenario, scenario_file, strict=strict, force=force, runs=replications, network=network
+    )
     folder = out or DEFAULT_OUT / "compare" / scenario.name
     check_output_folder(folder)
     from twin.run.compare import compare_policies  # once the scenario is valid

@@ -150,9 +150,12 @@ def low_points(
     """
     gdf = layer if layer is not None else net.layers.get("low_points")
     if gdf is None or len(gdf) == 0:
+        name = net.meta.get("name") or "the network"
         raise LayerError(
-            "the network has no low_points layer; attach data/layers (default_network() "
-            "does) or pass a layer of low points"
+            f"{name} has no low points (no tunnels or underpasses found in OSM, and no "
+            "low_points layer): the waterlogging model needs them. Put them in "
+            "layers/low_points.geojson in the network's folder (schema in "
+            "data/layers/README.md), or run without rain (rain: {kind: none})"
         )
     kinds = gdf["kind"].astype(str).to_numpy()
     unknown = sorted(set(kinds) - set(LOW_POINT_DEFAULTS))

@@ -48,7 +48,7 @@ def load_scenario_network(cfg: NetworkConfig, *, base_dir: Path | None = None) -
     The returned network's closures are cleared and its congestion profile set from the
     scenario, so a reused network starts every run in the same state.
     """
-    key = (cfg.source, cfg.boundary, cfg.buffer_m)
+    key = (cfg.source, cfg.boundary, cfg.buffer_m, cfg.min_component_fraction)
     net = _NETWORKS.get(key)
     if net is None:
         if cfg.source == "default":
@@ -61,8 +61,9 @@ def load_scenario_network(cfg: NetworkConfig, *, base_dir: Path | None = None) -
                 net = load_network(path)
             else:
                 net = build_network(
-                    path, boundary=cfg.boundary, buffer_m=cfg.buffer_m, name=path.stem
-                )
+                    path, boundary=cfg.boundary, buffer_m=cfg.buffer_m, name=path.stem,
+                    min_component_fraction=cfg.min_component_fraction,
+                )  # fmt: skip
         _NETWORKS[key] = net
     net.reopen_edges()
     net.set_congestion(cfg.congestion)
