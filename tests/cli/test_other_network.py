@@ -67,3 +67,9 @@ def test_demo_on_another_network(nanjing_dir: Path, tmp_path: Path) -> None:
     text = " ".join(r.stdout.split())
     assert "Muck trucks: off" in text and "index.html" in text
     assert not (out / "muck_night").exists()  # nothing of Gongshu's was borrowed
+
+
+def test_trucks_on_a_network_without_sites(nanjing_dir: Path, tmp_path: Path) -> None:
+    r = twin("trucks", "run", "--network", str(nanjing_dir), "--hours", "2",
+             "--out", str(tmp_path / "trucks"))  # fmt: skip
+    one_line_error(r, "has no 'sites' layer", "construction sites", "FILE.geojson")

@@ -138,14 +138,21 @@ def run(
     ] = None,
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("twin-out/trucks"),
     plots: Annotated[bool, typer.Option(help="Write the HTML figures.")] = True,
+    network: Annotated[
+        Path | None,
+        typer.Option(
+            help="Run on this network instead of Gongshu: a saved network folder (twin "
+            "network build … --out DIR, with its sites and docks layers) or a network file."
+        ),
+    ] = None,
 ) -> None:
-    """Run a muck-truck day on the bundled Gongshu network; write tables, data and plots.
+    """Run a muck-truck day (on Gongshu, or --network); write tables, data and plots.
 
     The options and the output folder are checked before the run. The files are written
     whole or not at all, replacing those of an earlier run in the folder (figures not
     written this time are removed); other files in it are kept.
     """
-    from twin.network import default_network
+    from twin.network import build_network, default_network, load_network
     from twin.trucks.plots import dock_queue_figure, on_road_figure, violation_map
     from twin.trucks.simulate import simulate_trucks
 
@@ -154,8 +161,18 @@ def run(
         raise ArgumentError(f"--hours {hours:g}: give a horizon above 0 and at most 8784 h")
     t0 = parse_start(start, timezone)
     cfg = load_config(config, trips_per_day=trips_per_day)
+    if network is not None and not network.exists():
+        raise ArgumentError(
+            f"--network {network}: no such file or folder; give a saved network folder "
+            "(twin network build FILE --out DIR) or a network file"
+        )
     check_output_folder(out)
-    net = default_network()
+    if network is None:
+        net = default_network()
+    elif network.is_dir():
+        net = load_network(network)
+    else:
+        net = build_network(network, name=network.stem)
     result = simulate_trucks(net, cfg, start=t0, horizon=hours * 3600.0, seed=seed)
     with staged_outputs(out, owned=OUTPUT_NAMES) as stage:
         staged = result.write(stage)
