@@ -111,6 +111,21 @@ def test_sites_from_landuse_construction(tmp_path: Path) -> None:
     assert sites["working_hours"].iloc[0] == "20:00-06:00"
 
 
+def test_sites_from_a_multipolygon_relation(tmp_path: Path) -> None:
+    # A multipolygon relation (added at test time) whose outer ring is a real closed way.
+    src = retagged(tmp_path / "rel.osm", 0, {})
+    tree = ET.parse(src)
+    rel = ET.SubElement(tree.getroot(), "relation", id="900000001", version="1")
+    ET.SubElement(rel, "member", type="way", ref="155883019", role="outer")
+    ET.SubElement(rel, "tag", k="type", v="multipolygon")
+    ET.SubElement(rel, "tag", k="landuse", v="construction")
+    tree.write(src, encoding="UTF-8", xml_declaration=True)
+    net = build_network(src, min_component_fraction=0.5, cache=False)
+    sites = net.layers["sites"]
+    assert list(sites["id"]) == ["site-relation-900000001"]
+    assert float(sites["area_m2"].iloc[0]) > 0  # assembled as a polygon, not a point
+
+
 def test_no_docks_means_the_truck_model_is_off(xinjiekou: RoadNetwork) -> None:
     assert "docks" not in xinjiekou.layers
     assert "docks" in xinjiekou.meta["models_off"]["trucks"]

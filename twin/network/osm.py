@@ -18,8 +18,13 @@ of two or more nodes becomes a way of its own. The longest run keeps the way's i
 further runs get the negative id ``-(way id × 1000 + k)`` (k = 1, 2, …), so ids stay
 unique and are recognisably synthetic. How many ways were truncated and node references
 dropped is logged and returned (:attr:`OSMRead.ways_truncated`,
-:attr:`OSMRead.missing_refs`). Multipolygon relations with members outside the file
-are skipped by the area assembler.
+:attr:`OSMRead.missing_refs`).
+
+Features are tagged nodes (points) and tagged ways: a closed way whose nodes are all in
+the file is a Polygon; an open way, or a closed one cut by the clip, is the centroid of
+its nodes present (a Point). Multipolygon relations (``type=multipolygon``) are
+assembled from their member ways (outer rings, inner holes); one with members cut off
+by the clip is the centroid of its nodes present. The file need not be sorted.
 
 References
 ----------
@@ -31,6 +36,7 @@ References
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -233,10 +239,19 @@ def read_osm(
     fmt = osm_format(path)
     result = OSMRead(path=path)
     features: list[OSMFeature] = []
-    processor = osmium.FileProcessor(osmium.io.File(str(path), fmt)).with_locations()
     kind = {"pbf": "OSM PBF", "osm.bz2": "bz2-compressed OSM XML", "osm": "OSM XML"}[fmt]
+    relations: dict[int, tuple[dict[str, str], list[tuple[int, str]]]] = {}
+    members: dict[int, list[tuple[float, float]] | None] = {}
     try:
         obj: Any
+        if keep is not None:  # first pass: the multipolygons to assemble, and their ways
+            for obj in osmium.FileProcessor(osmium.io.File(str(path), fmt), osmium.osm.RELATION):
+                tags = {t.k: t.v for t in obj.tags}
+                if tags.get("type") == "multipolygon" and keep(tags):
+                    refs = [(int(m.ref), m.role) for m in obj.members if m.type == "w"]
+                    relations[int(obj.id)] = (tags, refs)
+                    members.update(dict.fromkeys((r for r, _ in refs), None))
+        processor = osmium.FileProcessor(osmium.io.File(str(path), fmt)).with_locations()
         for obj in processor:
             if obj.is_node():
                 _read_node(obj, result, features, keep, node_tag_keys)
@@ -244,6 +259,13 @@ def read_osm(
                 _read_way(obj, result, drivable)
                 if keep is not None:
                     _read_area(obj, features, keep)
+                    if obj.id in members:
+                        members[int(obj.id)] = [
+                            (float(n.location.lon), float(n.location.lat))
+                            if n.location.valid()
+                            else (math.nan, math.nan)
+                            for n in obj.nodes
+                        ]
     except RuntimeError as exc:
         raise NotOSMError(
             f"{path}: could not {'read' if fmt == 'pbf' else 'parse'} it as {kind} ({exc}). "
@@ -252,6 +274,10 @@ def read_osm(
             + " (export it again, e.g. with osmium, Overpass or JOSM); the file may be "
             "truncated or of another type."
         ) from exc
+    for rid, (tags, refs) in relations.items():
+        geom = _multipolygon(refs, members)
+        if geom is not None:
+            features.append(OSMFeature("relation", rid, tags, geom))
     result.features = sorted(features, key=lambda f: (f.osm_type, f.osm_id))
     if result.ways_seen == 0:
         raise EmptyNetworkError(
@@ -323,6 +349,42 @@ def _read_way(obj: Any, result: OSMRead, drivable: Callable[[Mapping[str, str]],
         result.missing_refs += missing
     for wid, run in truncate_at_missing(int(obj.id), refs, present):
         result.ways.append((wid, run, tags))
+
+
+def _multipolygon(
+    refs: list[tuple[int, str]], members: Mapping[int, list[tuple[float, float]] | None]
+) -> Any:
+    """A multipolygon relation's geometry from its member ways' coordinates.
+
+    Outer ways (role ``outer`` or empty) are joined into rings with
+    :func:`shapely.ops.polygonize`, inner ways cut holes. A relation with a member way
+    or node missing from the file (clipped) is the centroid of its nodes present; one
+    with no node present is ``None``.
+    """
+    import shapely
+    from shapely.ops import polygonize, unary_union
+
+    complete = True
+    outer: list[Any] = []
+    inner: list[Any] = []
+    present: list[tuple[float, float]] = []
+    for ref, role in refs:
+        xy = members.get(ref)
+        if xy is None or any(math.isnan(x) for x, _ in xy):
+            complete = False
+        ok = [p for p in (xy or []) if not math.isnan(p[0])]
+        present.extend(ok)
+        if xy is not None and len(ok) >= 2:
+            (inner if role == "inner" else outer).append(shapely.LineString(ok))
+    if not present:
+        return None
+    if complete and outer:
+        shell = unary_union(list(polygonize(outer)))
+        holes = unary_union(list(polygonize(inner))) if inner else None
+        geom = shell.difference(holes) if holes is not None else shell
+        if geom.geom_type in ("Polygon", "MultiPolygon") and geom.area > 0:
+            return geom
+    return shapely.MultiPoint(present).centroid
 
 
 def _read_area(
