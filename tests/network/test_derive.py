@@ -10,6 +10,7 @@ import networkx as nx
 import numpy as np
 import osmium
 import pytest
+import shapely
 
 from twin.network import RoadNetwork, build_network, load_network, save_network
 from twin.network.derive import DEPOT_GRID_M, wanted
@@ -223,3 +224,13 @@ def test_tunnel_low_point_snaps_to_the_tunnel_not_the_street_above(tmp_path: Pat
     save_network(net, tmp_path / "town")
     back = load_network(tmp_path / "town", cache=False).layers["low_points"]
     assert int(back["node"].iloc[0]) == node
+
+
+def test_objects_outside_the_crop_polygon_are_left_out() -> None:
+    south = shapely.box(118.775, 32.039, 118.783, 32.0425)  # 新街口广场 lies north of it
+    net = build_network(CLIPPED, boundary=south, min_component_fraction=0.5, cache=False)
+    plazas = set(net.layers["plazas"]["name"])
+    assert "正洪街" in plazas and "新街口广场" not in plazas
+    for gdf in net.layers.values():
+        if "osm_id" in gdf.columns:
+            assert shapely.intersects(south.buffer(0.002), gdf.geometry).all()

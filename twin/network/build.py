@@ -256,7 +256,7 @@ def build_network(
         step("deriving city layers")
         from twin.network.derive import derive_layers as derive_from_osm
 
-        derive_from_osm(net, features)
+        derive_from_osm(net, features, boundary=poly)
     if layers is not None:
         step("loading city layers")
         _attach_user_layers(net, layers)

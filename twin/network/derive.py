@@ -385,7 +385,9 @@ def _depot_grid(net: RoadNetwork) -> tuple[list[dict[str, Any]], list[Any]]:
     return rows, geoms
 
 
-def derive_layers(net: RoadNetwork, features: Sequence[OSMFeature]) -> dict[str, Any]:
+def derive_layers(
+    net: RoadNetwork, features: Sequence[OSMFeature], *, boundary: Any | None = None
+) -> dict[str, Any]:
     """Derive the city layers of a network from the OSM objects read with it.
 
     Parameters
@@ -396,6 +398,9 @@ def derive_layers(net: RoadNetwork, features: Sequence[OSMFeature]) -> dict[str,
         not; ``net.meta["models_off"]`` names the models that a missing layer turns off.
     features
         From :attr:`twin.network.osm.OSMRead.features` (``keep=wanted``).
+    boundary
+        The crop polygon (WGS84) the network was built with: objects that do not
+        touch it are left out.
 
     Returns
     -------
@@ -405,6 +410,8 @@ def derive_layers(net: RoadNetwork, features: Sequence[OSMFeature]) -> dict[str,
     from twin.network.layers import derive_low_points, snap_layer
 
     report: dict[str, str] = {}
+    if boundary is not None:
+        features = [f for f in features if shapely.intersects(boundary, f.geometry)]
     st_rows, st_geoms = _stations(net, features)
     built = {
         "stations": (st_rows, st_geoms),

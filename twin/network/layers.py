@@ -153,8 +153,9 @@ def attach_layers(
         The folder of layer files.
     derive_missing_low_points
         Without ``low_points.geojson`` in the folder, derive low points from the
-        network's tunnel edges, merged with ``low_points_user.geojson`` if present (no
-        layer when there are neither).
+        network's tunnel edges (snapped to the tunnels' own nodes, see
+        :func:`derive_low_points`), merged with ``low_points_user.geojson`` if present
+        (no layer when there are neither).
 
     Raises
     ------
@@ -170,7 +171,7 @@ def attach_layers(
         if (folder / f"{name}.geojson").exists():
             net.layers[name] = read_layer(folder / f"{name}.geojson", layer=name, net=net)
     if "low_points" not in net.layers and derive_missing_low_points:
-        low = derive_low_points(net)
+        low = derive_low_points(net, own_nodes=True)
         user = folder / "low_points_user.geojson"
         if user.exists():
             low = merge_low_points(low, read_layer(user, layer="low_points"))
