@@ -117,7 +117,7 @@ def network_build(
         if osm is not None:
             net = build_network(
                 osm,
-                name=osm.stem,
+                name=_stem(osm),
                 derive_layers=None if derive else False,
                 progress=step,
                 **options,
@@ -139,6 +139,14 @@ def network_build(
     print_summary(net.summary())
     _print_layers(net.meta)
     console.print(f"Saved network to [bold]{out}[/] (network.graphml, network.json, layers/).")
+
+
+def _stem(path: Path) -> str:
+    """The file name without its OSM suffixes: ``city.osm.pbf`` -> ``city``."""
+    name = path.name
+    for suffix in (".pbf", ".bz2", ".gz", ".xml", ".osm", ".graphml"):
+        name = name.removesuffix(suffix)
+    return name or path.name
 
 
 def _print_layers(meta: dict[str, Any]) -> None:
