@@ -234,3 +234,18 @@ def test_objects_outside_the_crop_polygon_are_left_out() -> None:
     for gdf in net.layers.values():
         if "osm_id" in gdf.columns:
             assert shapely.intersects(south.buffer(0.002), gdf.geometry).all()
+
+
+def test_gongshu_underpasses_all_snap_to_their_own_tunnels(gongshu: RoadNetwork) -> None:
+    """Long single-edge tunnels (the middle > 250 m from any portal) keep every underpass."""
+    from twin.network.layers import derive_low_points, snap_layer
+
+    low = snap_layer(derive_low_points(gongshu, own_nodes=True), gongshu, "low_points")
+    old = derive_low_points(gongshu)
+    assert len(low) == len(old) > 20
+    assert (low["snap_distance_m"] <= 250.0).all()
+    tunnel_nodes = set(
+        gongshu.node_ids[gongshu.edge_u[gongshu.tunnel]].tolist()
+        + gongshu.node_ids[gongshu.edge_v[gongshu.tunnel]].tolist()
+    )
+    assert set(low["node"].tolist()) <= tunnel_nodes
