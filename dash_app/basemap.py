@@ -165,6 +165,11 @@ def base_traces(
                         "line": {"color": "white", "width": 1},
                     },
                     text=names.tolist(),
+                    customdata=(
+                        [f"lowpoint:{i}" for i in gdf["id"].astype(str)]
+                        if layer_name == "low_points" and "id" in gdf
+                        else None
+                    ),
                     hovertemplate="%{text}<extra>" + layer_name + "</extra>",
                 )
             )

@@ -286,6 +286,7 @@ def frame_traces(
             size=7 + 30 * np.minimum(depth, 0.5),
             text=[f"{n}: {d:.2f} m" for n, d in zip(names, depth, strict=True)],
             layer="water",
+            key="point",
             colorscale=WATER_SCALE,
             cmax=colour_bar_max(1.5 * hy.closed_depth, frames.water_max),
             bar=("water [m]", 0.25),
@@ -305,6 +306,7 @@ def frame_traces(
             size=14 + 12 * np.minimum(density / threshold, 2.0),
             text=[f"{n}: {d:.2f} persons/m²" for n, d in zip(names, density, strict=True)],
             layer="crowd",
+            key="plaza",
             colorscale=CROWD_SCALE,
             cmax=colour_bar_max(1.5 * threshold, frames.crowd_max),
             bar=("persons/m²", 0.75),
@@ -363,6 +365,7 @@ def _shaded_points(
     size: FloatArray,
     text: list[str],
     layer: str,
+    key: str,
     colorscale: list[list[Any]],
     cmax: float,
     bar: tuple[str, float],
@@ -371,7 +374,8 @@ def _shaded_points(
     """Points coloured by a value from 0 to ``cmax``, with a colour bar on the right.
 
     ``bar`` is the colour bar's title and the height of its middle [fraction of the
-    plot]; ``marker`` holds more marker styles.
+    plot]; ``marker`` holds more marker styles. Each point's ``customdata`` is
+    ``<key>:<index>`` (what a click on it inspects).
     """
     title, bar_y = bar
     return {
@@ -390,6 +394,7 @@ def _shaded_points(
             **marker,
             "colorbar": {"title": {"text": title}, "x": 1.0, "len": 0.45, "y": bar_y},
         },
+        "customdata": [f"{key}:{i}" for i in range(len(lon))],
         "text": text,
         "hovertemplate": "%{text}<extra>" + layer + "</extra>",
     }
@@ -430,7 +435,9 @@ def _state_points(
 ) -> dict[str, Any]:
     """The ``kind`` (cases, crews, trucks) in one state: the ``sel`` of the points.
 
-    ``lon`` and ``lat`` [deg] are rounded already; the legend counts the points.
+    ``lon`` and ``lat`` [deg] are rounded already; the legend counts the points. Each
+    point's ``customdata`` is ``case:<i>``, ``crew:<i>`` or ``truck:<i>`` (what a click
+    on it inspects).
     """
     return {
         "type": "scatter",
@@ -440,6 +447,7 @@ def _state_points(
         "x": lon[sel].tolist(),
         "y": lat[sel].tolist(),
         "text": text,
+        "customdata": [f"{kind.rstrip('s')}:{i}" for i in np.flatnonzero(sel).tolist()],
         "marker": marker,
         "hovertemplate": "%{text}<extra>" + label + "</extra>",
     }

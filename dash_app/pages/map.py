@@ -3,7 +3,8 @@
 The base map is the twin's own network (no tiles). Choosing a run adds its crews by
 status, its cases by stage, water depth at the low points, roads closed or impeded by
 water and crowd density at the plazas, at the record time picked with the slider;
-*Play* steps through the run. Moving the slider sends only the changed traces
+*Play* steps through the run at the speed chosen (½× to 8×); clicking a crew, a case,
+a low point or a truck shows what it is doing. Moving the slider sends only the changed traces
 (:class:`dash.Patch`), never the network again.
 
 A case's stage at a time is read from its stage times (reported, dispatched, arrived,
@@ -20,14 +21,19 @@ from dash import Dash, Input, Output, Patch, State, dcc, html
 from dash_app.basemap import LAYERS, map_figure
 from dash_app.components import added_values, labelled, page_header, same_values
 from dash_app.context import AppContext
+from dash_app.details import details, parse_key
 from dash_app.figures import empty_figure
 from dash_app.replay import frame_traces
 
-__all__ = ["PATH", "TITLE", "layout", "register"]
+__all__ = ["PATH", "SPEEDS", "STEP_MS", "TITLE", "layout", "register"]
 
 PATH = "/map"
 TITLE = "Map"
 NETWORK_ONLY = "__network__"
+#: Replay speeds offered: record times shown per :data:`STEP_MS` [-].
+SPEEDS: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0, 8.0)
+#: Time between two record times at 1× speed [ms].
+STEP_MS = 700
 DEFAULT_LAYERS = ["city", "crews", "cases", "water", "crowds", "trucks"]
 
 
@@ -69,6 +75,14 @@ def layout(ctx: AppContext) -> html.Div:
             html.Div(
                 [
                     html.Button("▶ Play", id="map-play", className="btn small", n_clicks=0),
+                    dcc.Dropdown(
+                        id="map-speed",
+                        options=[{"label": f"{x:g}× speed", "value": x} for x in SPEEDS],
+                        value=1.0,
+                        clearable=False,
+                        searchable=False,
+                        style={"width": "8.5rem"},
+                    ),
                     html.Span(id="map-time-label", className="time-label"),
                     html.Div(
                         dcc.Slider(
@@ -84,7 +98,7 @@ def layout(ctx: AppContext) -> html.Div:
                         ),
                         className="grow",
                     ),
-                    dcc.Interval(id="map-tick", interval=700, disabled=True),
+                    dcc.Interval(id="map-tick", interval=STEP_MS, disabled=True),
                 ],
                 className="panel row",
                 style={"alignItems": "center"},
@@ -98,6 +112,12 @@ def layout(ctx: AppContext) -> html.Div:
                     config={"scrollZoom": True, "displaylogo": False},
                     style={"height": "720px"},
                 ),
+                className="panel",
+            ),
+            dcc.Store(id="map-picked"),
+            html.Div(
+                html.Div("Click a crew, a case, a low point or a truck.", className="muted"),
+                id="map-details",
                 className="panel",
             ),
         ]
@@ -209,6 +229,44 @@ def register(app: Dash, ctx: AppContext) -> None:
             if parts:
                 note = html.Div("Not shown: " + "; ".join(parts) + ".", className="muted")
         return fig, label, note
+
+    @app.callback(
+        Output("map-picked", "data"),
+        Input("map-graph", "clickData"),
+        State("map-run", "value"),
+        prevent_initial_call=True,
+    )
+    def pick(click: dict[str, Any] | None, run_id: str | None) -> Any:
+        points = (click or {}).get("points") or []
+        key = points[0].get("customdata") if points else None
+        if parse_key(key) is None:
+            raise dash.exceptions.PreventUpdate
+        return {"run": run_id, "key": key}
+
+    @app.callback(
+        Output("map-details", "children"),
+        Input("map-picked", "data"),
+        Input("map-time", "value"),
+        Input("map-run", "value"),
+    )
+    def inspect(picked: dict[str, Any] | None, k: int | None, run_id: str | None) -> Any:
+        # The item clicked, at the time shown (it follows the slider and *Play*); a
+        # click on another run's map says nothing of this one.
+        job = ctx.runner.get(run_id)
+        frames = ctx.frames(job) if job is not None else None
+        if (
+            not picked
+            or picked.get("run") != run_id
+            or job is None
+            or job.result is None
+            or frames is None
+        ):
+            return html.Div("Click a crew, a case, a low point or a truck.", className="muted")
+        return details(job.result, frames, picked.get("key"), int(k or 0)).children
+
+    @app.callback(Output("map-tick", "interval"), Input("map-speed", "value"))
+    def speed(x: float | None) -> int:
+        return max(50, round(STEP_MS / float(x or 1.0)))
 
     @app.callback(
         Output("map-tick", "disabled"),

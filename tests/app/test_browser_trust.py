@@ -247,3 +247,53 @@ def test_the_forecast_page_shows_every_message_and_the_storm(
     again = wait_text(browser, "forecast-count", "alert message", timeout=60)
     assert again == heading
     assert len(browser.find_elements(By.CSS_SELECTOR, "#forecast-table tbody tr")) == n
+
+
+#: Where a water point is drawn on the screen: its marker's centre [css px].
+POINT_JS = """
+const gd = document.querySelector('#map-graph .js-plotly-plot');
+const i = gd.data.findIndex(t => (t.name || '').startsWith('water depth') && t.visible);
+if (i < 0) { return null; }
+const trace = gd.querySelectorAll('.scatterlayer .trace')[i];
+const point = trace && trace.querySelectorAll('path.point')[arguments[0]];
+if (!point) { return null; }
+const box = point.getBoundingClientRect();
+return [box.left + box.width / 2, box.top + box.height / 2];
+"""
+
+
+def test_a_click_on_a_low_point_shows_its_water_at_any_speed(
+    served: dict[str, Any], browser: Any, storm_run: Any, shoot: Shoot
+) -> None:
+    from selenium.webdriver.common.actions.action_builder import ActionBuilder
+
+    browser.get(served["url"] + "/map")
+    wait(browser, lambda d: "gongshu_rainstorm" in text_of(d, "map-run"), timeout=60)
+    wait(browser, _water, timeout=60)
+    choose(browser, "map-speed", "8× speed")
+    frames = served["ctx"].frames(storm_run)
+    depth = storm_run.result.dataset["water_depth"].to_numpy()
+    deepest = int(np.argmax(np.nanmax(depth, axis=0)))
+    name = frames.point_names[deepest]
+    for layer in ("cases", "crews"):  # nothing drawn over the low points
+        click(browser, browser.find_element(By.CSS_SELECTOR, f"#map-layers input[value='{layer}']"))
+    wait(browser, lambda d: "crews working" not in text_of(d, "map-graph"))
+    browser.execute_script("document.getElementById('map-graph').scrollIntoView()")
+    xy = wait(browser, lambda d: d.execute_script(POINT_JS, deepest))
+    # a real mouse click where the point is drawn (viewport coordinates)
+    action = ActionBuilder(browser)
+    action.pointer_action.move_to_location(int(xy[0]), int(xy[1]))
+    action.pointer_action.click()
+    action.perform()
+    panel = wait_text(browser, "map-details", "deepest")
+    assert name in panel and "closed from" in panel
+    label = text_of(browser, "map-time-label").split(" ")[0]
+    assert f"depth at {label}" in panel
+    # the panel follows the time shown: Play at 8× and it moves on with the map
+    click(browser, by_id(browser, "map-play"))
+    wait(browser, lambda d: f"depth at {label}" not in text_of(d, "map-details"))
+    click(browser, by_id(browser, "map-play"))
+    wait(browser, lambda d: "Play" in text_of(d, "map-play"))
+    browser.execute_script("document.getElementById('map-details').scrollIntoView()")
+    shoot(browser, "map-click-low-point")
+    assert severe_logs(browser) == []
