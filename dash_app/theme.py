@@ -90,6 +90,9 @@ table.table th { background: #f1f3f5; font-weight: 600; position: sticky; top: 5
 table.table td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 td.better { color: var(--ok); font-weight: 600; }
 td.worse { color: var(--error); font-weight: 600; }
+.upload { border: 1px dashed #adb5bd; border-radius: 6px; padding: .5rem .75rem;
+          margin-top: .5rem; cursor: pointer; }
+.upload a { text-decoration: underline; }
 .muted { color: var(--muted); }
 .empty { color: var(--muted); padding: 2rem; text-align: center; }
 .time-label { font-variant-numeric: tabular-nums; font-weight: 600; min-width: 9rem; }

@@ -24,6 +24,7 @@ from dash_app.jobs import Job
 from dash_app.kpis import kpi_cards
 from dash_app.progress import job_stores, progress_bar, queue_outputs, queued, register_progress
 from dash_app.schema import FieldSpec
+from dash_app.upload import save_upload
 from twin.errors import ScenarioError
 from twin.scenario import Scenario, load_scenario
 
@@ -183,6 +184,19 @@ def layout(ctx: AppContext) -> html.Div:
                                 "Scenario file",
                                 scenario_menu("builder-file", ctx, DEFAULT_FILE),
                                 html.Div(id="builder-description", className="hint"),
+                                dcc.Upload(
+                                    html.Div(
+                                        [
+                                            "Or upload a scenario YAML: drop it here or ",
+                                            html.A("choose a file"),
+                                        ]
+                                    ),
+                                    id="builder-upload",
+                                    accept=".yaml,.yml",
+                                    multiple=False,
+                                    className="upload hint",
+                                ),
+                                html.Div(id="builder-upload-message"),
                                 kind="panel",
                             ),
                             html.Div(id="builder-form"),
@@ -359,6 +373,8 @@ def register(app: Dash, ctx: AppContext) -> None:
         error_id="builder-run-error",
     )
 
+    _register_upload(app, ctx)
+
     @app.callback(
         Output("builder-save-message", "children"),
         Output("builder-file", "options"),
@@ -406,6 +422,30 @@ def register(app: Dash, ctx: AppContext) -> None:
             ),
             files,
         )
+
+
+def _register_upload(app: Dash, ctx: AppContext) -> None:
+    @app.callback(
+        Output("builder-upload-message", "children"),
+        Output("builder-file", "options", allow_duplicate=True),
+        Output("builder-file", "value"),
+        Input("builder-upload", "contents"),
+        State("builder-upload", "filename"),
+        prevent_initial_call=True,
+    )
+    def upload(contents: str | None, filename: str | None) -> tuple[Any, Any, Any]:
+        if not contents:
+            raise dash.exceptions.PreventUpdate
+        try:
+            path = save_upload(contents, filename or "", ctx.save_dir)
+        except ScenarioError as exc:
+            return (
+                html.Div(f"Not uploaded: {exc}", className="alert alert-error"),
+                dash.no_update,
+                dash.no_update,
+            )
+        message = html.Div(f"Uploaded as {path}.", className="alert alert-ok")
+        return message, ctx.scenario_names(), path.name
 
 
 def _finished(job: Job) -> tuple[Any, Any]:

@@ -297,3 +297,35 @@ def test_a_click_on_a_low_point_shows_its_water_at_any_speed(
     browser.execute_script("document.getElementById('map-details').scrollIntoView()")
     shoot(browser, "map-click-low-point")
     assert severe_logs(browser) == []
+
+
+def test_a_scenario_uploaded_in_the_builder(
+    served: dict[str, Any], browser: Any, shoot: Shoot, tmp_path: Path
+) -> None:
+    import yaml
+
+    from tests.app.test_browser import field_value
+
+    browser.get(served["url"] + "/builder")
+    wait_text(browser, "builder-status", "Valid scenario", timeout=60)
+    data = yaml.safe_load((SCENARIOS / "gongshu_baseline_day.yaml").read_text(encoding="utf-8"))
+    data["horizon"] = "3h"
+    good = tmp_path / "uploaded_day.yaml"
+    good.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    upload = browser.find_element(By.CSS_SELECTOR, "#builder-upload input[type='file']")
+    upload.send_keys(str(good))
+    wait_text(browser, "builder-upload-message", "Uploaded as")
+    wait(browser, lambda d: "uploaded_day.yaml" in text_of(d, "builder-file"))
+    wait(browser, lambda d: field_value(d, "horizon") == "3h")
+    wait_text(browser, "builder-status", "Valid scenario")
+    assert (served["save_dir"] / "uploaded_day.yaml").read_bytes() == good.read_bytes()
+    data["cases"]["daily_total"] = -3
+    bad = tmp_path / "broken_day.yaml"
+    bad.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    upload = browser.find_element(By.CSS_SELECTOR, "#builder-upload input[type='file']")
+    upload.send_keys(str(bad))
+    message = wait_text(browser, "builder-upload-message", "Not uploaded")
+    assert "broken_day.yaml" in message and "cases.daily_total" in message and "(got -3)" in message
+    assert not (served["save_dir"] / "broken_day.yaml").exists()
+    shoot(browser, "builder-upload")
+    assert severe_logs(browser) == []
