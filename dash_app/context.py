@@ -47,7 +47,7 @@ class AppContext:
     _frames: dict[str, RunFrames] = field(default_factory=dict)
     _base: dict[tuple[int, bool, bool], list[go.Scatter]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _events: list[str] | None = None
+    _events: list[tuple[str, str]] | None = None
     scratch: Any = None
     _point_names: dict[int, dict[str, str]] = field(default_factory=dict)
 
@@ -81,11 +81,24 @@ class AppContext:
 
     def storm_events(self) -> list[str]:
         """The event ids of the shipped storm catalogue, deepest first (read once)."""
+        return [e for e, _ in self.storm_catalogue()]
+
+    def storm_catalogue(self) -> list[tuple[str, str]]:
+        """``(event id, description)`` of every catalogue storm, deepest first (read once).
+
+        The description: depth [mm], duration [h] and peak hourly rate [mm/h].
+        """
         if self._events is None:
             from twin.hydro.storms import load_catalogue
 
             cat = load_catalogue().sort_values("depth_mm", ascending=False, kind="stable")
-            self._events = [str(e) for e in cat["event_id"]]
+            self._events = [
+                (str(e), f"{d:.0f} mm in {h:.1f} h, peak {p:.0f} mm/h")
+                for e, d, h, p in zip(
+                    cat["event_id"], cat["depth_mm"], cat["duration_h"], cat["peak_60min_mm_h"],
+                    strict=True,
+                )
+            ]  # fmt: skip
         return self._events
 
     # ------------------------------------------------------------------ the network

@@ -46,10 +46,21 @@ _FORM = (
 
 
 # ---------------------------------------------------------------------------- the form
-def field_component(spec: FieldSpec, value: Any) -> html.Div:
-    """One field: label with its description as a tooltip, the control, hint, message."""
+#: Paths of text fields that suggest values from a list (the storm catalogue's events).
+SUGGEST = {"rain.event": "builder-storm-events"}
+
+
+def field_component(
+    spec: FieldSpec, value: Any, suggestions: list[tuple[str, str]] | None = None
+) -> html.Div:
+    """One field: label with its description as a tooltip, the control, hint, message.
+
+    ``suggestions``: ``(value, description)`` offered as the field is typed in (a
+    ``<datalist>``), for a text field of :data:`SUGGEST`.
+    """
     fid = {"type": "field", "path": spec.path}
     control: Any
+    listed = SUGGEST.get(spec.path) if suggestions else None
     if spec.kind == "choice":
         control = dcc.Dropdown(
             id=fid,
@@ -67,7 +78,11 @@ def field_component(spec: FieldSpec, value: Any) -> html.Div:
             value=value,
             debounce=True,
             autoComplete="off",
+            list=listed,
         )
+        if listed and suggestions:
+            options = [html.Option(value=v, label=text) for v, text in suggestions]
+            control = html.Div([control, html.Datalist(options, id=listed)])
     label: list[Any] = [spec.label]
     if spec.description:
         label.append(html.Span("i", className="info", title=spec.description))
@@ -84,8 +99,17 @@ def field_component(spec: FieldSpec, value: Any) -> html.Div:
     )
 
 
-def form(scenario: Scenario, raw: dict[str, Any]) -> tuple[list[Any], dict[str, Any]]:
-    """The builder's fieldsets for a scenario, and the value each field starts with."""
+def form(
+    scenario: Scenario,
+    raw: dict[str, Any],
+    *,
+    storms: list[tuple[str, str]] | None = None,
+) -> tuple[list[Any], dict[str, Any]]:
+    """The builder's fieldsets for a scenario, and the value each field starts with.
+
+    ``storms``: the storm catalogue's ``(event id, description)``, suggested in the
+    ``rain.event`` field.
+    """
     specs = schema.builder_fields(scenario)
     initial = {s.path: schema.initial_text(s, raw, scenario) for s in specs}
     groups: dict[str, list[FieldSpec]] = {}
@@ -96,7 +120,8 @@ def form(scenario: Scenario, raw: dict[str, Any]) -> tuple[list[Any], dict[str, 
             [
                 html.Legend(group),
                 html.Div(
-                    [field_component(s, initial[s.path]) for s in members], className="fields"
+                    [field_component(s, initial[s.path], storms) for s in members],
+                    className="fields",
                 ),
                 html.Div(id={"type": "group-error", "group": group}, className="group-error"),
             ],
@@ -138,6 +163,15 @@ def _collect_form(
     """:func:`collect` of the form's values and ids (the states in :data:`_FORM`)."""
     paths = [i["path"] for i in ids]
     return collect(paths, values, base["initial"], base["raw"], events=_events(ctx, paths, values))
+
+
+def _storms(ctx: AppContext) -> list[tuple[str, str]] | None:
+    """The storm catalogue for the ``rain.event`` field (``None`` when it cannot be read)."""
+    try:
+        return ctx.storm_catalogue()
+    except Exception:  # the form works without suggestions
+        logger.exception("Could not read the storm catalogue")
+        return None
 
 
 def _events(ctx: AppContext, paths: list[str], values: list[Any]) -> Sequence[str] | None:
@@ -279,7 +313,7 @@ def register(app: Dash, ctx: AppContext) -> None:
             scenario, raw, _ = _load(ctx, name)
         except ScenarioError as exc:
             return html.Div(str(exc), className="alert alert-error"), None, ""
-        fieldsets, initial = form(scenario, raw)
+        fieldsets, initial = form(scenario, raw, storms=_storms(ctx))
         base = {"file": name, "raw": raw, "initial": initial}
         return fieldsets, base, scenario.description.strip()
 

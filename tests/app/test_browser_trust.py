@@ -22,6 +22,7 @@ from tests.app.test_browser import (
     choose,
     click,
     control,
+    field,
     field_error,
     set_field,
     severe_logs,
@@ -195,6 +196,13 @@ def test_the_builder_marks_empty_fields_and_made_up_storms_and_clears_stale_line
     wait_text(browser, "builder-status", "1 problem to fix")
     shoot(browser, "builder-made-up-storm")
     events = served["ctx"].storm_events()
+    # the catalogue's storms are offered as the field is typed in, deepest first
+    listed = browser.execute_script(
+        "const input = arguments[0], options = input.list.options;"
+        "return [input.getAttribute('list'), options.length, options[0].value];",
+        field(browser, "rain.event"),
+    )
+    assert listed == ["builder-storm-events", len(events), events[0]]
     set_field(browser, "rain.event", events[0])
     wait_text(browser, "builder-status", "Valid scenario")
     assert field_error(browser, "rain.event") == ""

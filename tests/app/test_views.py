@@ -225,6 +225,9 @@ def test_builder_form_and_collect() -> None:
     assert initial["horizon"] == "24h" and initial["dispatch.policy"] == "nearest_idle"
     text = _texts(html.Div(fieldsets))
     assert "Fleet and operations centre" in text and "expected cases per day" in text
+    suggested, _ = builder.form(scenario, raw, storms=[("S1-x", "99 mm in 2.0 h")])
+    text = _texts(html.Div(suggested))
+    assert '"list": "builder-storm-events"' in text and '"label": "99 mm in 2.0 h"' in text
     paths = list(initial)
     values = [initial[p] for p in paths]
     values[paths.index("crews.count")] = "90"
