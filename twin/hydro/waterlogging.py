@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -288,7 +288,7 @@ def simulate_waterlogging(
     return Waterlogging(points, times, rain2d, depth, result, t, p, s, radar, notes)
 
 
-def runoff_options(hy: HydroConfig, point_ids: Sequence[str] = ()) -> RunoffOptions | None:
+def runoff_options(hy: HydroConfig, point_ids: Iterable[str] = ()) -> RunoffOptions | None:
     """The scenario's optional SWMM runoff features (``hydro.runoff``), or ``None``.
 
     Parameters

@@ -11,18 +11,18 @@ stream, API tokens, ``/health`` and Prometheus ``/metrics``.
 
 Modules, in the order data flows: :mod:`~twin.live.config` (the YAML schema),
 :mod:`~twin.live.sensors` (registry, low points), :mod:`~twin.live.times` (time
-parsing), :mod:`~twin.live.ingest` (row validation), storage (:mod:`~twin.live.records` the records, :mod:`~twin.live.schema`
-the tables, :mod:`~twin.live.database` the connection, :mod:`~twin.live.store` the
-queries, :mod:`~twin.live.sqlite` and :mod:`~twin.live.postgres` the back-ends,
-:mod:`~twin.live.backends` opening one by URL), radar (:mod:`~twin.live.radar_files`
-reading and checking uploads, :mod:`~twin.live.radar_store` their tables,
-:mod:`~twin.live.radar_ingest` frames in and out, :mod:`~twin.live.watch` the watched
-folder, :mod:`~twin.live.future_rain` the nowcast rain of each issue time),
-:mod:`~twin.live.engine` (forecast, decide, record; :mod:`~twin.live.physics` the
-physics ensemble carried across issue times), :mod:`~twin.live.delivery`
-(outbox to webhooks), :mod:`~twin.live.feed` (CAP feeds, SSE), :mod:`~twin.live.auth`,
-:mod:`~twin.live.metrics`, :mod:`~twin.live.service` (the running service),
-:mod:`~twin.live.app` and :mod:`twin.live.routes` (its HTTP API),
+parsing), :mod:`~twin.live.ingest` (row validation), storage (:mod:`~twin.live.records`
+the records, :mod:`~twin.live.schema` the tables, :mod:`~twin.live.database` the
+connection, :mod:`~twin.live.store` the queries, :mod:`~twin.live.sqlite` and
+:mod:`~twin.live.postgres` the back-ends, :mod:`~twin.live.backends` opening one by
+URL), radar (:mod:`~twin.live.radar_files` reading and checking uploads,
+:mod:`~twin.live.radar_store` their tables, :mod:`~twin.live.radar_ingest` frames in and
+out, :mod:`~twin.live.watch` the watched folder, :mod:`~twin.live.future_rain` the
+nowcast rain of each issue time), :mod:`~twin.live.engine` (forecast, decide, record;
+:mod:`~twin.live.physics` the physics ensemble carried across issue times),
+:mod:`~twin.live.delivery` (outbox to webhooks), :mod:`~twin.live.feed` (CAP feeds,
+SSE), :mod:`~twin.live.auth`, :mod:`~twin.live.metrics`, :mod:`~twin.live.service` (the
+running service), :mod:`~twin.live.app` and :mod:`twin.live.routes` (its HTTP API),
 :mod:`~twin.live.server`, :mod:`~twin.live.replay` (the replay client; a radar storm in
 :mod:`~twin.live.replay_radar`; :mod:`~twin.live.inprocess` the forecast loop fed a
 storm in one process, with crossing scores) and :mod:`~twin.live.cli`.

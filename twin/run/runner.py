@@ -39,7 +39,7 @@ __all__ = ["load_scenario_network", "prepare", "run_scenario"]
 
 logger = logging.getLogger(__name__)
 
-_NETWORKS: dict[tuple[str, str | None, float], RoadNetwork] = {}
+_NETWORKS: dict[tuple[str, str | None, float, float], RoadNetwork] = {}
 
 
 def load_scenario_network(cfg: NetworkConfig, *, base_dir: Path | None = None) -> RoadNetwork:
