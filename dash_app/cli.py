@@ -14,12 +14,13 @@ from __future__ import annotations
 import errno
 import logging
 import socket
+import threading
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-__all__ = ["THREADS", "app_command", "make_server", "serve"]
+__all__ = ["THREADS", "BackgroundServer", "app_command", "make_server", "serve"]
 
 #: Request threads of the WSGI server (the page polls once a second; runs are on the
 #: app's own worker thread, never in a request).
@@ -41,6 +42,47 @@ def make_server(wsgi_app: Any, host: str, port: int, *, threads: int = THREADS) 
     from waitress.server import create_server  # type: ignore[import-untyped]
 
     return create_server(wsgi_app, host=host, port=port, threads=threads, ident="city-twin")
+
+
+class BackgroundServer:
+    """A WSGI app served by waitress on a thread (tests, notebooks); :meth:`stop` ends it.
+
+    The server's loop runs in short turns and checks between them whether to stop, so
+    that its sockets are closed only after the loop has let go of them.
+
+    Parameters
+    ----------
+    wsgi_app
+        The WSGI application (a Dash app's ``app.server``).
+    host, port
+        The address (port 0: a free port, see :attr:`port`).
+    threads
+        Request threads.
+    """
+
+    def __init__(
+        self, wsgi_app: Any, host: str = "127.0.0.1", port: int = 0, *, threads: int = THREADS
+    ) -> None:
+        self.server = make_server(wsgi_app, host, port, threads=threads)
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="twin-app-server", daemon=True)
+        self._thread.start()
+
+    @property
+    def port(self) -> int:
+        """The port served on."""
+        return int(self.server.effective_port)
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            self.server.asyncore.loop(timeout=0.2, map=self.server._map, count=1)
+
+    def stop(self) -> None:
+        """Stop serving: end the loop, then close the sockets and the request threads."""
+        self._stopping.set()
+        self._thread.join(timeout=60)
+        self.server.close()
+        self.server.task_dispatcher.shutdown()
 
 
 def serve(wsgi_app: Any, host: str, port: int, *, threads: int = THREADS) -> None:

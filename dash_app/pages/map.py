@@ -25,12 +25,12 @@ from dash_app.details import details, parse_key
 from dash_app.figures import empty_figure
 from dash_app.replay import frame_traces
 
-__all__ = ["PATH", "SPEEDS", "STEP_MS", "TITLE", "layout", "register"]
+__all__ = ["PATH", "SPEEDS", "STEP_MS", "TITLE", "layout", "register", "tick_plan"]
 
 PATH = "/map"
 TITLE = "Map"
 NETWORK_ONLY = "__network__"
-#: Replay speeds offered: record times shown per :data:`STEP_MS` [-].
+#: Replay speeds offered: record times shown per :data:`STEP_MS` (see :func:`tick_plan`).
 SPEEDS: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0, 8.0)
 #: Time between two record times at 1× speed [ms].
 STEP_MS = 700
@@ -122,6 +122,18 @@ def layout(ctx: AppContext) -> html.Div:
             ),
         ]
     )
+
+
+def tick_plan(speed: float | None) -> tuple[int, int]:
+    """The replay's tick at a speed: ``(interval [ms], record times per tick)``.
+
+    Up to 1× the ticks slow down (0.5×: one record time every 1.4 s); above it they
+    stay at :data:`STEP_MS` and step over more record times (4×: four per tick).
+    """
+    x = float(speed or 1.0)
+    if x <= 1.0:
+        return round(STEP_MS / x), 1
+    return STEP_MS, round(x)
 
 
 def _marks(labels: list[str]) -> dict[int, str]:
@@ -266,7 +278,9 @@ def register(app: Dash, ctx: AppContext) -> None:
 
     @app.callback(Output("map-tick", "interval"), Input("map-speed", "value"))
     def speed(x: float | None) -> int:
-        return max(50, round(STEP_MS / float(x or 1.0)))
+        # Faster than 1x takes bigger steps, never shorter ticks: a tick shorter than a
+        # round trip to the server would be overtaken by the next and the replay stall.
+        return tick_plan(x)[0]
 
     @app.callback(
         Output("map-tick", "disabled"),
@@ -291,10 +305,11 @@ def register(app: Dash, ctx: AppContext) -> None:
         Input("map-tick", "n_intervals"),
         State("map-time", "value"),
         State("map-time", "max"),
+        State("map-speed", "value"),
         prevent_initial_call=True,
     )
-    def tick(_: int, k: int | None, last: int | None) -> tuple[Any, Any, Any]:
+    def tick(_: int, k: int | None, last: int | None, x: float | None) -> tuple[Any, Any, Any]:
         k, last = int(k or 0), int(last or 0)
         if k >= last:  # the end: stop
             return dash.no_update, True, "▶ Play"
-        return k + 1, dash.no_update, dash.no_update
+        return min(k + tick_plan(x)[1], last), dash.no_update, dash.no_update

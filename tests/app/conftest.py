@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -46,29 +45,26 @@ def _browser_paths() -> tuple[str | None, str | None]:
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """The app, served in a thread on 127.0.0.1 at a free port; stopped after the module.
 
-    Served as ``twin app`` serves it: by waitress (:func:`dash_app.cli.make_server`),
+    Served as ``twin app`` serves it: by waitress (:class:`dash_app.cli.BackgroundServer`),
     not Dash's development server. Saved scenarios go to a temporary folder, never
     into the repository.
     """
     from dash_app import create_app
-    from dash_app.cli import make_server
+    from dash_app.cli import BackgroundServer
 
     save_dir = tmp_path_factory.mktemp("saved-scenarios")
     app = create_app(save_dir=save_dir)
-    server = make_server(app.server, "127.0.0.1", 0)
-    thread = threading.Thread(target=server.run, name="app-server", daemon=True)
-    thread.start()
+    server = BackgroundServer(app.server)
     ctx = app.twin_context  # type: ignore[attr-defined]
     try:
         yield {
-            "url": f"http://127.0.0.1:{server.effective_port}",
+            "url": f"http://127.0.0.1:{server.port}",
             "app": app,
             "ctx": ctx,
             "save_dir": save_dir,
         }
     finally:
-        server.close()
-        thread.join(timeout=60)
+        server.stop()
         ctx.runner.shutdown()
 
 

@@ -7,7 +7,6 @@ same folder shows the run again; its files download as the CLI writes them.
 
 from __future__ import annotations
 
-import threading
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +16,7 @@ import pytest
 from selenium.webdriver.common.by import By
 
 from dash_app import create_app
-from dash_app.cli import make_server
+from dash_app.cli import BackgroundServer
 from dash_app.library import RunLibrary
 from tests.app.test_browser import Shoot, click, severe_logs, text_of, wait, wait_text
 from twin.run.folder import write_run
@@ -35,14 +34,11 @@ class Served:
     def __init__(self, runs_dir: Path) -> None:
         self.app = create_app(runs_dir=runs_dir)
         self.ctx = self.app.twin_context  # type: ignore[attr-defined]
-        self.server = make_server(self.app.server, "127.0.0.1", 0)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        self.url = f"http://127.0.0.1:{self.server.effective_port}"
+        self.server = BackgroundServer(self.app.server)
+        self.url = f"http://127.0.0.1:{self.server.port}"
 
     def stop(self) -> None:
-        self.server.close()
-        self.thread.join(timeout=60)
+        self.server.stop()
         self.ctx.runner.shutdown()
 
 

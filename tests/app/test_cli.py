@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import urllib.request
 from typing import Any
 
@@ -10,7 +9,7 @@ import pytest
 
 import dash_app.app
 import dash_app.cli
-from dash_app.cli import app_command, make_server
+from dash_app.cli import BackgroundServer, app_command
 
 
 class _FakeApp:
@@ -71,32 +70,26 @@ def test_waitress_serves_a_wsgi_app() -> None:
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [b"city-twin"]
 
-    server = make_server(hello, "127.0.0.1", 0)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
+    server = BackgroundServer(hello)
     try:
-        port = server.effective_port
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=60) as reply:
+        with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/", timeout=60) as reply:
             assert reply.read() == b"city-twin"
             assert reply.headers["Server"] == "city-twin"
     finally:
-        server.close()
-        thread.join(timeout=30)
+        server.stop()
 
 
 def test_the_dash_app_under_waitress() -> None:
     app = dash_app.app.create_app(preload_network=False)
-    server = make_server(app.server, "127.0.0.1", 0)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
+    server = BackgroundServer(app.server)
     try:
-        url = f"http://127.0.0.1:{server.effective_port}"
+        url = f"http://127.0.0.1:{server.port}"
         with urllib.request.urlopen(url + "/", timeout=60) as reply:
             assert reply.status == 200 and reply.headers["Server"] == "city-twin"
             assert "city-twin" in reply.read().decode()
         with urllib.request.urlopen(url + "/_dash-layout", timeout=60) as reply:
             assert "page-builder" in reply.read().decode()
     finally:
-        server.close()
-        thread.join(timeout=30)
+        server.stop()
         app.twin_context.runner.shutdown()  # type: ignore[attr-defined]
+    assert not server._thread.is_alive()  # stopped, its loop ended cleanly

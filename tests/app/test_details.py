@@ -31,6 +31,14 @@ def _text(component: Any) -> str:
     return json.dumps(component, cls=plotly.utils.PlotlyJSONEncoder, ensure_ascii=False)
 
 
+def test_replay_speeds_never_tick_faster_than_a_round_trip() -> None:
+    from dash_app.pages.map import SPEEDS, STEP_MS, tick_plan
+
+    assert tick_plan(0.5) == (2 * STEP_MS, 1) and tick_plan(1.0) == (STEP_MS, 1)
+    assert tick_plan(4.0) == (STEP_MS, 4) and tick_plan(None) == (STEP_MS, 1)
+    assert all(tick_plan(x)[0] >= STEP_MS for x in SPEEDS)
+
+
 def test_keys() -> None:
     assert parse_key("case:12") == ("case", "12") and parse_key("point:0") == ("point", "0")
     assert parse_key("lowpoint:lp-tunnel-010") == ("lowpoint", "lp-tunnel-010")
