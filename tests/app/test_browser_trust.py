@@ -309,6 +309,9 @@ def test_a_click_on_a_low_point_shows_its_water_at_any_speed(
     assert severe_logs(browser) == []
 
 
+UPLOAD_INPUT = "#builder-upload input[type='file']"
+
+
 def test_a_scenario_uploaded_in_the_builder(
     served: dict[str, Any], browser: Any, shoot: Shoot, tmp_path: Path
 ) -> None:
@@ -322,7 +325,7 @@ def test_a_scenario_uploaded_in_the_builder(
     data["horizon"] = "3h"
     good = tmp_path / "uploaded_day.yaml"
     good.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    upload = browser.find_element(By.CSS_SELECTOR, "#builder-upload input[type='file']")
+    upload = wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, UPLOAD_INPUT))
     upload.send_keys(str(good))
     wait_text(browser, "builder-upload-message", "Uploaded as")
     wait(browser, lambda d: "uploaded_day.yaml" in text_of(d, "builder-file"))
@@ -332,7 +335,7 @@ def test_a_scenario_uploaded_in_the_builder(
     data["cases"]["daily_total"] = -3
     bad = tmp_path / "broken_day.yaml"
     bad.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    upload = browser.find_element(By.CSS_SELECTOR, "#builder-upload input[type='file']")
+    upload = wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, UPLOAD_INPUT))
     upload.send_keys(str(bad))
     message = wait_text(browser, "builder-upload-message", "Not uploaded")
     assert "broken_day.yaml" in message and "cases.daily_total" in message and "(got -3)" in message
