@@ -91,3 +91,13 @@ def test_trips_departing_during_a_closure_avoid_it(gongshu: RoadNetwork, dry: Tr
     wet = _run(gongshu, states)
     assert not np.isin(wet.track["edge"].to_numpy(np.int64), edges).any()
     assert wet.trips["flood_reroutes"].sum() == 0  # planned around from the start
+
+
+def test_road_states_say_whether_any_edge_ever_closes() -> None:
+    slow = RoadStates(4, [10.0], [np.array([1])], [np.array([4.0])])
+    shut = RoadStates(4, [10.0, 20.0], [np.array([1]), np.array([2])],
+                      [np.array([4.0]), np.array([np.inf])])  # fmt: skip
+    assert not RoadStates.none(4).ever_closed and not slow.ever_closed and shut.ever_closed
+    assert shut.closed(2).tolist() == [False, False, True, False]
+    assert shut.closed(2) is shut.closed(2)  # cached
+    assert not shut.closed(1).any()

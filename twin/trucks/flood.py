@@ -75,6 +75,11 @@ def drive(
     track and trip books follow every re-plan.
     """
     states = model.road_states
+    if not states.ever_closed:  # no closure in this run: drive the leg as planned
+        rest = min(t_start + leg.duration, until) - (env.now - model.t0)
+        if rest > 1e-9:
+            yield env.timeout(rest)
+        return leg, t_start
     dest = int(leg.nodes[-1])
     while True:
         now = env.now - model.t0

@@ -46,6 +46,9 @@ class RoadStates:
         if t.size and (np.any(np.diff(t) < 0) or not np.all(np.isfinite(t))):
             raise TruckError("road states: change times must be finite and non-decreasing")
         self._times = t.tolist()
+        self._closed: dict[int, BoolArray] = {}
+        #: Whether any change closes an edge (when not, a truck never needs to look).
+        self.ever_closed = any(bool(np.any(~np.isfinite(f))) for f in self.factors)
 
     @classmethod
     def none(cls, n_edges: int) -> RoadStates:
@@ -75,5 +78,11 @@ class RoadStates:
         return base
 
     def closed(self, epoch: int) -> BoolArray:
-        """Mask of the edges closed in an epoch."""
-        return np.asarray(~np.isfinite(self.factor(epoch)))
+        """Mask of the edges closed in an epoch (cached)."""
+        got = self._closed.get(epoch)
+        if got is None:
+            got = np.asarray(~np.isfinite(self.factor(epoch)))
+            self._closed[epoch] = got
+            if len(self._closed) > 64:  # the oldest first (insertion order)
+                self._closed.pop(next(iter(self._closed)))
+        return got
