@@ -344,8 +344,7 @@ def test_a_storm_shows_water_and_closed_roads(page: Any, shoot: Shoot) -> None:
 
 
 def test_forecasts_and_alerts_of_the_storm(page: Any, shoot: Shoot) -> None:
-    if "forecasts" not in [m.PATH.strip("/") for m in pages()]:
-        pytest.skip("twin.forecast is not available in this checkout")
+    assert "forecasts" in [m.PATH.strip("/") for m in pages()]
     go(page, "forecasts")
     wait(page, lambda d: "gongshu_rainstorm" in text_of(d, "forecast-run"))
     choose(page, "forecast-model", "rain-aware linear")
@@ -362,8 +361,7 @@ def test_forecasts_and_alerts_of_the_storm(page: Any, shoot: Shoot) -> None:
 
 
 def test_sensor_placement_budget(page: Any, shoot: Shoot) -> None:
-    if "placement" not in [m.PATH.strip("/") for m in pages()]:
-        pytest.skip("twin.placement is not available in this checkout")
+    assert "placement" in [m.PATH.strip("/") for m in pages()]
     go(page, "placement")
     choose(page, "placement-storms", "50 per ensemble")
     click(page, by_id(page, "placement-build"))

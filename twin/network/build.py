@@ -20,7 +20,7 @@ import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 import numpy as np
@@ -36,10 +36,14 @@ from twin.network.road_network import RoadNetwork
 from twin.network.snapping import Projector, utm_crs
 from twin.network.speeds import add_speeds_and_travel_times
 
+if TYPE_CHECKING:
+    import geopandas as gpd
+
 __all__ = [
     "DEFAULT_BOUNDARY",
     "DEFAULT_GRAPHML",
     "build_network",
+    "bundled_layer",
     "data_dir",
     "default_network",
     "load_boundary",
@@ -309,6 +313,20 @@ def _cache_key(paths: dict[str, Any], options: dict[str, Any]) -> str | None:
         return netcache.network_key(digests, options)
     except OSError:
         return None
+
+
+def bundled_layer(net: RoadNetwork, name: str) -> gpd.GeoDataFrame | None:
+    """The shipped ``data/layers/NAME.geojson`` for the bundled Gongshu network, else None.
+
+    For a Gongshu network built without its layers attached (``default_network(layers=
+    False)``); on any other network Gongshu's layers would lie 100+ km away, so callers
+    say which layer is missing instead.
+    """
+    if not str(net.meta.get("source", "")).startswith("bundled OSM"):
+        return None
+    from twin.network.layers import read_layer
+
+    return read_layer(data_dir() / "layers" / f"{name}.geojson", layer=name, net=net)
 
 
 def default_network(

@@ -183,11 +183,10 @@ def _demand(net: RoadNetwork, scenario: Scenario, seed: int) -> FloatArray:
 
 def _layer_nodes(net: RoadNetwork, name: str) -> tuple[IntArray, pd.DataFrame]:
     gdf = net.layers.get(name)
-    if gdf is None and str(net.meta.get("source", "")).startswith("bundled OSM"):
-        from twin.network.build import data_dir  # Gongshu without its layers attached
-        from twin.network.layers import read_layer
+    if gdf is None:
+        from twin.network.build import bundled_layer  # Gongshu without its layers attached
 
-        gdf = read_layer(data_dir() / "layers" / f"{name}.geojson", layer=name, net=net)
+        gdf = bundled_layer(net, name)
     if gdf is None:
         # Never Gongshu's files on another network: they would snap 100+ km away.
         hint = (

@@ -22,7 +22,7 @@ import geopandas as gpd
 import numpy as np
 
 from twin._types import FloatArray, IntArray, StrArray
-from twin.network.build import data_dir
+from twin.network.build import bundled_layer
 from twin.network.layer_schema import parse_hours
 from twin.network.layers import read_layer
 from twin.network.road_network import RoadNetwork
@@ -136,8 +136,9 @@ def _layer(net: RoadNetwork, which: str, source: str) -> gpd.GeoDataFrame:
     if source == "layer":
         if which in net.layers:
             return net.layers[which]
-        if str(net.meta.get("source", "")).startswith("bundled OSM"):  # Gongshu, bare
-            return read_layer(data_dir() / "layers" / f"{which}.geojson", layer=which, net=net)
+        shipped = bundled_layer(net, which)  # Gongshu without its layers attached
+        if shipped is not None:
+            return shipped
         # Never Gongshu's files on another network: they would snap 100+ km away.
         name = net.meta.get("name") or "this network"
         what = "muck docks" if which == "docks" else "construction sites"
