@@ -227,6 +227,44 @@ def test_aci_drives_running_coverage_to_target_under_drift():
     assert aci.stream("all").alpha_t < 0.2  # it widened the band
 
 
+def test_aci_replay_learns_only_from_outcomes_already_observed():
+    rng = np.random.default_rng(9)
+    k, n, h = 60, 8, 4
+    mu = 0.5 + 0.1 * rng.random((k, n, 1))
+    q = np.broadcast_to(mu[..., None] + 0.025 * Z, (k, n, h, len(Z))).copy()
+    sd = 0.05 * (1.0 + np.arange(k) / k)[:, None, None]  # the noise doubles over the event
+    y = mu + sd * rng.standard_normal((k, n, h))
+    q_cal = mu[:40, :, :1, None] + 0.025 * Z
+    y_cal = mu[:40, :, :1] + 0.05 * rng.standard_normal((40, n, 1))
+    cal = ConformalCalibrator(ConformalSettings(wet_depth=None)).fit(
+        np.repeat(q_cal.reshape(-1, 1, len(Z)), h, axis=1),
+        np.repeat(y_cal.reshape(-1, 1), h, axis=1),
+    )
+    steps = np.arange(k) * 2  # an issue every 2 steps
+    issued = AdaptiveConformal(cal, gamma=0.02).replay(q, y, steps)
+    # Before any outcome is known (lead 1 of the first issue arrives at step 1), the
+    # bands are the split ones; afterwards they widen with the growing noise.
+    np.testing.assert_allclose(issued[0], cal.apply(q[0]))
+    later = AdaptiveConformal(cal, gamma=0.02).replay(q, y, steps)
+    np.testing.assert_array_equal(issued, later)  # deterministic
+    # Causality: changing what is observed at or after an issue's own outcomes arrive
+    # changes nothing issued before those outcomes are known.
+    y2 = y.copy()
+    y2[30:] = 10.0  # outcomes of issues 30.. are known from step 61 on (issue 31 at 62)
+    changed = AdaptiveConformal(cal, gamma=0.02).replay(q, y2, steps)
+    np.testing.assert_array_equal(changed[:31], issued[:31])
+    assert not np.array_equal(changed[31:], issued[31:])
+    # It steers towards the band's coverage where the split band undercovers.
+    flat = issued.reshape(k * n, h, -1)
+    assert coverage(flat, y.reshape(k * n, h)) > coverage(
+        cal.apply(q.reshape(k * n, h, -1)), y.reshape(k * n, h)
+    )
+    with pytest.raises(ForecastError, match="do not fit"):
+        AdaptiveConformal(cal).replay(q, y[:, :, :2], steps)
+    with pytest.raises(ForecastError, match="increase"):
+        AdaptiveConformal(cal).replay(q, y, steps[::-1])
+
+
 def test_aci_keeps_streams_per_group_and_lead(additive_sets):
     (q, y, g, _), _ = additive_sets
     cal = ConformalCalibrator().fit(q, y, g)

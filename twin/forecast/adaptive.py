@@ -176,3 +176,63 @@ class AdaptiveConformal:
                 if sel.any():
                     self.stream(lab, h).update_many(covered[sel, h])
         return np.asarray(covered, dtype=bool)
+
+    def replay(
+        self,
+        quantiles: npt.ArrayLike,
+        observed: npt.ArrayLike,
+        issue_steps: npt.ArrayLike,
+        *,
+        mask: npt.ArrayLike | None = None,
+    ) -> FloatArray:
+        """Issue calibrated bands over a replay, learning only from outcomes already seen.
+
+        At each issue time the bands are calibrated with the current α_t; before that,
+        every outcome that has arrived by then is fed back: the depth at lead ``h``
+        (1-based) of an issue at step ``s`` is known from step ``s + h`` on. Nothing of
+        the future steers a band, so the coverage of what this returns is an honest
+        online figure.
+
+        Parameters
+        ----------
+        quantiles
+            Raw quantiles [m], shape ``(K, n, H, len(levels))``: ``K`` issue times of ``n``
+            windows (e.g. the low points) with ``H`` leads, one step apart.
+        observed
+            Observed depths [m] ``(K, n, H)``, fed back only once they are known.
+        issue_steps
+            Issue times in steps (increasing integers), shape ``(K,)``.
+        mask
+            Outcomes to feed back ``(K, n, H)`` (e.g. :func:`wet_mask`); default all
+            observed ones.
+
+        Returns
+        -------
+        numpy.ndarray
+            The issued (calibrated) quantiles, shape ``(K, n, H, len(levels))``.
+        """
+        q = np.asarray(quantiles, dtype=np.float64)
+        y = np.asarray(observed, dtype=np.float64)
+        steps = np.asarray(issue_steps, dtype=np.int64)
+        if q.ndim != 4 or y.shape != q.shape[:3] or steps.shape != q.shape[:1]:
+            raise ForecastError(
+                f"quantiles {q.shape}, observed {y.shape} and issue_steps {steps.shape} do "
+                "not fit: give (K, n, H, levels), (K, n, H) and (K,)"
+            )
+        if steps.size > 1 and np.any(np.diff(steps) <= 0):
+            raise ForecastError("issue_steps must increase")
+        use = np.isfinite(y) if mask is None else np.isfinite(y) & np.asarray(mask, dtype=bool)
+        k_all, _, horizon = y.shape
+        known_at = steps[:, None] + np.arange(1, horizon + 1)[None, :]  # (K, H)
+        fed = np.zeros((k_all, horizon), dtype=bool)
+        issued = np.empty_like(q)
+        for k in range(k_all):
+            ready = ~fed[:k] & (known_at[:k] <= steps[k])
+            for j, h in zip(*np.nonzero(ready), strict=True):
+                only = np.zeros(use.shape[1:], dtype=bool)
+                only[:, h] = use[j, :, h]
+                if only.any():
+                    self.observe(issued[j], y[j], mask=only)
+            fed[:k] |= ready
+            issued[k] = self.apply(q[k])
+        return issued
