@@ -96,7 +96,7 @@ class DEMGrid:
     path: Path
 
 
-def _dem_xy(net: RoadNetwork, crs: str, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+def _dem_xy(crs: str, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     from pyproj import Transformer
 
     to_dem = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
@@ -149,8 +149,8 @@ def read_dem(path: str | Path, net: RoadNetwork, *, margin_m: float = DEM_MARGIN
         y0, y1 = float(y.min()) - margin_m, float(y.max()) + margin_m
         ring = np.array([(x0, y0), (x1, y0), (x1, y1), (x0, y1)])
         lon, lat = net.projector.inverse(ring[:, 0], ring[:, 1])
-        corners = _dem_xy(net, crs, lon, lat)
-        nodes = _dem_xy(net, crs, net.node_lon, net.node_lat)
+        corners = _dem_xy(crs, lon, lat)
+        nodes = _dem_xy(crs, net.node_lon, net.node_lat)
         b = src.bounds
         inside = (
             (nodes[:, 0] >= b.left)
@@ -268,7 +268,7 @@ def dem_low_points(
 
     grid = dem if isinstance(dem, DEMGrid) else read_dem(dem, net)
     labels, depth = find_sinks(grid.z, min_depth_m=min_depth_m)
-    xy = _dem_xy(net, grid.crs, net.node_lon, net.node_lat)
+    xy = _dem_xy(grid.crs, net.node_lon, net.node_lat)
     col, row = _to_col_row(grid.transform, xy[:, 0], xy[:, 1])
     rows_n, cols_n = grid.z.shape
     ci, ri = np.floor(col).astype(int), np.floor(row).astype(int)
