@@ -12,6 +12,7 @@ BUILTIN = {
     "EmptyNetworkError": ValueError,
     "DisconnectedNetworkError": ValueError,
     "OverpassError": ConnectionError,
+    "DEMError": ValueError,
     "OutsideNetworkError": ValueError,
     "UnknownNodeError": KeyError,
     "UnknownEdgeError": KeyError,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 __all__ = [
     "ArgumentError",
+    "DEMError",
     "DisconnectedNetworkError",
     "EmptyNetworkError",
     "InputFileNotFoundError",
@@ -44,6 +45,10 @@ class EmptyNetworkError(TwinError, ValueError):
 
 class DisconnectedNetworkError(TwinError, ValueError):
     """The road network falls apart: its largest strongly connected part is too small."""
+
+
+class DEMError(TwinError, ValueError):
+    """A digital elevation model is not a GeoTIFF, has no CRS, or does not cover the network."""
 
 
 class OverpassError(TwinError, ConnectionError):

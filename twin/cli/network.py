@@ -90,9 +90,17 @@ def network_build(
     derive: Annotated[
         bool,
         typer.Option(
-            help="Derive plazas, stations, low points, sites and depots from the OSM tags."
+            help="Derive plazas, stations, low points, sites and depots from the OSM tags "
+            "(of the file, or fetched from Overpass with --place/--bbox and cached)."
         ),
     ] = True,
+    dem: Annotated[
+        Path | None,
+        typer.Option(
+            help="GeoTIFF elevation model: the lowest road node of each local sink "
+            "(filled minus DEM deeper than 0.1 m) becomes a low point, beside the tunnels."
+        ),
+    ] = None,
     out: Annotated[Path, typer.Option(help="Folder to write the network to.")] = DEFAULT_OUT
     / "network",
 ) -> None:
@@ -112,8 +120,9 @@ def network_build(
         "buffer_m": buffer,
         "min_component_fraction": min_component_fraction,
         "layers": layers,
+        "dem": dem,
     }
-    with steps(6, "Building network") as step:
+    with steps(7, "Building network") as step:
         if osm is not None:
             net = build_network(
                 osm,
@@ -125,14 +134,22 @@ def network_build(
         elif place is not None:
             step("querying Overpass")
             G = net_io.graph_from_place(place)
+            feats = net_io.features_from_place(place) if derive else None
             label = f"Overpass: place {place!r}"
-            net = build_network(G, name=place, source_label=label, progress=step, **options)
+            net = build_network(
+                G, name=place, source_label=label, features=feats, progress=step, **options
+            )
         elif bbox is not None:
             step("querying Overpass")
             G = net_io.graph_from_bbox(*bbox)
+            feats = net_io.features_from_bbox(*bbox) if derive else None
             label = f"Overpass: bbox {list(bbox)}"
-            net = build_network(G, name="bbox", source_label=label, progress=step, **options)
+            net = build_network(
+                G, name="bbox", source_label=label, features=feats, progress=step, **options
+            )
         else:
+            if dem is not None:
+                raise typer.BadParameter("--dem needs a source: --osm, --place or --bbox")
             net = default_network(progress=step)
         step("saving")
         save_network(net, out)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +38,8 @@ from twin.network.speeds import add_speeds_and_travel_times
 
 if TYPE_CHECKING:
     import geopandas as gpd
+
+    from twin.network.osm import OSMFeature
 
 __all__ = [
     "DEFAULT_BOUNDARY",
@@ -148,6 +150,8 @@ def build_network(
     source_label: str | None = None,
     layers: str | Path | None = None,
     derive_layers: bool | None = None,
+    features: Sequence[OSMFeature] | None = None,
+    dem: str | Path | None = None,
     progress: Callable[[str], None] | None = None,
     cache: bool = True,
 ) -> RoadNetwork:
@@ -176,8 +180,16 @@ def build_network(
     derive_layers
         Derive city layers from the OSM file's tags (:mod:`twin.network.derive`):
         plazas, stations, underpass low points, construction sites, depots. ``None``
-        (the default) derives them for OSM XML/PBF files only, not for GraphML or a
-        graph (which lack the tags).
+        (the default) derives them for OSM XML/PBF files, and for a graph given with
+        ``features``; not for GraphML or a bare graph (which lack the tags).
+    features
+        With a graph ``source``: the tagged OSM objects of the same area, e.g. from
+        :func:`twin.network.io.features_from_place` (an Overpass build), so the layers
+        are derived exactly as from a file.
+    dem
+        A GeoTIFF digital elevation model: each local sink with a road in it adds a low
+        point at its lowest road node (:func:`twin.network.dem.dem_low_points`), merged
+        with the tunnel low points; a user ``low_points.geojson`` still replaces them.
     progress
         Called with a short description before each step (for progress displays).
     cache
@@ -192,7 +204,12 @@ def build_network(
     """
     step = progress or (lambda _msg: None)
     where = str(source) if not isinstance(source, nx.MultiDiGraph) else (name or "graph")
-    derive = _is_osm_file(source) if derive_layers is None else derive_layers
+    if derive_layers is None:
+        derive = _is_osm_file(source) or (
+            isinstance(source, nx.MultiDiGraph) and features is not None
+        )
+    else:
+        derive = derive_layers
     key = None
     if cache and not isinstance(source, nx.MultiDiGraph) and netcache.cache_enabled():
         options = {
@@ -209,6 +226,7 @@ def build_network(
             "source": source,
             "boundary": None if isinstance(boundary, BaseGeometry) else boundary,
             "layers": layers,
+            **({"dem": dem} if dem is not None else {}),
         }
         key = _cache_key(paths, options)
         if key is not None:
@@ -216,7 +234,7 @@ def build_network(
             if net is not None:
                 step("read from the cache")
                 return net
-    features: list[Any] = []
+    osm_features: list[Any] = list(features or [])
     clipped: dict[str, int] | None = None
     if isinstance(source, nx.MultiDiGraph):
         G = source.copy()
@@ -226,7 +244,7 @@ def build_network(
 
         read = io.read_osm_file(source, keep=wanted if derive else None)
         G = io.graph_from_osm(read)
-        features = read.features
+        osm_features = read.features
         if read.ways_truncated:
             clipped = {"ways_truncated": read.ways_truncated, "missing_refs": read.missing_refs}
     else:
@@ -260,7 +278,12 @@ def build_network(
         step("deriving city layers")
         from twin.network.derive import derive_layers as derive_from_osm
 
-        derive_from_osm(net, features, boundary=poly)
+        derive_from_osm(net, osm_features, boundary=poly)
+    if dem is not None:
+        step("finding sinks in the DEM")
+        from twin.network.dem import add_dem_low_points
+
+        add_dem_low_points(net, dem)
     if layers is not None:
         step("loading city layers")
         _attach_user_layers(net, layers)

@@ -71,6 +71,7 @@ from twin.network.road_network import RoadNetwork
 __all__ = [
     "DEPOT_GRID_M",
     "MODELS_OFF_WITHOUT",
+    "OSM_QUERY_TAGS",
     "derive_layers",
     "wanted",
 ]
@@ -101,6 +102,19 @@ MODELS_OFF_WITHOUT = {
 }
 
 _ATTRIBUTION = "© OpenStreetMap contributors, ODbL 1.0"
+
+
+#: The tags to ask Overpass for (osmnx ``features_from_*``): a superset of :func:`wanted`,
+#: whose answer is filtered with it.
+OSM_QUERY_TAGS: dict[str, bool | str | list[str]] = {
+    "place": "square",
+    "highway": "pedestrian",
+    "railway": ["station", "halt", "subway_entrance", "train_station_entrance"],
+    "public_transport": "station",
+    "landuse": "construction",
+    "amenity": ["townhall", "police"],
+    "office": "government",
+}
 
 
 def wanted(tags: Mapping[str, str]) -> bool:

@@ -11,7 +11,10 @@ speeds and the largest strongly connected component are applied by
   drive on (:func:`is_drivable`), truncates ways at nodes missing from a clipped
   extract, and hands them to :func:`osmnx.graph_from_xml`.
 - A place name or a bounding box through the Overpass API (osmnx), cached on disk as
-  GraphML so a second run needs no network.
+  GraphML so a second run needs no network; the tagged objects the city layers are
+  derived from (:mod:`twin.network.derive`) come from the same area with
+  :func:`features_from_place` / :func:`features_from_bbox`, cached as JSON beside it, so
+  an Overpass build derives the same layers as a file build.
 
 osmnx is imported inside the readers (it takes seconds to import), so a network read
 from the cache (:mod:`twin.network.cache`) never imports it.
@@ -34,12 +37,15 @@ from typing import Any
 import networkx as nx
 
 from twin.errors import EmptyNetworkError, InputFileNotFoundError, NotOSMError, OverpassError
-from twin.network.osm import OSMRead, osm_format, read_osm
+from twin.network.osm import OSMFeature, OSMRead, osm_format, read_osm
 
 __all__ = [
     "DRIVABLE_HIGHWAYS",
     "cache_dir",
     "canonical_graph",
+    "features_from_bbox",
+    "features_from_frame",
+    "features_from_place",
     "graph_from_bbox",
     "graph_from_file",
     "graph_from_osm",
@@ -314,14 +320,14 @@ def _osmnx_cache() -> Iterator[None]:
         ox.settings.use_cache, ox.settings.cache_folder, ox.settings.log_console = saved
 
 
-def _from_overpass(kind: str, query: Any, fetch: Any) -> nx.MultiDiGraph:
-    cached = _overpass_cache_path(kind, query)
-    if cached.exists():
-        logger.info("Using cached Overpass result %s", cached)
-        return graph_from_graphml(cached)
+@contextlib.contextmanager
+def _overpass_call(
+    kind: str, query: Any, cached: Path, what: str = "drivable road"
+) -> Iterator[None]:
+    """Run an osmnx query with the twin's HTTP cache; its failures as twin errors."""
     try:
         with _osmnx_cache():
-            G = canonical_graph(fetch())
+            yield
     except (ConnectionError, OSError) as exc:
         raise OverpassError(
             f"Could not reach the Overpass API for {kind} {query!r} ({exc}), and nothing is "
@@ -336,7 +342,7 @@ def _from_overpass(kind: str, query: Any, fetch: Any) -> nx.MultiDiGraph:
             or isinstance(exc, (ValueError, TypeError))
         ):
             raise EmptyNetworkError(
-                f"Overpass returned no drivable road for {kind} {query!r} ({exc}). Check the "
+                f"Overpass returned no {what} for {kind} {query!r} ({exc}). Check the "
                 "spelling of the place, or give a larger bounding box."
             ) from exc
         if "requests" in type(exc).__module__:
@@ -345,12 +351,92 @@ def _from_overpass(kind: str, query: Any, fetch: Any) -> nx.MultiDiGraph:
                 f"{cached}. Try again later, or build from a file with --osm FILE."
             ) from exc
         raise
+
+
+def _from_overpass(kind: str, query: Any, fetch: Any) -> nx.MultiDiGraph:
+    cached = _overpass_cache_path(kind, query)
+    if cached.exists():
+        logger.info("Using cached Overpass result %s", cached)
+        return graph_from_graphml(cached)
+    with _overpass_call(kind, query, cached):
+        G = canonical_graph(fetch())
     import osmnx as ox
 
     cached.parent.mkdir(parents=True, exist_ok=True)
     ox.save_graphml(G, cached)
     logger.info("Cached Overpass result at %s", cached)
     return G
+
+
+def features_from_frame(gdf: Any) -> list[OSMFeature]:
+    """The tagged objects of an osmnx features GeoDataFrame, as a file read gives them.
+
+    Parameters
+    ----------
+    gdf
+        From :func:`osmnx.features_from_place` / :func:`osmnx.features_from_bbox`: index
+        ``(element, id)``, a column per tag key, ``geometry`` in WGS84.
+
+    Returns
+    -------
+    list of OSMFeature
+        Those whose tags pass :func:`twin.network.derive.wanted`, sorted by type and id;
+        areas stay (Multi)Polygons, an open way becomes the centroid of its nodes (a
+        Point), as :func:`twin.network.osm.read_osm` makes them.
+    """
+    import shapely
+
+    from twin.network.derive import wanted
+
+    if gdf is None or len(gdf) == 0:
+        return []
+    columns = [c for c in gdf.columns if c != "geometry"]
+    out: list[OSMFeature] = []
+    for (element, osm_id), row in zip(gdf.index, gdf.itertuples(index=False), strict=True):
+        values = dict(zip(gdf.columns, row, strict=True))
+        tags = {
+            str(k): str(values[k])
+            for k in columns
+            if isinstance(values[k], str) or (values[k] is not None and values[k] == values[k])
+        }
+        geom = values["geometry"]
+        if geom is None or geom.is_empty or not wanted(tags):
+            continue
+        if geom.geom_type in ("LineString", "LinearRing", "MultiLineString"):
+            xy = shapely.get_coordinates(geom)
+            if len(xy) > 1 and (xy[0] == xy[-1]).all():
+                xy = xy[:-1]
+            geom = shapely.Point(xy.mean(axis=0))
+        out.append(OSMFeature(str(element), int(osm_id), tags, geom))
+    return sorted(out, key=lambda f: (f.osm_type, f.osm_id))
+
+
+def _features_from_overpass(kind: str, query: Any, fetch: Any) -> list[OSMFeature]:
+    import shapely
+
+    cached = _overpass_cache_path(kind, query).with_suffix(".features.json")
+    if cached.exists():
+        logger.info("Using cached Overpass features %s", cached)
+        rows = json.loads(cached.read_text(encoding="utf-8"))
+        return [
+            OSMFeature(r["type"], int(r["id"]), r["tags"], shapely.from_wkb(r["wkb"])) for r in rows
+        ]
+    with _overpass_call(kind, query, cached, "tagged object"):
+        try:
+            gdf = fetch()
+        except Exception as exc:
+            if "Insufficient" not in type(exc).__name__:
+                raise
+            gdf = None  # no object with the tags: every derived layer is absent
+    features = features_from_frame(gdf)
+    rows = [
+        {"type": f.osm_type, "id": f.osm_id, "tags": f.tags, "wkb": f.geometry.wkb_hex}
+        for f in features
+    ]
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    cached.write_text(json.dumps(rows, ensure_ascii=False, sort_keys=True), encoding="utf-8")
+    logger.info("Cached %d Overpass features at %s", len(features), cached)
+    return features
 
 
 def graph_from_place(name: str) -> nx.MultiDiGraph:
@@ -366,13 +452,17 @@ def graph_from_place(name: str) -> nx.MultiDiGraph:
     )
 
 
-def graph_from_bbox(west: float, south: float, east: float, north: float) -> nx.MultiDiGraph:
-    """Drivable network in a WGS84 bounding box [deg], from Overpass (cached)."""
+def _check_bbox(west: float, south: float, east: float, north: float) -> None:
     if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
         raise EmptyNetworkError(
             f"Bounding box W={west} S={south} E={east} N={north} is empty or invalid; give "
             "W < E and S < N in degrees (WGS84), e.g. 120.13 30.26 120.20 30.33."
         )
+
+
+def graph_from_bbox(west: float, south: float, east: float, north: float) -> nx.MultiDiGraph:
+    """Drivable network in a WGS84 bounding box [deg], from Overpass (cached)."""
+    _check_bbox(west, south, east, north)
     bbox = (west, south, east, north)
     import osmnx as ox
 
@@ -380,4 +470,34 @@ def graph_from_bbox(west: float, south: float, east: float, north: float) -> nx.
         "bbox",
         list(bbox),
         lambda: ox.graph_from_bbox(bbox, network_type="drive", simplify=True, retain_all=True),
+    )
+
+
+def features_from_place(name: str) -> list[OSMFeature]:
+    """The tagged objects of a named place the city layers are derived from (Overpass, cached).
+
+    One osmnx query for :data:`twin.network.derive.OSM_QUERY_TAGS`, converted by
+    :func:`features_from_frame`; a place with none of those objects gives ``[]``.
+    """
+    if not name.strip():
+        raise EmptyNetworkError("The place name is empty; give a name such as 'Gongshu, Hangzhou'.")
+    import osmnx as ox
+
+    from twin.network.derive import OSM_QUERY_TAGS
+
+    return _features_from_overpass(
+        "place", name, lambda: ox.features_from_place(name, tags=OSM_QUERY_TAGS)
+    )
+
+
+def features_from_bbox(west: float, south: float, east: float, north: float) -> list[OSMFeature]:
+    """The tagged objects in a WGS84 bounding box [deg] for the city layers (Overpass, cached)."""
+    _check_bbox(west, south, east, north)
+    import osmnx as ox
+
+    from twin.network.derive import OSM_QUERY_TAGS
+
+    bbox = (west, south, east, north)
+    return _features_from_overpass(
+        "bbox", list(bbox), lambda: ox.features_from_bbox(bbox, tags=OSM_QUERY_TAGS)
     )

@@ -190,8 +190,9 @@ LAYER_SCHEMAS: dict[str, LayerSchema] = {
             FieldSpec(
                 "origin",
                 "str",
-                "tunnel_edge: derived from OSM tunnel edges; user: a user list.",
-                choices=("tunnel_edge", "user"),
+                "tunnel_edge: derived from OSM tunnel edges; dem: the lowest road node of a "
+                "DEM sink (--dem); user: a user list.",
+                choices=("tunnel_edge", "dem", "user"),
             ),
             *_TAIL,
             FieldSpec(
@@ -207,6 +208,20 @@ LAYER_SCHEMAS: dict[str, LayerSchema] = {
                 "Directed tunnel edges grouped into the underpass [-].",
                 required=False,
                 minimum=1,
+            ),
+            FieldSpec(
+                "sink_depth_m",
+                "float",
+                "DEM sink: largest filled DEM − DEM in the sink [m].",
+                required=False,
+                minimum=0,
+            ),
+            FieldSpec(
+                "sink_area_m2",
+                "float",
+                "DEM sink: area of its cells [m²].",
+                required=False,
+                minimum=0,
             ),
             FieldSpec(
                 "road_class",
