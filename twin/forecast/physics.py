@@ -12,7 +12,16 @@ parameters**, as multipliers of the nominal values derived in
 - rain ``r``: a member's rain is the measured rain times ``r`` (radar–gauge error).
 
 The forecaster is told the nominal parameters only; the multipliers start from a
-lognormal prior and are learnt from the gauges.
+lognormal prior and are learnt from the gauges. The capacity prior is a mixture: with
+probability ``blockage_share`` a member's drain is clogged (capacity times
+``blockage_factor``), the failure a city's maintenance records know happens to some
+drains in a storm but not to which, so that the ensemble gives weight to a point
+flooding before its gauge shows it. The shipped values (a fifth of the drains at 0.4)
+are those of the twin's own drain climatology (``hydro.truth`` in the scenarios); the
+choice was made on the training and validation storms of the radar benchmark (KNMI
+2010-08-26, MRMS 2019-06-10, extrapolation nowcast, p* 0.5), never on its test storm:
+there the mean CSI of the closure alerts rose from 0.47 to 0.67 and of all alerts from
+0.54 to 0.68, and the validation storm's mean lead at closure from 17.7 to 20.8 min.
 
 Cycle (every step, 5 min by default)
     1. **Forecast step**: every member advances over the last step with the rain
@@ -92,6 +101,9 @@ class EnsembleSettings:
         Standard deviation of the random walk of ``ln c`` per step [-].
     obs_sd
         Standard deviation of a gauge reading's error [m].
+    blockage_share, blockage_factor
+        Prior probability that a member's drain is clogged [-], and its capacity
+        multiplier when it is [-] (0 share: a plain lognormal prior).
     rtps
         Relaxation of the parameter spread to the prior spread after each analysis
         [-] (0: none, 1: back to the prior spread).
@@ -106,6 +118,8 @@ class EnsembleSettings:
     area_sd: float = 0.25
     rain_sd: float = 0.2
     capacity_walk: float = 0.03
+    blockage_share: float = 0.2
+    blockage_factor: float = 0.4
     obs_sd: float = 0.015
     rtps: float = 0.5
     insert_depth: float = 0.03
@@ -140,6 +154,11 @@ class PhysicsEnsemble:
         self.settings = s = settings or EnsembleSettings()
         if s.members < 2:
             raise ForecastError("the physics ensemble needs at least 2 members")
+        if not (0.0 <= s.blockage_share <= 1.0 and 0.0 < s.blockage_factor <= 1.0):
+            raise ForecastError(
+                f"blockage_share {s.blockage_share} must be in [0, 1] and blockage_factor "
+                f"{s.blockage_factor} in (0, 1]"
+            )
         self.nominal = params
         self.n_points = n = params.n_points
         self._rng = np.random.default_rng(seed)
@@ -148,6 +167,9 @@ class PhysicsEnsemble:
         self.log_c = self._rng.normal(0.0, s.capacity_sd, (m, n))
         self.log_a = self._rng.normal(0.0, s.area_sd, (m, n))
         self.log_r = self._rng.normal(0.0, s.rain_sd, (m, n))
+        if s.blockage_share > 0.0:
+            clogged = self._rng.random((m, n)) < s.blockage_share
+            self.log_c = np.where(clogged, self.log_c + np.log(s.blockage_factor), self.log_c)
         self.state = PondState.dry(m * n)
         self.steps = 0
 
