@@ -96,6 +96,11 @@ td.worse { color: var(--error); font-weight: 600; }
 .muted { color: var(--muted); }
 .empty { color: var(--muted); padding: 2rem; text-align: center; }
 .time-label { font-variant-numeric: tabular-nums; font-weight: 600; min-width: 9rem; }
+.lang-switch { display: flex; gap: .2rem; }
+.lang-switch button { background: transparent; color: #d0dbe6; border: 1px solid #4a6a88;
+                      border-radius: 4px; padding: .15rem .5rem; font: inherit;
+                      font-size: .8rem; cursor: pointer; }
+.lang-switch button.active { background: #d0dbe6; color: var(--brand); font-weight: 600; }
 .checks label { margin-right: .9rem; font-size: .85rem; }
 .checks input { margin-right: .25rem; }
 """
