@@ -135,14 +135,16 @@ ZH_CN: dict[str, str] = {
     "YYYY-MM-DDTHH:MM:SS": "YYYY-MM-DDTHH:MM:SS",
     "hours HH:MM-HH:MM, e.g. 20:00-06:00 for the night": "时段 HH:MM-HH:MM，夜间如 20:00-06:00",
     # rain kinds and policies (menu options)
-    "none": "无降雨",
-    "design_storm": "设计暴雨",
-    "event": "历史暴雨（目录）",
-    "file": "雨量文件",
-    "radar": "雷达降雨",
-    "nearest": "就近派单",
-    "zone": "分区派单",
-    "balanced": "均衡派单",
+    "none": "无降雨（none）",
+    "design_storm": "设计暴雨（design_storm）",
+    "event": "历史暴雨目录（event）",
+    "file": "雨量文件（file）",
+    "radar": "雷达降雨（radar）",
+    "nearest_idle": "就近空闲派单（nearest_idle）",
+    "fixed_zones": "固定分区派单（fixed_zones）",
+    "priority_preemption": "优先级抢占（priority_preemption）",
+    "workload_balancing": "工作量均衡（workload_balancing）",
+    "prepositioning": "预先布点（prepositioning）",
     # the crowd-event form
     "Add a crowd event": "添加人群活动",
     "Plaza": "广场",
@@ -250,6 +252,7 @@ ZH_CN: dict[str, str] = {
     "Forecaster": "预报模型",
     "N-HiTS (shipped default)": "N-HiTS（默认模型）",
     "rain-aware linear": "考虑降雨的线性模型",
+    "SARIMAX": "SARIMAX",
     "persistence": "持续性预报",
     "Rain ahead": "未来降雨",
     "rain ahead: persistence of the last hour (no oracle)": "未来降雨：沿用过去一小时（非先知）",
@@ -304,6 +307,27 @@ ZH_CN: dict[str, str] = {
     "▶ Play": "▶ 播放",
     "Click a crew, a case, a low point or a truck.": "点击班组、工单、低洼点或渣土车。",
     "Nothing to show for that point.": "该点没有可显示的信息。",
+    # ------------------------------------------------------------------ figures
+    "replay forecasts first": "请先回放预报",
+    "no alerts yet": "尚无预警",
+    "no alerts were issued in this run": "本次运行没有发布预警",
+    "build the storm ensemble first": "请先生成暴雨集合",
+    "the coverage curve appears here": "覆盖率曲线将显示在这里",
+    "no differences to show": "没有可显示的差异",
+    "open cases [cases]": "未结工单 [件]",
+    "crews [crews]": "班组 [个]",
+    "crews travelling or working [crews]": "途中或作业的班组 [个]",
+    "open cases (backlog)": "未结工单（积压）",
+    "waiting for dispatch": "待派单",
+    "in verification": "核查中",
+    "working": "作业中",
+    "travelling": "途中",
+    "idle / repositioning": "空闲 / 重新布点",
+    "on duty": "在岗",
+    "time to dispatch [min]": "派单用时 [min]",
+    "time to arrive [min]": "到场用时 [min]",
+    "time to resolve [min]": "办结用时 [min]",
+    "hours since start [h]": "开始后小时数 [h]",
 }
 # fmt: on
 
@@ -340,7 +364,25 @@ PATTERNS: tuple[tuple[str, str], ...] = (
     (r"^Saved (.+)\. Run it with: (.+)$", "已保存 {0}。运行命令：{1}"),
     (r"^(.+) already exists; choose another name\.$", "{0} 已存在，请换一个名字。"),
     (r"^Uploaded as (.+)\.$", "已上传为 {0}。"),
+    (r"^([\d,.]+%?|–) still open at the end$", "结束时仍有 {0} 件未办结"),
+    (r"^([\d,.]+%?|–) of reported$", "占上报的 {0}"),
+    (r"^dispatch within (\S+)$", "{0} 内派单"),
+    (r"^arrive within (\S+)$", "{0} 内到场"),
+    (r"^resolve within (\S+)$", "{0} 内办结"),
+    (r"^L(\d+): ([\d,.]+%?|–)$", "L{0}：{1}"),
+    (r"^([\d,.]+%?|–) without staff$", "无人员值守 {0}"),
+    (r"^of ([\d,.]+%?|–) started$", "共发车 {0}"),
+    (r"^([\d,.]+%?|–) dumped$", "偷倒 {0}"),
+    (r"^of ([\d,.]+%?|–)$", "共 {0}"),
+    (r"^([\d,.]+%?|–) traced$", "溯源 {0}"),
+    (r"^([\d,.]+%?|–) cases$", "{0} 件工单"),
+    (r"^([\d,.]+%?|–) impeded$", "受阻 {0}"),
+    (r"^([\d.]+) point-hours closed$", "封闭 {0} 点·小时"),
+    (r"^([\d,.]+%?|–) ponding cases$", "积水工单 {0} 件"),
+    (r"^([\d,.]+%?|–) crowd-control cases$", "人群管控工单 {0} 件"),
     (r"^Something went wrong: (.+)$", "出错了：{0}"),
+    (r"^local time \((.+)\)$", "当地时间（{0}）"),
+    (r"^min \((\d+) never got there\)$", "min（{0} 件未到达）"),
     (r"^(\S+) (<|≤) value (<|≤) (\S+)$", "{0} {1} 取值 {2} {3}"),
 )
 
@@ -413,7 +455,7 @@ def _strings(value: Any) -> Iterator[str]:
 
 
 def layout_texts(component: Any) -> list[str]:
-    """Every text a layout shows: children, placeholders, titles, menu option labels.
+    """Every text a layout shows (children, placeholders, titles, menu labels, figure notes).
 
     Components with the class ``no-i18n`` (names of runs, scenario files) are skipped.
     """
@@ -428,6 +470,14 @@ def layout_texts(component: Any) -> list[str]:
         value = getattr(component, attr, None)
         if value is not None:
             out.extend(_strings(value))
+    figure = getattr(component, "figure", None)
+    if figure is not None:
+        layout = figure.to_dict().get("layout", {}) if hasattr(figure, "to_dict") else {}
+        if isinstance(figure, dict):
+            layout = figure.get("layout", {})
+        for note in layout.get("annotations", ()) or ():
+            if isinstance(note, dict) and isinstance(note.get("text"), str):
+                out.extend(_strings(note["text"]))
     options = getattr(component, "options", None)
     if isinstance(options, list):
         for o in options:
