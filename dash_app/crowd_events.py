@@ -135,6 +135,13 @@ def new_event(
         except yaml.YAMLError:
             people = (attendance or "").strip()
     if errors or begin is None or seconds is None:
+        # The scenario cannot be checked yet: check the attendance on its own (as the
+        # schema would), so that every bad field is marked at once.
+        if "attendance" not in errors:
+            if isinstance(people, bool) or not isinstance(people, int | float):
+                errors["attendance"] = f"Input should be a valid number (got {people!r})"
+            elif people <= 0:
+                errors["attendance"] = f"Input should be greater than 0 (got {people})"
         return None, errors
     event = {
         "name": f"event {added + 1} at {plaza}",
