@@ -386,6 +386,29 @@ PATTERNS: tuple[tuple[str, str], ...] = (
     (r"^(\S+) (<|≤) value (<|≤) (\S+)$", "{0} {1} 取值 {2} {3}"),
 )
 
+#: The schema's (pydantic's) messages next to a field, e.g. ``Input should be greater
+#: than 0 (got -3)``.
+_CHECKS = (
+    ("greater than or equal to", "应大于或等于"),
+    ("greater than", "应大于"),
+    ("less than or equal to", "应小于或等于"),
+    ("less than", "应小于"),
+)
+_SCHEMA_MESSAGES: tuple[tuple[str, str], ...] = (
+    *(
+        item
+        for words, zh in _CHECKS
+        for item in (
+            (rf"^Input should be {words} (\S+) \(the field is empty\)$", zh + " {0}（字段为空）"),
+            (rf"^Input should be {words} (\S+) \(got (.+)\)$", zh + " {0}（当前为 {1}）"),
+        )
+    ),
+    (r"^Input should be a valid number.* \(got (.+)\)$", "应为数值（当前为 {0}）"),
+    (r"^Input should be a valid integer.* \(got (.+)\)$", "应为整数（当前为 {0}）"),
+    (r"^Field required.*$", "必填字段"),
+)
+PATTERNS = (*PATTERNS, *_SCHEMA_MESSAGES)
+
 _COMPILED = tuple((re.compile(p), tmpl) for p, tmpl in PATTERNS)
 _SEP = " · "
 

@@ -138,6 +138,15 @@ def test_the_builder_adds_a_crowd_event_a_catalogue_storm_and_trucks(
     wait_id(page, "kpi-card-truck_trips")
     wait_id(page, "kpi-card-crowd_alerts")
     shoot(page, "results-crowd-storm-trucks")
+    # The same run in zh-CN: headings, facts and KPI cards; names and numbers unchanged.
+    click(page, wait_id(page, "lang-zh-CN"))
+    zh = ("广场人群", "降雨与低洼点积水", "人群活动", "渣土车", "人群预警", "查获渣土车违规")
+    for text in zh:
+        wait(page, lambda d, text=text: text in text_of(d, "results-body"))
+    assert f"catalogue storm {event}" in text_of(page, "results-body")  # a value: as it is
+    shoot(page, "zh_cn_results_run")
+    click(page, wait_id(page, "lang-en"))
+    wait(page, lambda d: "Crowds at the plazas" in text_of(d, "results-body"))
 
 
 def _type(driver: Any, element_id: str, text: str) -> None:

@@ -117,6 +117,11 @@ def test_the_builder_and_results_messages_are_translated() -> None:
         "Queued gongshu_baseline_day #3",
     ]
     assert not i18n.untranslated(messages)
+    # The schema's messages next to a field.
+    assert i18n.t("Input should be greater than 0 (got -3)") == "应大于 0（当前为 -3）"
+    assert i18n.t("Input should be greater than or equal to 1 (the field is empty)") == (
+        "应大于或等于 1（字段为空）"
+    )
     assert not i18n.untranslated(i18n.layout_texts(crowd_panel()))
 
 
