@@ -541,23 +541,23 @@ _SCRIPT = """
     var key = en.trim(); if (!key) return en;
     var x = tr(key); return x === null ? en : en.replace(key, x);
   }
+  // Not translated: scripts, styles, what is marked no-i18n (names), plotly's data layers.
+  function rejected(el) {
+    var n = el.nodeName, c = el.classList;
+    if (n === "SCRIPT" || n === "STYLE" || n === "TEXTAREA") return true;
+    return !!c && (c.contains("no-i18n") || c.contains("scatterlayer"));
+  }
   function skip(el) {
-    for (; el && el.nodeType === 1; el = el.parentNode) {
-      var n = el.nodeName;
-      if (n === "SCRIPT" || n === "STYLE" || n === "TEXTAREA") return true;
-      if (el.classList && el.classList.contains("no-i18n")) return true;
-    }
+    for (; el && el.nodeType === 1; el = el.parentNode) if (rejected(el)) return true;
     return false;
   }
   function text(node) {
-    if (skip(node.parentNode)) return;
     var rec = seen.get(node);
     if (!rec || node.nodeValue !== rec.shown) { rec = {en: node.nodeValue}; seen.set(node, rec); }
     var w = want(rec.en); rec.shown = w;
     if (node.nodeValue !== w) node.nodeValue = w;
   }
   function attrs(el) {
-    if (skip(el)) return;
     for (var i = 0; i < ATTRS.length; i++) {
       var a = ATTRS[i], v = el.getAttribute(a); if (v === null) continue;
       var shown = el.getAttribute("data-i18n-" + a + "-shown");
@@ -567,19 +567,25 @@ _SCRIPT = """
       if (v !== w) el.setAttribute(a, w);
     }
   }
+  var FILTER = {acceptNode: function (n) {
+    return n.nodeType === 1 && rejected(n) ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT;
+  }};
   function walk(root) {
-    if (root.nodeType === 3) { text(root); return; }
-    if (root.nodeType !== 1) return;
+    if (root.nodeType === 3) { if (!skip(root.parentNode)) text(root); return; }
+    if (root.nodeType !== 1 || skip(root)) return;
     attrs(root);
-    var w = document.createTreeWalker(root, NodeFilter.SHOW_TEXT | NodeFilter.SHOW_ELEMENT);
+    var w = document.createTreeWalker(root, NodeFilter.SHOW_TEXT | NodeFilter.SHOW_ELEMENT,
+                                      FILTER);
     for (var n = w.nextNode(); n; n = w.nextNode()) {
       if (n.nodeType === 3) text(n); else attrs(n);
     }
   }
+  // In English the page is left alone (switching to zh-CN walks the whole page).
   var obs = new MutationObserver(function (records) {
+    if (lang === "en") return;
     records.forEach(function (r) {
-      if (r.type === "characterData") text(r.target);
-      else if (r.type === "attributes") attrs(r.target);
+      if (r.type === "characterData") { if (!skip(r.target.parentNode)) text(r.target); }
+      else if (r.type === "attributes") { if (!skip(r.target)) attrs(r.target); }
       else r.addedNodes.forEach(walk);
     });
   });
