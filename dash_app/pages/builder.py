@@ -5,6 +5,11 @@ validated at once by :func:`twin.scenario.validate_scenario` and each message is
 next to its field; nothing typed is ever reset by a message. *Run* queues the edited
 scenario on the background runner (progress bar, then the run's KPI cards); *Save as*
 writes the edited scenario to a new YAML file that ``twin run`` can load.
+
+Besides the scenario's own fields, the form adds crowd events (*Add a crowd event*:
+plaza, start, duration, attendance; :mod:`dash_app.crowd_events`), a storm from the
+catalogue, a design storm or a shipped radar event (*Storm*), and muck trucks (*Muck
+trucks*: on, the fleet, the sites' working hours), each checked next to its field.
 """
 
 from __future__ import annotations

@@ -328,6 +328,8 @@ def test_save_as_a_new_yaml(page: Any, served: dict[str, Any]) -> None:
 
 def test_a_storm_shows_water_and_closed_roads(page: Any, shoot: Shoot) -> None:
     choose(page, "builder-file", "gongshu_rainstorm.yaml")
+    # The form of the file before has the same rain start: wait for this file's form.
+    wait(page, lambda d: field_value(d, "name") == "gongshu_rainstorm")
     wait(page, lambda d: field_value(d, "rain.start") == "8h")
     set_field(page, "horizon", "2h")
     set_field(page, "start", "2026-06-01T07:00:00")
