@@ -42,6 +42,7 @@ __all__ = [
     "WHERE",
     "FieldSpec",
     "add_crowd_events",
+    "applies",
     "apply_edits",
     "builder_fields",
     "errors_by_field",
@@ -382,6 +383,28 @@ def _lookup(data: Any, path: str) -> Any:
         else:
             raise KeyError(path)
     return node
+
+
+def applies(path: str, values: dict[str, Any]) -> bool:
+    """Whether a builder field applies, given the form's values (by dotted path).
+
+    Storm fields apply to their kind of rain (``rain.kind``): a design storm's fields, the
+    catalogue event, the radar event; the rain's start and multiplier to any rain. Truck
+    fields apply when ``trucks.enabled`` is on. A field whose switch is not in the form
+    always applies.
+    """
+    kind = values.get("rain.kind")
+    if kind is not None and path.startswith("rain.") and path != "rain.kind":
+        if path.startswith("rain.design_storm."):
+            return bool(kind == "design_storm")
+        if path == "rain.event":
+            return bool(kind == "event")
+        if path.startswith("rain.radar."):
+            return bool(kind == "radar")
+        return bool(kind != "none")
+    if "trucks.enabled" in values and path.startswith("trucks.") and path != "trucks.enabled":
+        return bool(values["trucks.enabled"])
+    return True
 
 
 def format_duration(seconds: float) -> str:

@@ -51,6 +51,7 @@ fieldset.group legend { font-weight: 600; padding: 0 .35rem; }
 .field input[type=text], .field input:not([type]), .text-input {
   width: 100%; padding: .38rem .5rem; border: 1px solid #ced4da; border-radius: 5px;
   font: inherit; background: #fff; }
+.field.off { display: none; }
 .field.invalid input { border-color: var(--error); background: #fff5f5; }
 .field .hint { color: var(--muted); font-size: .75rem; margin-top: .15rem; }
 .field-error, .group-error { color: var(--error); font-size: .8rem; margin-top: .2rem;

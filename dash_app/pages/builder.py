@@ -366,6 +366,7 @@ def register(app: Dash, ctx: AppContext) -> None:
         if base is None or not paths:
             return [""] * len(paths), ["field"] * len(paths), [""] * len(group_ids), None
         _, edits, _, message = _collect_form(ctx, values, ids, base, added)
+        values_by_path = dict(zip(paths, values, strict=True))
         by_field = schema.errors_by_field(message) if message else {}
         field_msgs = {p: "; ".join(by_field.get(p, [])) for p in paths}
         placed = {p for p in paths if by_field.get(p)}
@@ -384,7 +385,7 @@ def register(app: Dash, ctx: AppContext) -> None:
                 unplaced.extend(f"{where}: {m}" if where else m for m in msgs)
         return (
             [field_msgs[p] for p in paths],
-            ["field invalid" if field_msgs[p] else "field" for p in paths],
+            [_field_class(p, field_msgs[p], values_by_path) for p in paths],
             ["; ".join(group_msgs.get(g["group"], [])) for g in group_ids],
             _status(message, len(edits), unplaced),
         )
@@ -583,6 +584,18 @@ def _finished(job: Job) -> tuple[Any, Any]:
         dcc.Link("Map", href="/map"),
     ]
     return text, kpi_cards(job.result)
+
+
+def _field_class(path: str, message: str, values: dict[str, Any]) -> str:
+    """A field's classes: ``invalid`` with a message, ``off`` when it does not apply.
+
+    Storm fields apply to their kind of rain only (a design storm's return period, a
+    catalogue event, a radar event), truck fields only with the trucks on. A field with
+    a message is always shown.
+    """
+    if message:
+        return "field invalid"
+    return "field off" if not schema.applies(path, values) else "field"
 
 
 def _groups(paths: list[str]) -> dict[str, str]:

@@ -101,8 +101,12 @@ def field_value(driver: Any, path: str) -> str:
 
 
 def set_field(driver: Any, path: str, text: str) -> None:
-    """Type ``text`` into a builder field, replacing what was there, and leave the field."""
-    element = wait(driver, lambda d: field(d, path))
+    """Type ``text`` into a builder field, replacing what was there, and leave the field.
+
+    Waits for the field to be shown (storm and truck fields are shown for their kind of
+    rain, or with the trucks on).
+    """
+    element = wait(driver, lambda d: field(d, path) if field(d, path).is_displayed() else None)
     click(driver, element)
     element.send_keys(Keys.CONTROL, "a")
     element.send_keys(Keys.DELETE)

@@ -106,3 +106,20 @@ def test_a_radar_storm_built_in_the_builder_runs(raw: dict[str, object]) -> None
         assert "water_depth" in done.result.dataset
     finally:
         runner.shutdown()
+
+
+def test_storm_and_truck_fields_apply_to_their_kind() -> None:
+    design = {"rain.kind": "design_storm", "trucks.enabled": []}
+    assert schema.applies("rain.design_storm.return_period", design)
+    assert not schema.applies("rain.event", design)
+    assert not schema.applies("rain.radar.event", design)
+    assert schema.applies("rain.start", design)
+    assert not schema.applies("trucks.fleet", design)
+    assert schema.applies("trucks.enabled", design)
+    radar = {"rain.kind": "radar", "trucks.enabled": ["on"]}
+    assert schema.applies("rain.radar.event", radar)
+    assert not schema.applies("rain.design_storm.duration", radar)
+    assert schema.applies("trucks.site_hours", radar)
+    assert not schema.applies("rain.start", {"rain.kind": "none"})
+    assert schema.applies("crews.count", {"rain.kind": "none"})
+    assert schema.applies("rain.event", {})  # no switch in the form: shown
