@@ -144,7 +144,7 @@ def new_event(
                 errors["attendance"] = f"Input should be greater than 0 (got {people})"
         return None, errors
     event = {
-        "name": f"event {added + 1} at {plaza}",
+        "name": f"event {added + 1} at {dict(plazas()).get(plaza or '', plaza)}",
         "plaza": plaza,
         "start": begin.isoformat(),
         "end": (begin + timedelta(seconds=seconds)).isoformat(),
@@ -259,7 +259,8 @@ def added_list(events: list[dict[str, Any]]) -> Any:
             html.Ul(
                 [
                     html.Li(
-                        f"{e['name']}: {e['start']} – {e['end']}, {float(e['attendance']):,.0f}",
+                        f"{e['name']} ({e['plaza']}): {e['start']} – {e['end']}, "
+                        f"{float(e['attendance']):,.0f}",
                         className="no-i18n",
                     )
                     for e in events

@@ -364,22 +364,22 @@ PATTERNS: tuple[tuple[str, str], ...] = (
     (r"^Saved (.+)\. Run it with: (.+)$", "已保存 {0}。运行命令：{1}"),
     (r"^(.+) already exists; choose another name\.$", "{0} 已存在，请换一个名字。"),
     (r"^Uploaded as (.+)\.$", "已上传为 {0}。"),
-    (r"^([\d,.]+%?|–) still open at the end$", "结束时仍有 {0} 件未办结"),
-    (r"^([\d,.]+%?|–) of reported$", "占上报的 {0}"),
-    (r"^dispatch within (\S+)$", "{0} 内派单"),
-    (r"^arrive within (\S+)$", "{0} 内到场"),
-    (r"^resolve within (\S+)$", "{0} 内办结"),
-    (r"^L(\d+): ([\d,.]+%?|–)$", "L{0}：{1}"),
-    (r"^([\d,.]+%?|–) without staff$", "无人员值守 {0}"),
-    (r"^of ([\d,.]+%?|–) started$", "共发车 {0}"),
-    (r"^([\d,.]+%?|–) dumped$", "偷倒 {0}"),
-    (r"^of ([\d,.]+%?|–)$", "共 {0}"),
-    (r"^([\d,.]+%?|–) traced$", "溯源 {0}"),
-    (r"^([\d,.]+%?|–) cases$", "{0} 件工单"),
-    (r"^([\d,.]+%?|–) impeded$", "受阻 {0}"),
+    (r"^([\d,.]+(?: ?%)?|–) still open at the end$", "结束时仍有 {0} 件未办结"),
+    (r"^([\d,.]+(?: ?%)?|–) of reported$", "占上报的 {0}"),
+    (r"^dispatch within (.+)$", "{0} 内派单"),
+    (r"^arrive within (.+)$", "{0} 内到场"),
+    (r"^resolve within (.+)$", "{0} 内办结"),
+    (r"^L(\d+): ([\d,.]+(?: ?%)?|–)$", "L{0}：{1}"),
+    (r"^([\d,.]+(?: ?%)?|–) without staff$", "无人员值守 {0}"),
+    (r"^of ([\d,.]+(?: ?%)?|–) started$", "共发车 {0}"),
+    (r"^([\d,.]+(?: ?%)?|–) dumped$", "偷倒 {0}"),
+    (r"^of ([\d,.]+(?: ?%)?|–)$", "共 {0}"),
+    (r"^([\d,.]+(?: ?%)?|–) traced$", "溯源 {0}"),
+    (r"^([\d,.]+(?: ?%)?|–) cases$", "{0} 件工单"),
+    (r"^([\d,.]+(?: ?%)?|–) impeded$", "受阻 {0}"),
     (r"^([\d.]+) point-hours closed$", "封闭 {0} 点·小时"),
-    (r"^([\d,.]+%?|–) ponding cases$", "积水工单 {0} 件"),
-    (r"^([\d,.]+%?|–) crowd-control cases$", "人群管控工单 {0} 件"),
+    (r"^([\d,.]+(?: ?%)?|–) ponding cases$", "积水工单 {0} 件"),
+    (r"^([\d,.]+(?: ?%)?|–) crowd-control cases$", "人群管控工单 {0} 件"),
     (r"^Something went wrong: (.+)$", "出错了：{0}"),
     (r"^local time \((.+)\)$", "当地时间（{0}）"),
     (r"^min \((\d+) never got there\)$", "min（{0} 件未到达）"),
@@ -411,6 +411,7 @@ PATTERNS = (*PATTERNS, *_SCHEMA_MESSAGES)
 
 _COMPILED = tuple((re.compile(p), tmpl) for p, tmpl in PATTERNS)
 _SEP = " · "
+_LETTERS = re.compile(r"[A-Za-z]")
 
 
 def normalise_lang(lang: str | None) -> str:
@@ -424,9 +425,18 @@ def _fill(template: str, names: list[str]) -> str:
 
 
 def _translate(key: str) -> str | None:
-    """The zh-CN of a stripped text, or ``None`` when there is none."""
+    """The zh-CN of a stripped text, or ``None`` when there is none.
+
+    A text of parts joined by `` · `` is translated part by part when every part with
+    letters has a translation (a run's name, say, has parts that do not).
+    """
     if key in ZH_CN:
         return ZH_CN[key]
+    if _SEP in key:
+        pieces = key.split(_SEP)
+        done = [_translate(p.strip()) if _LETTERS.search(p) else p for p in pieces]
+        if all(d is not None for d in done):
+            return _SEP.join(d for d in done if d is not None)
     for regex, tmpl in _COMPILED:
         m = regex.match(key)
         if m is None:
@@ -436,11 +446,6 @@ def _translate(key: str) -> str | None:
             continue  # "name (detail)" only when the name has a translation
         names = [ZH_CN.get(p, p) for p in parts]
         return _fill(tmpl, names)
-    if _SEP in key:
-        pieces = key.split(_SEP)
-        done = [_translate(p.strip()) for p in pieces]
-        if any(d is not None for d in done):
-            return _SEP.join(d if d is not None else p for d, p in zip(done, pieces, strict=True))
     return None
 
 
@@ -521,18 +526,20 @@ _SCRIPT = """
   var lang = "en", seen = new WeakMap(), ATTRS = ["placeholder", "title"];
   function tr(key) {
     if (Object.prototype.hasOwnProperty.call(D, key)) return D[key];
+    if (key.indexOf(SEP) >= 0) {
+      var parts = key.split(SEP), all = true;
+      var out = parts.map(function (p) {
+        if (!/[A-Za-z]/.test(p)) return p;
+        var x = tr(p.trim()); if (x === null) all = false; return x;
+      });
+      if (all) return out.join(SEP);
+    }
     for (var i = 0; i < RX.length; i++) {
       var m = RX[i][0].exec(key);
       if (!m) continue;
       if (RX[i][1] === "{0}（{1}）" && !D.hasOwnProperty(m[1])) continue;
       return RX[i][1].replace(/\\{(\\d+)\\}/g, function (_, j) {
         var g = m[+j + 1]; return D.hasOwnProperty(g) ? D[g] : g; });
-    }
-    if (key.indexOf(SEP) >= 0) {
-      var parts = key.split(SEP), any = false;
-      var out = parts.map(function (p) { var x = tr(p.trim()); if (x !== null) any = true;
-                                          return x === null ? p : x; });
-      if (any) return out.join(SEP);
     }
     return null;
   }

@@ -119,7 +119,7 @@ def _facts(job: Job) -> html.Dl:
         facts[6] = ("rain", f"radar storm {sc.rain.radar.event} (transposed)")
     if sc.crowds.enabled and sc.crowds.events:
         text = "; ".join(
-            f"{e.name}: {e.plaza}, {e.start:%Y-%m-%d %H:%M}–{e.end:%H:%M}, "
+            f"{e.name} ({e.plaza}), {e.start:%Y-%m-%d %H:%M}–{e.end:%H:%M}, "
             f"{e.attendance:,.0f} people"
             for e in sc.crowds.events
         )

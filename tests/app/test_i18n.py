@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -148,3 +151,41 @@ def test_the_script_holds_the_dictionary_and_cannot_end_its_tag() -> None:
     for pattern, _ in i18n.PATTERNS:
         re.compile(pattern)
         assert "(?P" not in pattern and "(?<" not in pattern
+
+
+#: Runs the page script without a browser: enough of ``document`` for it to load.
+_NODE = """
+global.window = global;
+global.document = {title: "", documentElement: {}, body: {}};
+global.MutationObserver = class { observe() {} };
+global.NodeFilter = {SHOW_TEXT: 4, SHOW_ELEMENT: 1, FILTER_REJECT: 2, FILTER_ACCEPT: 1};
+%s
+window.twinI18n.set("zh-CN");
+const texts = JSON.parse(require("fs").readFileSync(0, "utf-8"));
+process.stdout.write(JSON.stringify(texts.map((s) => window.twinI18n.t(s))));
+"""
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs node to run the page script")
+def test_the_page_script_translates_as_t_does() -> None:
+    texts = [
+        *list(i18n.ZH_CN)[:40],
+        "3 problems to fix",
+        "  Run scenario ",
+        "whole number · ≥ 1",
+        "mean 0.81 min · p90 1.22 min",
+        "83.7 % of reported",
+        "Attendance (concert on Wulin Square)",
+        "#1 gongshu_baseline_day · nearest_idle · 150 crews · seed 1",
+        "Input should be greater than 0 (got -3)",
+        "a label nobody translated",
+    ]
+    out = subprocess.run(
+        ["node", "-e", _NODE % i18n.script()],
+        input=json.dumps(texts),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert json.loads(out.stdout) == [i18n.t(x, "zh-CN") for x in texts]
