@@ -130,7 +130,9 @@ def _facts(job: Job) -> html.Dl:
         facts.insert(-1, ("muck trucks", f"on: {fleet:,} trucks{hours}"))
     items: list[Any] = []
     for key, value in facts:
-        items += [html.Dt(key), html.Dd(value, className="no-i18n")]
+        # Names are shown as they are; the other values are translated with the page.
+        named = key in ("scenario", "crowd events")
+        items += [html.Dt(key), html.Dd(value, className="no-i18n" if named else None)]
     return html.Dl(items, className="facts")
 
 

@@ -143,7 +143,9 @@ def test_the_builder_adds_a_crowd_event_a_catalogue_storm_and_trucks(
     zh = ("广场人群", "降雨与低洼点积水", "人群活动", "渣土车", "人群预警", "查获渣土车违规")
     for text in zh:
         wait(page, lambda d, text=text: text in text_of(d, "results-body"))
-    assert f"catalogue storm {event}" in text_of(page, "results-body")  # a value: as it is
+    body = text_of(page, "results-body")
+    assert f"历史暴雨 {event}" in body and "启用：40 辆，工地作业时段 06:00-11:00" in body
+    assert "plaza-wulin-square" in body  # names as they are
     shoot(page, "zh_cn_results_run")
     click(page, wait_id(page, "lang-en"))
     wait(page, lambda d: "Crowds at the plazas" in text_of(d, "results-body"))
