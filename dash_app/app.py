@@ -25,6 +25,7 @@ from dash import Dash, Input, Output, State, dcc, html
 
 from dash_app.context import AppContext
 from dash_app.files import register_files
+from dash_app.i18n import LANGUAGES, script
 from dash_app.jobs import JobRunner, failure_message
 from dash_app.library import RunLibrary
 from dash_app.pages import builder, compare, map, results
@@ -59,6 +60,7 @@ def _shell(ctx: AppContext, modules: list[ModuleType]) -> html.Div:
             dcc.Interval(id="poll", interval=POLL_MS),
             dcc.Store(id="runs-version", data=-1),
             dcc.Store(id=JOBS_STATE, data=None),
+            dcc.Store(id="lang", storage_type="local"),
             html.Header(
                 [
                     html.Div(
@@ -66,6 +68,20 @@ def _shell(ctx: AppContext, modules: list[ModuleType]) -> html.Div:
                     ),
                     html.Nav(nav, className="pages"),
                     html.Div(id="queue-status", className="queue"),
+                    html.Div(
+                        [
+                            html.Button(
+                                name,
+                                id=f"lang-{code}",
+                                n_clicks=0,
+                                lang=code,
+                                title="Interface language",
+                            )
+                            for code, name in LANGUAGES
+                        ],
+                        className="lang-switch",
+                        id="lang-switch",
+                    ),
                 ],
                 className="topbar",
             ),
@@ -171,7 +187,8 @@ def create_app(
         include_assets_files=False,
         on_error=None if debug else on_error,
     )
-    app.index_string = INDEX_STRING
+    # The translating script goes in the head, so that it sees the page as it is drawn.
+    app.index_string = INDEX_STRING.replace("</head>", f"<script>{script()}</script>\n</head>")
     app.layout = _shell(ctx, modules)
     app.twin_context = ctx  # type: ignore[attr-defined]
     _register_shell(app, ctx, modules)
@@ -221,6 +238,39 @@ def _register_shell(app: Dash, ctx: AppContext, modules: list[ModuleType]) -> No
         if active:
             status = f"{len(active)} job{'s' if len(active) > 1 else ''} in progress · " + status
         return (now if version != now else dash.no_update), status, state
+
+    # The interface language: a click on a language, else ``?lang=`` in the address, else
+    # what this browser chose last time (the ``lang`` store keeps it in localStorage).
+    app.clientside_callback(  # type: ignore[no-untyped-call]
+        """
+        function (en, zh, search, stored) {
+            var trig = (dash_clientside.callback_context.triggered || [])
+                .map(function (t) { return t.prop_id; }).join(" ");
+            if (trig.indexOf("lang-en.") >= 0) return "en";
+            if (trig.indexOf("lang-zh-CN.") >= 0) return "zh-CN";
+            var m = /[?&]lang=([^&]+)/.exec(search || "");
+            if (m) return decodeURIComponent(m[1]).toLowerCase().indexOf("zh") === 0
+                ? "zh-CN" : "en";
+            return stored || "en";
+        }
+        """,
+        Output("lang", "data"),
+        Input("lang-en", "n_clicks"),
+        Input("lang-zh-CN", "n_clicks"),
+        Input("url", "search"),
+        State("lang", "data"),
+    )
+    app.clientside_callback(  # type: ignore[no-untyped-call]
+        """
+        function (lang) {
+            var l = window.twinI18n ? window.twinI18n.set(lang) : "en";
+            return [l === "en" ? "active" : "", l === "zh-CN" ? "active" : ""];
+        }
+        """,
+        Output("lang-en", "className"),
+        Output("lang-zh-CN", "className"),
+        Input("lang", "data"),
+    )
 
     @app.callback(
         Output("app-error", "hidden", allow_duplicate=True),

@@ -32,12 +32,17 @@ from pydantic.fields import FieldInfo
 
 from twin.durations import PositiveDuration, parse_duration
 from twin.errors import ScenarioError
+from twin.hydro.radar.events import EVENT_NAMES
 from twin.scenario import POLICIES, Scenario, validate_scenario
+from twin.trucks.config import TrucksConfig
 
 __all__ = [
+    "DERIVED",
     "FIELD_GROUPS",
     "WHERE",
     "FieldSpec",
+    "add_crowd_events",
+    "applies",
     "apply_edits",
     "builder_fields",
     "errors_by_field",
@@ -48,6 +53,7 @@ __all__ = [
     "parse_value",
     "read_raw",
     "safe_file_name",
+    "scaled_fleets",
     "scenario_yaml",
     "validate_edits",
 ]
@@ -58,7 +64,15 @@ WHERE = "<builder>"
 Kind = Literal["int", "float", "duration", "text", "choice", "bool"]
 
 #: Choices of ``str`` fields that are checked by a validator rather than a ``Literal``.
-CHOICES: dict[str, tuple[str, ...]] = {"dispatch.policy": POLICIES}
+CHOICES: dict[str, tuple[str, ...]] = {
+    "dispatch.policy": POLICIES,
+    "rain.radar.event": tuple(EVENT_NAMES),
+}
+
+#: Builder fields that are not one field of the schema: each is written into the
+#: scenario by :func:`apply_edits` (``trucks.fleet``: the haulage companies' fleets,
+#: scaled to that many trucks in all).
+DERIVED = ("trucks.fleet",)
 
 #: The builder's fields: (group title, ((dotted path, label), ...)). ``{i}`` in a path
 #: stands for each crowd event of the scenario. Fields the schema does not have (yet)
@@ -116,6 +130,7 @@ FIELD_GROUPS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("rain.design_storm.return_period", "Return period [years]"),
             ("rain.design_storm.duration", "Storm duration"),
             ("rain.event", "Catalogue event"),
+            ("rain.radar.event", "Radar event"),
             ("rain.scale", "Rain multiplier"),
         ),
     ),
@@ -130,7 +145,9 @@ FIELD_GROUPS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         "Muck trucks",
         (
             ("trucks.enabled", "Muck trucks on"),
+            ("trucks.fleet", "Trucks in the fleet"),
             ("trucks.trips_per_day", "Truck trips per day"),
+            ("trucks.site_hours", "Site working hours"),
         ),
     ),
     (
@@ -209,6 +226,8 @@ class FieldSpec:
             parts.append("number")
         elif self.path == "start":
             parts.append("YYYY-MM-DDTHH:MM:SS")
+        elif self.path.endswith("_hours"):
+            parts.append("hours HH:MM-HH:MM, e.g. 20:00-06:00 for the night")
         if self.bounds_text:
             parts.append(self.bounds_text)
         return " · ".join(parts)
@@ -268,8 +287,18 @@ def field_spec(path: str, label: str, group: str) -> FieldSpec:
     Raises
     ------
     KeyError
-        ``path`` is not a field of the schema.
+        ``path`` is not a field of the schema (nor one of :data:`DERIVED`).
     """
+    if path == "trucks.fleet":
+        return FieldSpec(
+            path=path,
+            label=label,
+            group=group,
+            kind="int",
+            description="muck trucks of all the haulage companies together; each company "
+            "keeps its share of the fleet [trucks]",
+            lower=1.0,
+        )
     info = _field_info(path)
     annotation = _strip_optional(info.annotation)
     default = None if info.is_required() else info.get_default(call_default_factory=True)
@@ -356,6 +385,28 @@ def _lookup(data: Any, path: str) -> Any:
     return node
 
 
+def applies(path: str, values: dict[str, Any]) -> bool:
+    """Whether a builder field applies, given the form's values (by dotted path).
+
+    Storm fields apply to their kind of rain (``rain.kind``): a design storm's fields, the
+    catalogue event, the radar event; the rain's start and multiplier to any rain. Truck
+    fields apply when ``trucks.enabled`` is on. A field whose switch is not in the form
+    always applies.
+    """
+    kind = values.get("rain.kind")
+    if kind is not None and path.startswith("rain.") and path != "rain.kind":
+        if path.startswith("rain.design_storm."):
+            return bool(kind == "design_storm")
+        if path == "rain.event":
+            return bool(kind == "event")
+        if path.startswith("rain.radar."):
+            return bool(kind == "radar")
+        return bool(kind != "none")
+    if "trucks.enabled" in values and path.startswith("trucks.") and path != "trucks.enabled":
+        return bool(values["trucks.enabled"])
+    return True
+
+
 def format_duration(seconds: float) -> str:
     """Seconds as the shortest exact duration text: ``45s``, ``5min``, ``2h``, ``1d``."""
     if not math.isfinite(seconds):
@@ -385,10 +436,15 @@ def format_value(spec: FieldSpec, value: Any) -> Any:
 
 def initial_text(spec: FieldSpec, raw: dict[str, Any], scenario: Scenario) -> Any:
     """What a field shows first: the file's own text when it has the field, else the value."""
+    if spec.path == "trucks.fleet":
+        return str(sum(c.trucks for c in scenario.trucks.companies))
     try:
         value = _lookup(raw, spec.path)
     except KeyError:
-        value = _lookup(scenario.model_dump(mode="python"), spec.path)
+        try:
+            value = _lookup(scenario.model_dump(mode="python"), spec.path)
+        except KeyError:  # below an optional section the scenario does not have
+            value = None
         return format_value(spec, value)
     if spec.kind in ("choice", "bool"):
         return format_value(spec, value)
@@ -447,12 +503,71 @@ def _set_path(data: dict[str, Any], path: str, value: Any) -> None:
         node[leaf] = value
 
 
+def scaled_fleets(fleets: Sequence[int], total: int) -> list[int]:
+    """Fleet sizes scaled to ``total`` trucks in all, in proportion (largest remainders).
+
+    Every company keeps at least one truck, so ``total`` must be at least the number of
+    companies.
+    """
+    n = len(fleets)
+    if total < n:
+        raise ValueError(f"needs at least {n} trucks (one per haulage company), got {total}")
+    whole = sum(fleets)
+    spare = total - n  # one each first, the rest in proportion
+    shares = [spare * f / whole for f in fleets]
+    out = [1 + int(s) for s in shares]
+    order = sorted(range(n), key=lambda i: shares[i] - int(shares[i]), reverse=True)
+    for i in order[: total - sum(out)]:
+        out[i] += 1
+    return out
+
+
+def _apply_fleet(data: dict[str, Any], value: Any) -> str | None:
+    """Write ``trucks.fleet`` into ``data`` as companies' fleets; a message when it is bad."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        shown = "the field is empty" if value is None else f"got {value!r}"
+        return f"{WHERE}: trucks.fleet: give a whole number of trucks ({shown})"
+    trucks = data.get("trucks")
+    trucks = trucks if isinstance(trucks, dict) else {}
+    companies = trucks.get("companies")
+    if not isinstance(companies, list) or not companies:
+        companies = [c.model_dump(mode="json") for c in TrucksConfig().companies]
+    try:
+        sizes = [int(c["trucks"]) for c in companies]
+        new = scaled_fleets(sizes, value)
+    except (KeyError, TypeError, ValueError) as exc:
+        return f"{WHERE}: trucks.fleet: {exc}"
+    trucks["companies"] = [{**c, "trucks": n} for c, n in zip(companies, new, strict=True)]
+    data["trucks"] = trucks
+    return None
+
+
 def apply_edits(raw: dict[str, Any], edits: dict[str, Any]) -> dict[str, Any]:
-    """A deep copy of a scenario file's mapping with dotted-path edits applied."""
+    """A deep copy of a scenario file's mapping with dotted-path edits applied.
+
+    A :data:`DERIVED` edit that cannot be written is left out (:func:`validate_edits`
+    says why).
+    """
     data = copy.deepcopy(raw)
     for path, value in edits.items():
-        _set_path(data, path, value)
+        if path == "trucks.fleet":
+            _apply_fleet(data, value)
+        else:
+            _set_path(data, path, value)
     return data
+
+
+def add_crowd_events(data: dict[str, Any], events: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """``data`` with crowd events added after the scenario's own (crowds turned on)."""
+    if not events:
+        return data
+    out = copy.deepcopy(data)
+    crowds = out.get("crowds")
+    crowds = crowds if isinstance(crowds, dict) else {}
+    crowds["enabled"] = True
+    crowds["events"] = [*(crowds.get("events") or []), *copy.deepcopy(list(events))]
+    out["crowds"] = crowds
+    return out
 
 
 def input_problems(scenario: Scenario, *, events: Sequence[str] | None = None) -> list[str]:
@@ -479,9 +594,15 @@ def input_problems(scenario: Scenario, *, events: Sequence[str] | None = None) -
 
 
 def validate_edits(
-    raw: dict[str, Any], edits: dict[str, Any], *, events: Sequence[str] | None = None
+    raw: dict[str, Any],
+    edits: dict[str, Any],
+    *,
+    events: Sequence[str] | None = None,
+    crowd_events: Sequence[dict[str, Any]] = (),
 ) -> tuple[Scenario | None, dict[str, Any], str | None]:
     """Apply edits and validate (with :func:`input_problems` of ``events``).
+
+    ``crowd_events``: crowd events added in the builder (:func:`add_crowd_events`).
 
     Returns
     -------
@@ -492,7 +613,11 @@ def validate_edits(
     message
         The :class:`~twin.errors.ScenarioError` message (the CLI's text), or ``None``.
     """
-    data = apply_edits(raw, edits)
+    data = add_crowd_events(apply_edits(raw, edits), crowd_events)
+    if "trucks.fleet" in edits:
+        problem = _apply_fleet(copy.deepcopy(data), edits["trucks.fleet"])
+        if problem is not None:
+            return None, data, problem
     try:
         scenario = validate_scenario(data, where=WHERE)
     except ScenarioError as exc:

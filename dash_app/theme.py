@@ -16,16 +16,17 @@ body { margin: 0; font-family: system-ui, -apple-system, "Segoe UI", Roboto, "No
        "PingFang SC", "Microsoft YaHei", sans-serif; color: var(--ink); background: var(--bg);
        font-size: 14px; }
 header.topbar { background: var(--brand); color: #fff; display: flex; align-items: center;
-                gap: 1.5rem; padding: 0 1.25rem; height: 52px; position: sticky; top: 0;
+                gap: 1.1rem; padding: 0 1.25rem; height: 52px; position: sticky; top: 0;
                 z-index: 10; box-shadow: 0 1px 3px rgba(0,0,0,.2); }
 header.topbar .brand { font-weight: 650; font-size: 1.05rem; white-space: nowrap; }
 header.topbar .brand small { font-weight: 400; opacity: .75; margin-left: .4rem; }
 nav.pages { display: flex; gap: .25rem; height: 100%; }
-nav.pages a { color: #d0dbe6; text-decoration: none; padding: 0 .8rem; display: flex;
-              align-items: center; border-bottom: 3px solid transparent; }
+nav.pages a { color: #d0dbe6; text-decoration: none; padding: 0 .7rem; display: flex;
+              align-items: center; border-bottom: 3px solid transparent; white-space: nowrap; }
 nav.pages a:hover { color: #fff; }
 nav.pages a.active { color: #fff; border-bottom-color: #74c0fc; font-weight: 600; }
-.queue { margin-left: auto; font-size: .8rem; opacity: .85; white-space: nowrap; }
+.queue { margin-left: auto; font-size: .8rem; opacity: .85; text-align: right;
+         line-height: 1.2; max-width: 13rem; }
 main.content { max-width: 1400px; margin: 0 auto; padding: 1rem 1.25rem 3rem; }
 h1.page-title { font-size: 1.35rem; margin: .4rem 0 .2rem; }
 p.lead { color: #495057; margin: 0 0 1rem; max-width: 70rem; }
@@ -50,6 +51,7 @@ fieldset.group legend { font-weight: 600; padding: 0 .35rem; }
 .field input[type=text], .field input:not([type]), .text-input {
   width: 100%; padding: .38rem .5rem; border: 1px solid #ced4da; border-radius: 5px;
   font: inherit; background: #fff; }
+.field.off { display: none; }
 .field.invalid input { border-color: var(--error); background: #fff5f5; }
 .field .hint { color: var(--muted); font-size: .75rem; margin-top: .15rem; }
 .field-error, .group-error { color: var(--error); font-size: .8rem; margin-top: .2rem;
@@ -96,6 +98,12 @@ td.worse { color: var(--error); font-weight: 600; }
 .muted { color: var(--muted); }
 .empty { color: var(--muted); padding: 2rem; text-align: center; }
 .time-label { font-variant-numeric: tabular-nums; font-weight: 600; min-width: 9rem; }
+.lang-switch { display: flex; gap: .2rem; flex-shrink: 0; }
+@media (max-width: 1500px) { header.topbar .brand small { display: none; } }
+.lang-switch button { background: transparent; color: #d0dbe6; border: 1px solid #4a6a88;
+                      border-radius: 4px; padding: .15rem .5rem; font: inherit;
+                      font-size: .8rem; cursor: pointer; white-space: nowrap; }
+.lang-switch button.active { background: #d0dbe6; color: var(--brand); font-weight: 600; }
 .checks label { margin-right: .9rem; font-size: .85rem; }
 .checks input { margin-right: .25rem; }
 """

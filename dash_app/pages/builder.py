@@ -5,6 +5,11 @@ validated at once by :func:`twin.scenario.validate_scenario` and each message is
 next to its field; nothing typed is ever reset by a message. *Run* queues the edited
 scenario on the background runner (progress bar, then the run's KPI cards); *Save as*
 writes the edited scenario to a new YAML file that ``twin run`` can load.
+
+Besides the scenario's own fields, the form adds crowd events (*Add a crowd event*:
+plaza, start, duration, attendance; :mod:`dash_app.crowd_events`), a storm from the
+catalogue, a design storm or a shipped radar event (*Storm*), and muck trucks (*Muck
+trucks*: on, the fleet, the sites' working hours), each checked next to its field.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from dash import ALL, Dash, Input, Output, State, dcc, html
 from dash_app import schema
 from dash_app.components import labelled, page_header, scenario_menu
 from dash_app.context import AppContext
+from dash_app.crowd_events import CROWD_FIELDS, added_list, crowd_panel, new_event
 from dash_app.jobs import Job
 from dash_app.kpis import kpi_cards
 from dash_app.progress import job_stores, progress_bar, queue_outputs, queued, register_progress
@@ -37,11 +43,15 @@ TITLE = "Scenario builder"
 DEFAULT_FILE = "gongshu_baseline_day.yaml"
 #: The status line of *Run* while the form has problems (cleared once it has none).
 NOT_RUN = "Not run: fix the marked fields first."
-#: The form's values, their ids and what the form was built from (callbacks' states).
+#: The crowd events added with *Add a crowd event* (scenario-file mappings).
+CROWD_STORE = "builder-crowd-events"
+#: The form's values, their ids, what the form was built from and the crowd events
+#: added in the builder (callbacks' states).
 _FORM = (
     State({"type": "field", "path": ALL}, "value"),
     State({"type": "field", "path": ALL}, "id"),
     State("builder-base", "data"),
+    State(CROWD_STORE, "data"),
 )
 
 
@@ -139,13 +149,14 @@ def collect(
     raw: dict[str, Any],
     *,
     events: Sequence[str] | None = None,
+    crowd_events: Sequence[dict[str, Any]] = (),
 ) -> tuple[Scenario | None, dict[str, Any], dict[str, Any], str | None]:
     """Validate the form: the scenario (or ``None``), the edits, the data and the message.
 
     Only fields whose value differs from what they started with are edits, so a
     scenario file is changed only where the planner changed it. ``events``: the storm
     catalogue's event ids (a ``rain.event`` not among them is marked; ``None``: not
-    checked).
+    checked). ``crowd_events``: crowd events added in the builder.
     """
     edits: dict[str, Any] = {}
     for path, value in zip(paths, values, strict=True):
@@ -153,16 +164,29 @@ def collect(
             continue
         spec = schema.field_spec(path, path, "")
         edits[path] = schema.parse_value(spec, value)
-    scenario, data, message = schema.validate_edits(raw, edits, events=events)
+    scenario, data, message = schema.validate_edits(
+        raw, edits, events=events, crowd_events=crowd_events
+    )
     return scenario, edits, data, message
 
 
 def _collect_form(
-    ctx: AppContext, values: list[Any], ids: list[dict[str, str]], base: dict[str, Any]
+    ctx: AppContext,
+    values: list[Any],
+    ids: list[dict[str, str]],
+    base: dict[str, Any],
+    added: list[dict[str, Any]] | None,
 ) -> tuple[Scenario | None, dict[str, Any], dict[str, Any], str | None]:
     """:func:`collect` of the form's values and ids (the states in :data:`_FORM`)."""
     paths = [i["path"] for i in ids]
-    return collect(paths, values, base["initial"], base["raw"], events=_events(ctx, paths, values))
+    return collect(
+        paths,
+        values,
+        base["initial"],
+        base["raw"],
+        events=_events(ctx, paths, values),
+        crowd_events=added or (),
+    )
 
 
 def _storms(ctx: AppContext) -> list[tuple[str, str]] | None:
@@ -209,6 +233,7 @@ def layout(ctx: AppContext) -> html.Div:
                 "same messages as `twin run`.",
             ),
             dcc.Store(id="builder-base"),
+            dcc.Store(id=CROWD_STORE, data=[]),
             *job_stores("builder"),
             html.Div(
                 [
@@ -234,6 +259,7 @@ def layout(ctx: AppContext) -> html.Div:
                                 kind="panel",
                             ),
                             html.Div(id="builder-form"),
+                            crowd_panel(),
                         ]
                     ),
                     html.Div(
@@ -304,18 +330,19 @@ def register(app: Dash, ctx: AppContext) -> None:
         Output("builder-form", "children"),
         Output("builder-base", "data"),
         Output("builder-description", "children"),
+        Output(CROWD_STORE, "data"),
         Input("builder-file", "value"),
     )
-    def load_file(name: str | None) -> tuple[Any, Any, Any]:
+    def load_file(name: str | None) -> tuple[Any, Any, Any, Any]:
         if not name:
-            return html.Div("No scenarios found.", className="empty"), None, ""
+            return html.Div("No scenarios found.", className="empty"), None, "", []
         try:
             scenario, raw, _ = _load(ctx, name)
         except ScenarioError as exc:
-            return html.Div(str(exc), className="alert alert-error"), None, ""
+            return html.Div(str(exc), className="alert alert-error"), None, "", []
         fieldsets, initial = form(scenario, raw, storms=_storms(ctx))
         base = {"file": name, "raw": raw, "initial": initial}
-        return fieldsets, base, scenario.description.strip()
+        return fieldsets, base, scenario.description.strip(), []
 
     @app.callback(
         Output({"type": "field-error", "path": ALL}, "children"),
@@ -323,12 +350,14 @@ def register(app: Dash, ctx: AppContext) -> None:
         Output({"type": "group-error", "group": ALL}, "children"),
         Output("builder-status", "children"),
         Input({"type": "field", "path": ALL}, "value"),
+        Input(CROWD_STORE, "data"),
         State({"type": "field", "path": ALL}, "id"),
         State({"type": "group-error", "group": ALL}, "id"),
         State("builder-base", "data"),
     )
     def validate(
         values: list[Any],
+        added: list[dict[str, Any]] | None,
         ids: list[dict[str, str]],
         group_ids: list[dict[str, str]],
         base: dict[str, Any] | None,
@@ -336,9 +365,8 @@ def register(app: Dash, ctx: AppContext) -> None:
         paths = [i["path"] for i in ids]
         if base is None or not paths:
             return [""] * len(paths), ["field"] * len(paths), [""] * len(group_ids), None
-        _, edits, _, message = collect(
-            paths, values, base["initial"], base["raw"], events=_events(ctx, paths, values)
-        )
+        _, edits, _, message = _collect_form(ctx, values, ids, base, added)
+        values_by_path = dict(zip(paths, values, strict=True))
         by_field = schema.errors_by_field(message) if message else {}
         field_msgs = {p: "; ".join(by_field.get(p, [])) for p in paths}
         placed = {p for p in paths if by_field.get(p)}
@@ -357,7 +385,7 @@ def register(app: Dash, ctx: AppContext) -> None:
                 unplaced.extend(f"{where}: {m}" if where else m for m in msgs)
         return (
             [field_msgs[p] for p in paths],
-            ["field invalid" if field_msgs[p] else "field" for p in paths],
+            [_field_class(p, field_msgs[p], values_by_path) for p in paths],
             ["; ".join(group_msgs.get(g["group"], [])) for g in group_ids],
             _status(message, len(edits), unplaced),
         )
@@ -369,11 +397,15 @@ def register(app: Dash, ctx: AppContext) -> None:
         prevent_initial_call=True,
     )
     def run(
-        n_clicks: int, values: list[Any], ids: list[dict[str, str]], base: dict[str, Any] | None
+        n_clicks: int,
+        values: list[Any],
+        ids: list[dict[str, str]],
+        base: dict[str, Any] | None,
+        added: list[dict[str, Any]] | None,
     ) -> tuple[Any, Any]:
         if not n_clicks or base is None:
             raise dash.exceptions.PreventUpdate
-        scenario, _, _, _message = _collect_form(ctx, values, ids, base)
+        scenario, _, _, _message = _collect_form(ctx, values, ids, base, added)
         if scenario is None:
             return dash.no_update, html.Span(NOT_RUN, className="field-error")
         path = ctx.scenario_path(base["file"])
@@ -408,6 +440,7 @@ def register(app: Dash, ctx: AppContext) -> None:
     )
 
     _register_upload(app, ctx)
+    _register_crowds(app)
 
     @app.callback(
         Output("builder-save-message", "children"),
@@ -423,6 +456,7 @@ def register(app: Dash, ctx: AppContext) -> None:
         values: list[Any],
         ids: list[dict[str, str]],
         base: dict[str, Any] | None,
+        added: list[dict[str, Any]] | None,
     ) -> tuple[Any, Any]:
         if not n_clicks or base is None:
             raise dash.exceptions.PreventUpdate
@@ -430,7 +464,7 @@ def register(app: Dash, ctx: AppContext) -> None:
             file_name = schema.safe_file_name(name or "")
         except ScenarioError as exc:
             return html.Div(str(exc), className="alert alert-error"), dash.no_update
-        scenario, edits, data, _message = _collect_form(ctx, values, ids, base)
+        scenario, edits, data, _message = _collect_form(ctx, values, ids, base, added)
         if scenario is None:
             return html.Div(
                 "Not saved: fix the marked fields first.", className="alert alert-error"
@@ -440,7 +474,10 @@ def register(app: Dash, ctx: AppContext) -> None:
             return html.Div(
                 f"{file_name} already exists; choose another name.", className="alert alert-error"
             ), dash.no_update
-        text = schema.scenario_yaml(data, based_on=base["file"], changed=edits)
+        changed = dict(edits)
+        if added:
+            changed["crowds.events"] = f"{len(added)} event(s) added"
+        text = schema.scenario_yaml(data, based_on=base["file"], changed=changed)
         try:
             ctx.save_dir.mkdir(parents=True, exist_ok=True)
             target.write_text(text, encoding="utf-8")
@@ -482,6 +519,60 @@ def _register_upload(app: Dash, ctx: AppContext) -> None:
         return message, ctx.scenario_names(), path.name
 
 
+def _register_crowds(app: Dash) -> None:
+    keys = [k for k, _ in CROWD_FIELDS]
+    controls = [Input(f"builder-crowd-{k}", "value") for k in keys]
+
+    @app.callback(
+        [Output(f"builder-crowd-{k}-error", "children") for k in keys],
+        [Output(f"builder-crowd-{k}-box", "className") for k in keys],
+        *controls,
+        State("builder-base", "data"),
+        State(CROWD_STORE, "data"),
+        prevent_initial_call=True,
+    )
+    def check(*args: Any) -> tuple[Any, ...]:
+        # Marks each field as it is typed in, like the scenario's own fields (an empty
+        # field is marked only once something else of the event has been typed).
+        *values, base, added = args
+        plaza, start, _duration, attendance = values
+        if base is None or not (plaza or start or attendance):
+            return (*[""] * len(keys), *["field"] * len(keys))
+        _, errors = new_event(*values, raw=base["raw"], added=len(added or []))
+        return (
+            *[errors.get(k, "") for k in keys],
+            *["field invalid" if errors.get(k) else "field" for k in keys],
+        )
+
+    @app.callback(
+        Output(CROWD_STORE, "data", allow_duplicate=True),
+        Output("builder-crowd-message", "children"),
+        Input("builder-crowd-add", "n_clicks"),
+        Input("builder-crowd-clear", "n_clicks"),
+        [State(f"builder-crowd-{k}", "value") for k in keys],
+        State("builder-base", "data"),
+        State(CROWD_STORE, "data"),
+        prevent_initial_call=True,
+    )
+    def add(_add: int, _clear: int, *args: Any) -> tuple[Any, Any]:
+        *values, base, added = args
+        added = list(added or [])
+        if dash.ctx.triggered_id == "builder-crowd-clear":
+            return [], None
+        if base is None:
+            raise dash.exceptions.PreventUpdate
+        event, _ = new_event(*values, raw=base["raw"], added=len(added))
+        if event is None:
+            return dash.no_update, html.Span(
+                "Not added: fix the marked fields first.", className="field-error"
+            )
+        return [*added, event], html.Span("Event added.", className="hint", id="builder-crowd-ok")
+
+    @app.callback(Output("builder-crowd-list", "children"), Input(CROWD_STORE, "data"))
+    def show(added: list[dict[str, Any]] | None) -> Any:
+        return added_list(added or [])
+
+
 def _finished(job: Job) -> tuple[Any, Any]:
     """The status line of a finished run (links to its results and map), its KPI cards."""
     assert job.result is not None
@@ -493,6 +584,18 @@ def _finished(job: Job) -> tuple[Any, Any]:
         dcc.Link("Map", href="/map"),
     ]
     return text, kpi_cards(job.result)
+
+
+def _field_class(path: str, message: str, values: dict[str, Any]) -> str:
+    """A field's classes: ``invalid`` with a message, ``off`` when it does not apply.
+
+    Storm fields apply to their kind of rain only (a design storm's return period, a
+    catalogue event, a radar event), truck fields only with the trucks on. A field with
+    a message is always shown.
+    """
+    if message:
+        return "field invalid"
+    return "field off" if not schema.applies(path, values) else "field"
 
 
 def _groups(paths: list[str]) -> dict[str, str]:

@@ -20,6 +20,12 @@ __all__ = ["PATH", "TITLE", "files_panel", "layout", "register", "run_view"]
 
 PATH = "/results"
 TITLE = "Results"
+#: Said on the page: one run library for the whole server, not one per tab.
+SHARED_NOTE = (
+    "The run library is shared by every browser tab and every user of this server: runs "
+    "started elsewhere appear here too, and renaming or deleting a run changes it for "
+    "everyone."
+)
 
 
 def layout(ctx: AppContext) -> html.Div:
@@ -63,6 +69,15 @@ def layout(ctx: AppContext) -> html.Div:
                 className="panel row",
                 style={"alignItems": "flex-end"},
             ),
+            html.Div(
+                [
+                    html.Strong("Shared run library"),
+                    html.Span(": ", className="no-i18n"),
+                    html.Span(SHARED_NOTE),
+                ],
+                className="alert alert-info",
+                id="results-shared-note",
+            ),
             html.Div(id="results-library-message"),
             html.Div(id="results-body", children=_no_run()),
         ]
@@ -98,9 +113,26 @@ def _facts(job: Job) -> html.Dl:
         ),
         ("wall time", f"{job.wall_s or 0.0:.1f} s"),
     ]
+    if sc.rain.kind == "event":
+        facts[6] = ("rain", f"catalogue storm {sc.rain.event}")
+    elif sc.rain.kind == "radar" and sc.rain.radar is not None:
+        facts[6] = ("rain", f"radar storm {sc.rain.radar.event} (transposed)")
+    if sc.crowds.enabled and sc.crowds.events:
+        text = "; ".join(
+            f"{e.name} ({e.plaza}), {e.start:%Y-%m-%d %H:%M}–{e.end:%H:%M}, "
+            f"{e.attendance:,.0f} people"
+            for e in sc.crowds.events
+        )
+        facts.insert(-1, ("crowd events", text))
+    if sc.trucks.enabled:
+        fleet = sum(c.trucks for c in sc.trucks.companies)
+        hours = f", sites open {sc.trucks.site_hours}" if sc.trucks.site_hours else ""
+        facts.insert(-1, ("muck trucks", f"on: {fleet:,} trucks{hours}"))
     items: list[Any] = []
     for key, value in facts:
-        items += [html.Dt(key), html.Dd(value)]
+        # Names are shown as they are; the other values are translated with the page.
+        named = key in ("scenario", "crowd events")
+        items += [html.Dt(key), html.Dd(value, className="no-i18n" if named else None)]
     return html.Dl(items, className="facts")
 
 
@@ -109,7 +141,7 @@ def run_view(job: Job) -> list[Any]:
     result = job.result
     assert result is not None
     body: list[Any] = [
-        html.Div([html.H2(job.label), _facts(job)], className="panel"),
+        html.Div([html.H2(job.label, className="no-i18n"), _facts(job)], className="panel"),
         html.Div(kpi_cards(result), id="results-kpis"),
         html.Div(
             [

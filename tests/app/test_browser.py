@@ -101,8 +101,12 @@ def field_value(driver: Any, path: str) -> str:
 
 
 def set_field(driver: Any, path: str, text: str) -> None:
-    """Type ``text`` into a builder field, replacing what was there, and leave the field."""
-    element = wait(driver, lambda d: field(d, path))
+    """Type ``text`` into a builder field, replacing what was there, and leave the field.
+
+    Waits for the field to be shown (storm and truck fields are shown for their kind of
+    rain, or with the trucks on).
+    """
+    element = wait(driver, lambda d: field(d, path) if field(d, path).is_displayed() else None)
     click(driver, element)
     element.send_keys(Keys.CONTROL, "a")
     element.send_keys(Keys.DELETE)
@@ -328,6 +332,8 @@ def test_save_as_a_new_yaml(page: Any, served: dict[str, Any]) -> None:
 
 def test_a_storm_shows_water_and_closed_roads(page: Any, shoot: Shoot) -> None:
     choose(page, "builder-file", "gongshu_rainstorm.yaml")
+    # The form of the file before has the same rain start: wait for this file's form.
+    wait(page, lambda d: field_value(d, "name") == "gongshu_rainstorm")
     wait(page, lambda d: field_value(d, "rain.start") == "8h")
     set_field(page, "horizon", "2h")
     set_field(page, "start", "2026-06-01T07:00:00")
