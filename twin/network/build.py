@@ -122,9 +122,9 @@ def largest_component(G: nx.MultiDiGraph, *, min_fraction: float, where: str) ->
             f"{where}: no road lies in the area. Check the area (or crop polygon) and that "
             "coordinates are WGS84 lon/lat."
         )
-    # Largest first; equal sizes ordered by their smallest node id, so the pick is stable.
     import networkx as nx
 
+    # Largest first; equal sizes ordered by their smallest node id, so the pick is stable.
     comps = sorted(nx.strongly_connected_components(G), key=lambda c: (-len(c), min(c)))
     keep = comps[0]
     frac = len(keep) / G.number_of_nodes()
