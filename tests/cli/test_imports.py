@@ -76,3 +76,19 @@ def test_package_names_come_from_their_modules(package: str) -> None:
     assert sorted(module.__all__) == dir(module)
     for name in module.__all__:  # each lazy name imports from the module it names
         getattr(module, name)
+
+
+#: What `twin run` imports before it needs the network or writes a page: the scenario
+#: run, the run folder writer and the network cache.
+RUN_MODULES = ["twin.cli.run", "twin.run.runner", "twin.run.folder", "twin.network.build"]
+
+
+@pytest.mark.parametrize("module", RUN_MODULES)
+def test_run_modules_import_no_graph_or_plot_library(module: str) -> None:
+    """networkx is imported where a graph is built or read, plotly where a page is drawn.
+
+    A network read from the cache has no graph until ``G`` is read
+    (tests/network/test_cache.py checks that it loads without networkx), and a run
+    imports plotly only to write its HTML summary: about 0.1 s each.
+    """
+    assert not loaded_after(f"import {module}") & {"networkx", "osmnx", "plotly"}

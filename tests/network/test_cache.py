@@ -12,6 +12,8 @@ import os
 import pickle
 import shutil
 import struct
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -138,6 +140,37 @@ def test_nanjing_from_cache_equals_a_fresh_build(cache: Path, nanjing_osm: Path)
     assert np.array_equal(r1.edges, r2.edges) and r1.travel_time == r2.travel_time
     lon, lat = fresh.node_lon[:5] + 1e-4, fresh.node_lat[:5]
     assert np.array_equal(fresh.nearest_edges(lon, lat).edge, loaded.nearest_edges(lon, lat).edge)
+
+
+#: Loads a network from the (warm) cache in a fresh interpreter, routes and snaps on it,
+#: and reports whether networkx was imported before and after ``G`` is read.
+NO_GRAPH_PROBE = """
+import json, sys
+from twin.network.build import build_network
+net = build_network(sys.argv[1], name="Nanjing")
+a, b = net.node_ids[0], net.node_ids[-1]
+net.shortest_path(a, b, when=8)
+net.nearest_edges(net.node_lon[:5] + 1e-4, net.node_lat[:5])
+before = "networkx" in sys.modules
+n = net.G.number_of_edges()
+print(json.dumps([net.n_edges, before, n, "networkx" in sys.modules]))
+"""
+
+
+def test_a_cached_network_loads_routes_and_snaps_without_networkx(
+    cache: Path, nanjing_osm: Path
+) -> None:
+    built = build_network(nanjing_osm, name="Nanjing")  # stored
+    assert len(entries(cache)) == 1
+    r = subprocess.run(
+        [sys.executable, "-c", NO_GRAPH_PROBE, str(nanjing_osm)],
+        capture_output=True, text=True, timeout=120, cwd=Path(__file__).resolve().parents[2],
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    n_edges, before, graph_edges, after = json.loads(r.stdout.splitlines()[-1])
+    assert n_edges == built.n_edges == graph_edges
+    assert not before  # networkx is imported when the graph is first read, not before
+    assert after
 
 
 @pytest.mark.slow

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -124,6 +125,28 @@ def test_preempted_work_resumes_and_finishes(scenario: Scenario) -> None:
     done = pre.dropna(subset=["resolved"])
     on_site = (done["resolved"] - done["arrived"]).dt.total_seconds()
     assert (on_site >= done["work_time_s"] - 1e-6).all()  # no work is lost
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+def test_demand_weight_is_computed_while_preparing_and_only_for_prepositioning(
+    scenario: Scenario, policy: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The demand share (a tenth of a second) is a run's only when its policy reads it."""
+    import twin.run.runner as runner
+
+    calls: list[int] = []
+    share = runner._demand_share
+
+    def counted(*args: Any) -> Any:
+        calls.append(1)
+        return share(*args)
+
+    monkeypatch.setattr(runner, "_demand_share", counted)
+    sim = ready(scenario, policy)
+    assert len(calls) == (policy == "prepositioning")
+    weight = sim.demand_weight  # on demand, then kept
+    assert weight is sim.demand_weight and len(calls) == 1
+    assert weight.shape == sim.demand_nodes.shape and weight.sum() == pytest.approx(1.0)
 
 
 def test_prepositioning_moves_idle_crews_to_demand(scenario: Scenario) -> None:

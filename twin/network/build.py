@@ -18,11 +18,11 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
-import networkx as nx
 import numpy as np
 import shapely
 from shapely.geometry import shape
@@ -38,6 +38,7 @@ from twin.network.speeds import add_speeds_and_travel_times
 
 if TYPE_CHECKING:
     import geopandas as gpd
+    import networkx as nx
 
     from twin.network.osm import OSMFeature
 
@@ -57,6 +58,12 @@ logger = logging.getLogger(__name__)
 
 #: Fewest nodes a usable network may have after cropping and keeping its largest part.
 MIN_NODES = 10
+
+
+def _is_graph(source: object) -> TypeGuard[nx.MultiDiGraph]:
+    """Whether ``source`` is a networkx graph (never, while networkx is not imported)."""
+    module = sys.modules.get("networkx")
+    return module is not None and isinstance(source, module.MultiDiGraph)
 
 
 def data_dir() -> Path:
@@ -115,6 +122,8 @@ def largest_component(G: nx.MultiDiGraph, *, min_fraction: float, where: str) ->
             f"{where}: no road lies in the area. Check the area (or crop polygon) and that "
             "coordinates are WGS84 lon/lat."
         )
+    import networkx as nx
+
     # Largest first; equal sizes ordered by their smallest node id, so the pick is stable.
     comps = sorted(nx.strongly_connected_components(G), key=lambda c: (-len(c), min(c)))
     keep = comps[0]
@@ -203,15 +212,13 @@ def build_network(
     InputFileNotFoundError, NotOSMError, EmptyNetworkError, DisconnectedNetworkError
     """
     step = progress or (lambda _msg: None)
-    where = str(source) if not isinstance(source, nx.MultiDiGraph) else (name or "graph")
+    where = str(source) if not _is_graph(source) else (name or "graph")
     if derive_layers is None:
-        derive = _is_osm_file(source) or (
-            isinstance(source, nx.MultiDiGraph) and features is not None
-        )
+        derive = _is_osm_file(source) or (_is_graph(source) and features is not None)
     else:
         derive = derive_layers
     key = None
-    if cache and not isinstance(source, nx.MultiDiGraph) and netcache.cache_enabled():
+    if cache and not _is_graph(source) and netcache.cache_enabled():
         options = {
             "how": "build_network",
             "min_component_fraction": min_component_fraction,
@@ -236,7 +243,7 @@ def build_network(
                 return net
     osm_features: list[Any] = list(features or [])
     clipped: dict[str, int] | None = None
-    if isinstance(source, nx.MultiDiGraph):
+    if _is_graph(source):
         G = source.copy()
     elif _is_osm_file(source):
         step("reading")

@@ -33,9 +33,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import networkx as nx
 import numpy as np
 import numpy.typing as npt
 import shapely
@@ -43,6 +42,9 @@ from shapely.geometry.base import BaseGeometry
 
 from twin.network.congestion import CongestionProfile
 from twin.network.road_network import RoadNetwork
+
+if TYPE_CHECKING:  # imported where a graph is built or stored: a cached load needs none
+    import networkx as nx
 
 __all__ = [
     "ARRAY_FIELDS",
@@ -229,6 +231,8 @@ def _decode_attrs(
 
 
 def _encode_graph(net: RoadNetwork, out: Arrays, geoms: list[Any]) -> dict[str, Any]:
+    import networkx as nx
+
     G = net.G
     if type(G) is not nx.MultiDiGraph:
         raise UnsupportedContentError(f"the graph is a {type(G).__name__}, not a MultiDiGraph")
@@ -279,6 +283,8 @@ class GraphBuilder:
 
     def __call__(self) -> nx.MultiDiGraph:
         """The graph: nodes in their stored order, edges in the network's order."""
+        import networkx as nx
+
         spec, arrays, net = _read_text(self.arrays["graph.spec"]), self.arrays, self.fields
         geoms = list(self.geoms)
         G = nx.MultiDiGraph()

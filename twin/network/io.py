@@ -16,8 +16,9 @@ speeds and the largest strongly connected component are applied by
   :func:`features_from_place` / :func:`features_from_bbox`, cached as JSON beside it, so
   an Overpass build derives the same layers as a file build.
 
-osmnx is imported inside the readers (it takes seconds to import), so a network read
-from the cache (:mod:`twin.network.cache`) never imports it.
+osmnx and networkx are imported inside the readers (osmnx takes seconds to import), so a
+network read from the cache (:mod:`twin.network.cache`) imports neither until its graph
+is read.
 """
 
 from __future__ import annotations
@@ -32,12 +33,13 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
-
-import networkx as nx
+from typing import TYPE_CHECKING, Any
 
 from twin.errors import EmptyNetworkError, InputFileNotFoundError, NotOSMError, OverpassError
 from twin.network.osm import OSMFeature, OSMRead, osm_format, read_osm
+
+if TYPE_CHECKING:  # imported where a graph is read: a cached network needs none
+    import networkx as nx
 
 __all__ = [
     "DRIVABLE_HIGHWAYS",
@@ -281,6 +283,8 @@ def canonical_graph(G: nx.MultiDiGraph) -> nx.MultiDiGraph:
     with keys renumbered 0, 1, … per node pair. The same file thus gives the same node
     and edge order, ids and attributes in every process.
     """
+    import networkx as nx
+
     H = nx.MultiDiGraph(**G.graph)
     for n in sorted(G.nodes):
         H.add_node(n, **{k: _canonical_value(v) for k, v in G.nodes[n].items()})

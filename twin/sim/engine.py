@@ -73,7 +73,8 @@ class Simulation:
         Node positions of the crew depots.
     demand_nodes, demand_weight
         Where demand is expected (node positions) and its relative weight, used by the
-        pre-positioning policy.
+        pre-positioning policy. The weight may be given as a function, called when
+        :attr:`demand_weight` is first read (only pre-positioning reads it).
     water
         Water depth at low points over the run; its road-state changes are applied on
         the clock (closures, slow-downs, rerouting).
@@ -88,7 +89,7 @@ class Simulation:
         depot_nodes: IntArray,
         *,
         demand_nodes: IntArray | None = None,
-        demand_weight: FloatArray | None = None,
+        demand_weight: FloatArray | Callable[[], FloatArray] | None = None,
         water: Waterlogging | None = None,
     ) -> None:
         from twin.sim.dispatch import make_policy
@@ -150,7 +151,7 @@ class Simulation:
         #: ``process()`` generator started with the run.
         self.models: list[Any] = []
         self.demand_nodes = demand_nodes if demand_nodes is not None else np.empty(0, np.int64)
-        self.demand_weight = demand_weight if demand_weight is not None else np.empty(0)
+        self._demand_weight = demand_weight if demand_weight is not None else np.empty(0)
         self.policy = make_policy(scenario.dispatch, self)
         self.queues: dict[Hashable, list[tuple[int, int, int]]] = {}
         self._seq = 0
@@ -181,6 +182,16 @@ class Simulation:
     def recorded(self) -> int:
         """How many record times have been recorded so far."""
         return self._rec_i
+
+    @property
+    def demand_weight(self) -> FloatArray:
+        """Relative weight of the expected demand at each of ``demand_nodes`` [-].
+
+        Computed on first read when it was given as a function.
+        """
+        if callable(self._demand_weight):
+            self._demand_weight = self._demand_weight()
+        return self._demand_weight
 
     # ------------------------------------------------------------------ helpers
     def _case_skills(self) -> IntArray:

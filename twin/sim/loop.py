@@ -37,7 +37,10 @@ class CaseLoop(Protocol):
     case_priority: IntArray
     case_skill: IntArray
     demand_nodes: IntArray
-    demand_weight: FloatArray
+
+    @property
+    def demand_weight(self) -> FloatArray:
+        """Relative weight of the expected demand at each of ``demand_nodes`` [-]."""
 
     def hour(self) -> float:
         """Local hour of day now (fractional) [h]."""
