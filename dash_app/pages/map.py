@@ -175,7 +175,17 @@ def client_tick_ms(speed: float | None) -> int:
 _REPLAY_JS = """
 window.twinReplay = window.twinReplay || (function () {
   const R = {payload: null, want: 0, shown: null, sig: null, objs: null, dataRef: null,
-             busy: false, drawn: 0, lastSent: 0, timer: null};
+             busy: false, drawn: 0, lastSent: 0, timer: null, playing: false, dirty: false,
+             again: false, tickMs: 700, pushed: null, lastPush: 0, loop: null};
+  const SYNC_MS = 1000;  // how often the slider follows a replay played in the browser
+  const ANIMATE = {mode: 'immediate', transition: {duration: 0},
+                   frame: {duration: 0, redraw: false}};
+  const fast = true;
+  function setProps(id, props) {
+    if (window.dash_clientside && window.dash_clientside.set_props) {
+      window.dash_clientside.set_props(id, props);
+    }
+  }
   function graph() { return document.querySelector('#map-graph .js-plotly-plot'); }
   function setPath(obj, path, value) {
     const parts = path.split('.');
@@ -233,11 +243,73 @@ window.twinReplay = window.twinReplay || (function () {
     const done = function () {
       R.busy = false; R.shown = k; R.sig = sig; R.objs = objs; R.dataRef = gd.data;
       R.drawn += 1;
-      if (R.want !== k) { R.apply(); }
+      if (R.again) { R.again = false; R.refresh(); } else if (R.want !== k) { R.apply(); }
     };
     R.busy = true;
     if (!changed) { done(); return; }
-    window.Plotly.react(gd, data, gd.layout).then(done, function () { R.busy = false; });
+    const fail = function () { R.busy = false; R.shown = null; };
+    if (R.playing && R.sig !== null && fast) {
+      // playing: only the traces that changed are drawn again (legend and colour bars
+      // wait for the pause, see refresh)
+      const changedIdx = [], changedObjs = [];
+      p.traces.forEach(function (tr, j) {
+        if (data[p.n_base + j] !== gd.data[p.n_base + j]) {
+          changedIdx.push(p.n_base + j);
+          changedObjs.push(data[p.n_base + j]);
+        }
+      });
+      R.dirty = true;
+      window.Plotly.animate(gd, {data: changedObjs, traces: changedIdx}, ANIMATE).then(done, fail);
+    } else {
+      R.dirty = false;
+      window.Plotly.react(gd, data, gd.layout).then(done, fail);
+    }
+  };
+  function showLabel(k) {  // the label under the slider, without a round of Dash's renderer
+    const span = document.getElementById('map-time-label');
+    const text = R.payload ? R.payload.labels[k] : '';
+    if (span && span.firstChild && span.firstChild.nodeType === 3) {
+      span.firstChild.nodeValue = text;
+    }
+  }
+  function push(k, force) {  // the slider (and what listens to it) follows, now and then
+    const now = Date.now();
+    if (force || now - R.lastPush >= SYNC_MS) {
+      R.lastPush = now; R.pushed = k;
+      setProps('map-time', {value: k});
+    }
+  }
+  function step() {  // one tick of Play: the next record time, drawn when the last draw ends
+    R.loop = null;
+    if (!R.playing || !R.payload) { return; }
+    const last = R.payload.n - 1;
+    if (R.want >= last) { R.stop(); return; }
+    R.want += 1;
+    R.apply();
+    showLabel(R.want);
+    push(R.want, false);
+    R.loop = setTimeout(step, R.tickMs);
+  }
+  R.play = function () {  // Play in the browser, from the start when at the end
+    if (!R.payload) { return; }
+    if (R.want >= R.payload.n - 1) { R.want = 0; R.apply(); showLabel(0); push(0, true); }
+    R.playing = true;
+    if (R.loop === null) { R.loop = setTimeout(step, R.tickMs); }
+  };
+  R.stop = function () {  // Pause (or the end): the slider, the label and the legend follow
+    if (R.loop !== null) { clearTimeout(R.loop); R.loop = null; }
+    const was = R.playing;
+    R.refresh();
+    if (was) {
+      setProps('map-play', {children: '\\u25b6 Play'});
+      push(R.want, true);
+    }
+  };
+  R.refresh = function () {  // the whole figure again (after play: the legend's counts)
+    R.playing = false;
+    if (!R.dirty) { return; }
+    if (R.busy) { R.again = true; return; }
+    R.shown = null; R.sig = null; R.apply();
   };
   return R;
 })();
@@ -251,38 +323,55 @@ def _js(body: str) -> str:
 
 
 _SHOW_JS = _js(
-    """function (k, p, stopped, picked) {
+    """function (k, p, stopped, picked, mode) {
+  // The replay is taken out of the store as it arrives (the store emptied): Dash's
+  // renderer compares what it holds on every update, and a run's frames are megabytes.
   const T = window.twinReplay, nu = window.dash_clientside.no_update;
   k = k || 0;
-  T.payload = p || null;
-  T.want = k;
-  if (!p) { return [nu, k, k]; }
+  let emptied = nu;
+  if (p) { T.payload = p; emptied = null; } else if (mode !== 'client') { T.payload = null; }
+  if (!(T.playing && k === T.pushed)) { T.want = k; }  // not an echo of Play's own push
+  const q = T.payload;
+  if (!q) { return [nu, k, k, emptied]; }
   T.apply();
-  const kk = Math.min(Math.max(k, 0), p.n - 1), now = Date.now();
+  const kk = Math.min(Math.max(k, 0), q.n - 1), now = Date.now();
   let shown = nu;
-  if (stopped || (picked && now - T.lastSent >= 1000)) { shown = kk; T.lastSent = now; }
-  return [p.labels[kk], nu, shown];
+  if (!T.playing || (picked && now - T.lastSent >= 1000)) { shown = kk; T.lastSent = now; }
+  // while playing, the label is written by the replay itself (no round of the renderer)
+  return [T.playing ? nu : q.labels[kk], nu, shown, emptied];
 }"""
 )
-_PLAY_JS = """function (n, stopped, k, last) {
-  const nu = window.dash_clientside.no_update;
+_PLAY_JS = _js(
+    """function (n, stopped, k, last, mode) {
+  // The frames in the browser: Play and Pause drive its own loop (no dcc.Interval, no
+  // round of Dash's renderer per frame). Otherwise the server draws each record time,
+  // paced by map-tick.
+  const T = window.twinReplay, nu = window.dash_clientside.no_update;
+  if (mode === 'client' && T.payload) {
+    if (!T.playing) { T.play(); return [true, '\\u23f8 Pause', nu, nu]; }
+    T.stop();
+    return [true, '\\u25b6 Play', nu, nu];
+  }
   if (stopped) {
     return [false, '\\u23f8 Pause', (k || 0) >= (last || 0) ? 0 : nu, nu];
   }
   return [true, '\\u25b6 Play', nu, k || 0];
 }"""
-_TICK_JS = """function (n, k, last, x, mode) {
-  const nu = window.dash_clientside.no_update;
+)
+_TICK_JS = _js(
+    """function (n, k, last, x, mode) {
+  const T = window.twinReplay, nu = window.dash_clientside.no_update;
   k = k || 0; last = last || 0;
   if (k >= last) { return [nu, true, '\\u25b6 Play', k]; }
   const step = mode === 'client' ? 1 : (x > 1 ? Math.round(x) : 1);
   return [Math.min(k + step, last), nu, nu, nu];
 }"""
+)
 _SPEED_JS = _js(
     f"""function (x, mode) {{
   x = x || 1;
   const ms = (mode === 'client' || x <= 1) ? Math.round({STEP_MS} / x) : {STEP_MS};
-  window.twinReplay.tickMs = ms;
+  window.twinReplay.tickMs = Math.round({STEP_MS} / x);  // Play in the browser
   return ms;
 }}"""
 )
@@ -420,10 +509,12 @@ def register(app: Dash, ctx: AppContext) -> None:
         Output("map-time-label", "children", allow_duplicate=True),
         Output("map-server-k", "data"),
         Output("map-shown", "data"),
+        Output("map-replay", "data", allow_duplicate=True),
         Input("map-time", "value"),
         Input("map-replay", "data"),
         State("map-tick", "disabled"),
         State("map-picked", "data"),
+        State("map-replay-mode", "data"),
         prevent_initial_call=True,
     )
 
@@ -478,6 +569,7 @@ def register(app: Dash, ctx: AppContext) -> None:
         State("map-tick", "disabled"),
         State("map-time", "value"),
         State("map-time", "max"),
+        State("map-replay-mode", "data"),
         prevent_initial_call=True,
     )
     app.clientside_callback(  # type: ignore[no-untyped-call]
