@@ -4,8 +4,20 @@ The base map is the twin's own network (no tiles). Choosing a run adds its crews
 status, its cases by stage, water depth at the low points, roads closed or impeded by
 water and crowd density at the plazas, at the record time picked with the slider;
 *Play* steps through the run at the speed chosen (½× to 8×); clicking a crew, a case,
-a low point or a truck shows what it is doing. Moving the slider sends only the changed traces
-(:class:`dash.Patch`), never the network again.
+a low point or a truck shows what it is doing.
+
+The replay plays in the browser: when a run is chosen, its frames are sent once
+(:func:`dash_app.replay.replay_payload`: what changes per record time, compact) and the
+page's clientside code (``window.twinReplay``) draws each record time itself, with no
+request to the server per frame: *Play* runs its own loop (``Plotly.animate`` of the
+traces that changed; the slider follows once a second, the legend's counts on pause),
+the slider redraws the record time picked (``Plotly.react``), and the details panel of
+a clicked item follows at most once a second while playing. A run whose frames are
+larger than :data:`~dash_app.replay.MAX_REPLAY_BYTES` (8 MB of JSON; a day of the
+rainstorm at 5-min records is about 2 MB) is replayed the old way: the server sends
+the changed traces of each record time (a :class:`dash.Patch`), paced by a
+``dcc.Interval`` (:func:`tick_plan`). The network is never sent again, and the map is
+drawn only once its page is shown, so the app's first page does not wait for it.
 
 A case's stage at a time is read from its stage times (reported, dispatched, arrived,
 resolved, closed); a case whose job was preempted shows its final dispatch.
@@ -118,6 +130,7 @@ def layout(ctx: AppContext) -> html.Div:
             dcc.Store(id="map-replay-mode", data=""),
             dcc.Store(id="map-server-k", data=0),
             dcc.Store(id="map-shown", data=0),
+            dcc.Store(id="map-drawn", data=None),
             html.Div(
                 dcc.Graph(
                     id="map-graph",
@@ -426,17 +439,29 @@ def register(app: Dash, ctx: AppContext) -> None:
         Output("map-note", "children"),
         Output("map-replay", "data"),
         Output("map-replay-mode", "data"),
+        Output("map-drawn", "data"),
         Input("map-run", "value"),
         Input("map-layers", "value"),
         Input("map-net-ready", "data"),
+        Input("url", "pathname"),
         State("map-time", "value"),
+        State("map-drawn", "data"),
     )
     def draw(
-        run_id: str | None, layers: list[str] | None, _: Any, k: int | None
+        run_id: str | None,
+        layers: list[str] | None,
+        ready: Any,
+        pathname: str | None,
+        k: int | None,
+        drawn: str | None,
     ) -> tuple[Any, ...]:
         # The whole figure, and the run's frames for the browser to replay by itself
         # (mode "client"); a run too large to send is replayed by `draw_time` (mode
-        # "server"), one round trip per record time.
+        # "server"), one round trip per record time. Drawn only once the map is shown
+        # (the app's first page does not wait for it), and not again for the same view.
+        key = f"{run_id}|{sorted(layers or [])}|{bool(ready)}"
+        if (pathname or "").rstrip("/") != PATH or drawn == key:
+            raise dash.exceptions.PreventUpdate
         job = ctx.runner.get(run_id) if run_id != NETWORK_ONLY else None
         result = job.result if job is not None else None
         net = result.network if result is not None and result.network is not None else ctx.network
@@ -446,8 +471,8 @@ def register(app: Dash, ctx: AppContext) -> None:
                     f"The road network could not be loaded: {ctx.network_error}",
                     className="alert alert-error",
                 )
-                return empty_figure("no road network"), "", failed, None, ""
-            return empty_figure("loading the road network…", 600), "", None, None, ""
+                return empty_figure("no road network"), "", failed, None, "", key
+            return empty_figure("loading the road network…", 600), "", None, None, "", None
         chosen = set(layers or [])
         frames = ctx.frames(job) if job is not None else None
         k = int(k or 0)
@@ -473,7 +498,7 @@ def register(app: Dash, ctx: AppContext) -> None:
                 parts.append("no muck trucks in this run")
             if parts:
                 note = html.Div("Not shown: " + "; ".join(parts) + ".", className="muted")
-        return fig, label, note, payload, mode or ""
+        return fig, label, note, payload, mode or "", key
 
     @app.callback(
         Output("map-graph", "figure", allow_duplicate=True),
