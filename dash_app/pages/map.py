@@ -189,7 +189,8 @@ _REPLAY_JS = """
 window.twinReplay = window.twinReplay || (function () {
   const R = {payload: null, want: 0, shown: null, sig: null, objs: null, dataRef: null,
              busy: false, drawn: 0, lastSent: 0, timer: null, playing: false, dirty: false,
-             again: false, tickMs: 700, pushed: null, lastPush: 0, loop: null};
+             again: false, tickMs: 700, pushed: null, lastPush: 0, loop: null,
+             clock: 0, clockMs: null, from: 0};
   const SYNC_MS = 1000;  // how often the slider follows a replay played in the browser
   const ANIMATE = {mode: 'immediate', transition: {duration: 0},
                    frame: {duration: 0, redraw: false}};
@@ -292,21 +293,30 @@ window.twinReplay = window.twinReplay || (function () {
       setProps('map-time', {value: k});
     }
   }
-  function step() {  // one tick of Play: the next record time, drawn when the last draw ends
+  function step() {  // one tick of Play: the record time due now (speed kept, draws may skip)
     R.loop = null;
     if (!R.playing || !R.payload) { return; }
     const last = R.payload.n - 1;
     if (R.want >= last) { R.stop(); return; }
-    R.want += 1;
-    R.apply();
-    showLabel(R.want);
-    push(R.want, false);
-    R.loop = setTimeout(step, R.tickMs);
+    const now = performance.now();
+    if (R.clockMs !== R.tickMs) {  // (re)start the clock: Play, a new speed, a slider move
+      R.clock = now - R.tickMs; R.from = R.want; R.clockMs = R.tickMs;
+    }
+    const due = Math.min(last, R.from + Math.floor((now - R.clock) / R.tickMs));
+    if (due > R.want) {
+      R.want = due;
+      R.apply();
+      showLabel(R.want);
+      push(R.want, false);
+    }
+    const next = R.clock + (R.want - R.from + 1) * R.tickMs;
+    R.loop = setTimeout(step, Math.max(0, next - performance.now()));
   }
   R.play = function () {  // Play in the browser, from the start when at the end
     if (!R.payload) { return; }
     if (R.want >= R.payload.n - 1) { R.want = 0; R.apply(); showLabel(0); push(0, true); }
     R.playing = true;
+    R.clockMs = null;  // the clock starts at the next tick
     if (R.loop === null) { R.loop = setTimeout(step, R.tickMs); }
   };
   R.stop = function () {  // Pause (or the end): the slider, the label and the legend follow
@@ -343,7 +353,10 @@ _SHOW_JS = _js(
   k = k || 0;
   let emptied = nu;
   if (p) { T.payload = p; emptied = null; } else if (mode !== 'client') { T.payload = null; }
-  if (!(T.playing && k === T.pushed)) { T.want = k; }  // not an echo of Play's own push
+  if (!(T.playing && k === T.pushed)) {  // not an echo of Play's own push: go there
+    T.want = k;
+    T.clockMs = null;
+  }
   const q = T.payload;
   if (!q) { return [nu, k, k, emptied]; }
   T.apply();
