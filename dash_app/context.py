@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 
 from dash_app.basemap import base_traces, point_names
 from dash_app.jobs import Job, JobRunner
-from dash_app.replay import RunFrames
+from dash_app.replay import MAX_REPLAY_BYTES, RunFrames, replay_payload
 from twin.network.road_network import RoadNetwork
 from twin.scenario import NetworkConfig
 
@@ -37,11 +37,16 @@ class AppContext:
         Folder the builder saves new scenarios to.
     runner
         The background job runner.
+    max_replay_bytes
+        The largest replay the map sends to the browser at once [bytes of JSON]
+        (:data:`dash_app.replay.MAX_REPLAY_BYTES`); a larger run is replayed by the
+        server, one round trip per record time.
     """
 
     scenarios_dir: Path
     save_dir: Path
     runner: JobRunner
+    max_replay_bytes: int = MAX_REPLAY_BYTES
     _network: RoadNetwork | None = None
     _network_error: str | None = None
     _frames: dict[str, RunFrames] = field(default_factory=dict)
@@ -50,6 +55,9 @@ class AppContext:
     _events: list[tuple[str, str]] | None = None
     scratch: Any = None
     _point_names: dict[int, dict[str, str]] = field(default_factory=dict)
+    _replays: dict[tuple[str, frozenset[str], int, int, int], dict[str, Any] | None] = field(
+        default_factory=dict
+    )
 
     # ------------------------------------------------------------------ scenarios
     def scenario_files(self) -> list[Path]:
@@ -165,6 +173,37 @@ class AppContext:
                 for old in [k for k in self._frames if self.runner.get(k) is None]:
                     del self._frames[old]
         return cached
+
+    def replay(
+        self, job: Job, layers: set[str], *, net: RoadNetwork | None, n_base: int
+    ) -> dict[str, Any] | None:
+        """The frames of a finished run for the browser to replay (cached, newest few).
+
+        :func:`dash_app.replay.replay_payload` of the run with these layers; ``None``
+        when the run is not finished or its replay is too large to send.
+        """
+        frames = self.frames(job)
+        if job.result is None or frames is None:
+            return None
+        key = (job.id, frozenset(layers), id(net), n_base, self.max_replay_bytes)
+        with self._lock:
+            if key in self._replays:
+                return self._replays[key]
+        token = f"{job.id}|{','.join(sorted(layers))}|{n_base}"
+        payload = replay_payload(
+            job.result,
+            frames,
+            layers=layers,
+            net=net,
+            n_base=n_base,
+            token=token,
+            max_bytes=self.max_replay_bytes,
+        )
+        with self._lock:
+            self._replays[key] = payload
+            while len(self._replays) > 4:  # a few runs and layer switches
+                del self._replays[next(iter(self._replays))]
+        return payload
 
     def run_options(self) -> list[dict[str, Any]]:
         """Finished runs as dropdown options, newest first."""
