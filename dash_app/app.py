@@ -14,6 +14,7 @@ traceback (unless the app was started with ``debug=True``).
 
 from __future__ import annotations
 
+import json
 import logging
 import tempfile
 from pathlib import Path
@@ -202,18 +203,26 @@ def _register_shell(app: Dash, ctx: AppContext, modules: list[ModuleType]) -> No
     page_ids = [f"page-{m.PATH.strip('/')}" for m in modules]
     nav_ids = [f"nav-{m.PATH.strip('/')}" for m in modules]
 
-    @app.callback(
+    # Which page shows is decided in the browser: the first page appears as soon as the
+    # renderer starts, not after a request queued behind the pages' first callbacks.
+    paths = json.dumps([m.PATH for m in modules])
+    app.clientside_callback(  # type: ignore[no-untyped-call]
+        f"""
+        function (pathname) {{
+            var paths = {paths};
+            var path = (pathname || "/").replace(/\\/+$/, "") || "/";
+            if (path === "/") {{ path = {json.dumps(builder.PATH)}; }}
+            var shown = paths.map(function (p) {{ return p === path; }});
+            return shown.map(function (s) {{ return !s; }})
+                .concat([shown.indexOf(true) >= 0])
+                .concat(shown.map(function (s) {{ return s ? "active" : ""; }}));
+        }}
+        """,
         [Output(p, "hidden") for p in page_ids],
         Output("page-not-found", "hidden"),
         [Output(n, "className") for n in nav_ids],
         Input("url", "pathname"),
     )
-    def route(pathname: str | None) -> tuple[Any, ...]:
-        path = (pathname or "/").rstrip("/") or "/"
-        if path == "/":
-            path = builder.PATH
-        shown = [path == m.PATH for m in modules]
-        return (*[not s for s in shown], any(shown), *["active" if s else "" for s in shown])
 
     @app.callback(
         Output("runs-version", "data"),

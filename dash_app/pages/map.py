@@ -316,6 +316,9 @@ window.twinReplay = window.twinReplay || (function () {
     if (!R.payload) { return; }
     if (R.want >= R.payload.n - 1) { R.want = 0; R.apply(); showLabel(0); push(0, true); }
     R.playing = true;
+    // The shell's job poll (a request and a round of Dash's renderer every second) waits
+    // while the replay plays: it costs the browser more than a frame.
+    setProps('poll', {disabled: true});
     R.clockMs = null;  // the clock starts at the next tick
     if (R.loop === null) { R.loop = setTimeout(step, R.tickMs); }
   };
@@ -323,6 +326,7 @@ window.twinReplay = window.twinReplay || (function () {
     if (R.loop !== null) { clearTimeout(R.loop); R.loop = null; }
     const was = R.playing;
     R.refresh();
+    setProps('poll', {disabled: false});
     if (was) {
       setProps('map-play', {children: '\\u25b6 Play'});
       push(R.want, true);
