@@ -107,3 +107,21 @@ def shoot() -> Callable[[Any, str], Path]:
         return path
 
     return save
+
+
+#: The shipped scenarios; a two-hour slice of the rainstorm with the rain early (water deep
+#: enough to close roads) for the map's browser tests.
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
+STORM = {"horizon": "2h", "start": "2026-06-01T07:00:00", "rain.start": "15min"}
+
+
+@pytest.fixture(scope="module")
+def storm_run(served: dict[str, Any]) -> Any:
+    """A short storm run, finished, held by the app's runner (one per test module)."""
+    from twin.scenario import load_scenario
+
+    runner = served["ctx"].runner
+    scenario = load_scenario(SCENARIOS / "gongshu_rainstorm.yaml").with_updates(**STORM)
+    job = runner.wait(runner.submit_run(scenario).id, timeout=600)
+    assert job.status == "done", job.error
+    return job

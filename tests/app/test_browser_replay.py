@@ -9,7 +9,6 @@ Waits are for events, with generous limits; nothing asserts on wall-clock time.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,13 +19,8 @@ from selenium.webdriver.common.keys import Keys
 from dash_app.pages.map import client_tick_ms
 from dash_app.replay import MAX_REPLAY_BYTES, WATER_SCALE
 from tests.app.test_browser import Shoot, by_id, choose, click, severe_logs, text_of, wait
-from twin.scenario import load_scenario
 
 pytestmark = pytest.mark.browser
-
-SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
-#: A two-hour slice of the rainstorm with the rain early: water deep enough to close roads.
-STORM = {"horizon": "2h", "start": "2026-06-01T07:00:00", "rain.start": "15min"}
 
 #: Count the app's callback requests from now on, with the outputs each asked for.
 HOOK_JS = """
@@ -64,16 +58,6 @@ return {scale: full.marker.colorscale, cmin: full.marker.cmin, cmax: full.marker
         color: gd.data[i].marker.color};
 """
 SHOW_JS = "window.twinReplay.want = arguments[0]; window.twinReplay.apply();"
-
-
-@pytest.fixture(scope="module")
-def storm_run(served: dict[str, Any]) -> Any:
-    """A short storm run, finished, held by the app's runner."""
-    runner = served["ctx"].runner
-    scenario = load_scenario(SCENARIOS / "gongshu_rainstorm.yaml").with_updates(**STORM)
-    job = runner.wait(runner.submit_run(scenario).id, timeout=600)
-    assert job.status == "done", job.error
-    return job
 
 
 def _state(driver: Any) -> dict[str, Any] | None:

@@ -35,9 +35,6 @@ from twin.scenario import load_scenario
 pytestmark = pytest.mark.browser
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
-#: A two-hour slice of the rainstorm with the rain early: water deep enough to close roads.
-STORM = {"horizon": "2h", "start": "2026-06-01T07:00:00", "rain.start": "15min"}
-
 #: The water-depth trace of the map as plotly.js holds it: what it was given
 #: (``data``) and what it draws (``_fullData``, names of scales resolved).
 WATER_TRACE_JS = """
@@ -50,16 +47,6 @@ return {index: i, probe: gd.data[i]._probe === true, given: gd.data[i].marker.co
         drawn: full.marker.colorscale, cmin: full.marker.cmin, cmax: full.marker.cmax,
         bar: full.marker.colorbar ? full.marker.colorbar.title.text : null};
 """
-
-
-@pytest.fixture(scope="module")
-def storm_run(served: dict[str, Any]) -> Any:
-    """A short storm run, finished, held by the app's runner."""
-    runner = served["ctx"].runner
-    scenario = load_scenario(SCENARIOS / "gongshu_rainstorm.yaml").with_updates(**STORM)
-    job = runner.wait(runner.submit_run(scenario).id, timeout=600)
-    assert job.status == "done", job.error
-    return job
 
 
 def _water(driver: Any) -> dict[str, Any] | None:
