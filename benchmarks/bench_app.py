@@ -252,7 +252,7 @@ def _play(browser: Any, url: str, job: Any, seconds: float, *, client: bool) -> 
 def _replay(seconds: float) -> tuple[dict[str, float], dict[str, float], int]:
     from dash_app import create_app
     from dash_app.cli import BackgroundServer
-    from dash_app.replay import MAX_REPLAY_BYTES
+    from dash_app.replay_compact import MAX_REPLAY_BYTES
     from twin.scenario import load_scenario
 
     app = create_app()

@@ -16,7 +16,8 @@ import plotly.graph_objects as go
 
 from dash_app.basemap import base_traces, point_names
 from dash_app.jobs import Job, JobRunner
-from dash_app.replay import MAX_REPLAY_BYTES, RunFrames, replay_payload
+from dash_app.replay import RunFrames
+from dash_app.replay_compact import MAX_REPLAY_BYTES, replay_payload
 from twin.network.road_network import RoadNetwork
 from twin.scenario import NetworkConfig
 
@@ -39,7 +40,7 @@ class AppContext:
         The background job runner.
     max_replay_bytes
         The largest replay the map sends to the browser at once [bytes of JSON]
-        (:data:`dash_app.replay.MAX_REPLAY_BYTES`); a larger run is replayed by the
+        (:data:`dash_app.replay_compact.MAX_REPLAY_BYTES`); a larger run is replayed by the
         server, one round trip per record time.
     """
 
@@ -179,7 +180,7 @@ class AppContext:
     ) -> dict[str, Any] | None:
         """The frames of a finished run for the browser to replay (cached, newest few).
 
-        :func:`dash_app.replay.replay_payload` of the run with these layers; ``None``
+        :func:`dash_app.replay_compact.replay_payload` of the run with these layers; ``None``
         when the run is not finished or its replay is too large to send.
         """
         frames = self.frames(job)

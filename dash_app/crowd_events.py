@@ -14,8 +14,9 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
+import dash
 import yaml
-from dash import dcc, html
+from dash import Dash, Input, Output, State, dcc, html
 
 from dash_app import schema
 from twin.durations import parse_duration
@@ -23,7 +24,14 @@ from twin.errors import ScenarioError
 from twin.network.build import data_dir
 from twin.scenario import validate_scenario
 
-__all__ = ["CROWD_FIELDS", "added_list", "crowd_panel", "new_event", "plazas"]
+__all__ = [
+    "CROWD_FIELDS",
+    "added_list",
+    "crowd_panel",
+    "new_event",
+    "plazas",
+    "register_crowd_events",
+]
 
 #: The form's fields: (id suffix, label).
 CROWD_FIELDS: tuple[tuple[str, str], ...] = (
@@ -269,3 +277,58 @@ def added_list(events: list[dict[str, Any]]) -> Any:
             ),
         ]
     )
+
+
+def register_crowd_events(app: Dash, store: str) -> None:
+    """The builder's callbacks of the crowd-event form; ``store`` holds the added events."""
+    keys = [k for k, _ in CROWD_FIELDS]
+    controls = [Input(f"builder-crowd-{k}", "value") for k in keys]
+
+    @app.callback(
+        [Output(f"builder-crowd-{k}-error", "children") for k in keys],
+        [Output(f"builder-crowd-{k}-box", "className") for k in keys],
+        *controls,
+        State("builder-base", "data"),
+        State(store, "data"),
+        prevent_initial_call=True,
+    )
+    def check(*args: Any) -> tuple[Any, ...]:
+        # Marks each field as it is typed in, like the scenario's own fields (an empty
+        # field is marked only once something else of the event has been typed).
+        *values, base, added = args
+        plaza, start, _duration, attendance = values
+        if base is None or not (plaza or start or attendance):
+            return (*[""] * len(keys), *["field"] * len(keys))
+        _, errors = new_event(*values, raw=base["raw"], added=len(added or []))
+        return (
+            *[errors.get(k, "") for k in keys],
+            *["field invalid" if errors.get(k) else "field" for k in keys],
+        )
+
+    @app.callback(
+        Output(store, "data", allow_duplicate=True),
+        Output("builder-crowd-message", "children"),
+        Input("builder-crowd-add", "n_clicks"),
+        Input("builder-crowd-clear", "n_clicks"),
+        [State(f"builder-crowd-{k}", "value") for k in keys],
+        State("builder-base", "data"),
+        State(store, "data"),
+        prevent_initial_call=True,
+    )
+    def add(_add: int, _clear: int, *args: Any) -> tuple[Any, Any]:
+        *values, base, added = args
+        added = list(added or [])
+        if dash.ctx.triggered_id == "builder-crowd-clear":
+            return [], None
+        if base is None:
+            raise dash.exceptions.PreventUpdate
+        event, _ = new_event(*values, raw=base["raw"], added=len(added))
+        if event is None:
+            return dash.no_update, html.Span(
+                "Not added: fix the marked fields first.", className="field-error"
+            )
+        return [*added, event], html.Span("Event added.", className="hint", id="builder-crowd-ok")
+
+    @app.callback(Output("builder-crowd-list", "children"), Input(store, "data"))
+    def show(added: list[dict[str, Any]] | None) -> Any:
+        return added_list(added or [])

@@ -22,7 +22,6 @@ import typing
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any, Literal
 
 import annotated_types
@@ -30,6 +29,8 @@ import yaml
 from pydantic import AfterValidator, BaseModel, BeforeValidator
 from pydantic.fields import FieldInfo
 
+from dash_app.builder_fields import FIELD_GROUPS
+from dash_app.scenario_files import read_raw, safe_file_name, scenario_yaml
 from twin.durations import PositiveDuration, parse_duration
 from twin.errors import ScenarioError
 from twin.hydro.radar.events import EVENT_NAMES
@@ -73,93 +74,6 @@ CHOICES: dict[str, tuple[str, ...]] = {
 #: scenario by :func:`apply_edits` (``trucks.fleet``: the haulage companies' fleets,
 #: scaled to that many trucks in all).
 DERIVED = ("trucks.fleet",)
-
-#: The builder's fields: (group title, ((dotted path, label), ...)). ``{i}`` in a path
-#: stands for each crowd event of the scenario. Fields the schema does not have (yet)
-#: are left out.
-FIELD_GROUPS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
-    (
-        "Scenario",
-        (
-            ("name", "Name"),
-            ("seed", "Seed"),
-            ("start", "Start (local time)"),
-            ("horizon", "Horizon"),
-            ("network.source", "Road network"),
-        ),
-    ),
-    (
-        "Cases",
-        (
-            ("cases.daily_total", "Cases per day"),
-            ("cases.hotspots.count", "Hot spots"),
-            ("cases.hotspots.share", "Share in hot spots"),
-        ),
-    ),
-    (
-        "Fleet and operations centre",
-        (
-            ("crews.count", "Crew members"),
-            ("crews.speed_factor", "Crew speed factor"),
-            ("operations.operators", "Operators"),
-            ("operations.inspectors", "Inspectors"),
-        ),
-    ),
-    (
-        "Dispatch",
-        (
-            ("dispatch.policy", "Dispatch policy"),
-            ("dispatch.zone_size_m", "Zone size [m]"),
-            ("dispatch.candidates", "Crews compared"),
-            ("dispatch.reposition_every", "Reposition every"),
-        ),
-    ),
-    (
-        "Service targets",
-        (
-            ("targets.dispatch", "Dispatch within"),
-            ("targets.arrive", "Arrive within"),
-            ("targets.resolve", "Resolve within"),
-        ),
-    ),
-    (
-        "Storm",
-        (
-            ("rain.kind", "Rain"),
-            ("rain.start", "Rain starts after"),
-            ("rain.design_storm.return_period", "Return period [years]"),
-            ("rain.design_storm.duration", "Storm duration"),
-            ("rain.event", "Catalogue event"),
-            ("rain.radar.event", "Radar event"),
-            ("rain.scale", "Rain multiplier"),
-        ),
-    ),
-    (
-        "Waterlogging",
-        (
-            ("hydro.impeded_depth", "Traffic impeded from [m]"),
-            ("hydro.closed_depth", "Road closed from [m]"),
-        ),
-    ),
-    (
-        "Muck trucks",
-        (
-            ("trucks.enabled", "Muck trucks on"),
-            ("trucks.fleet", "Trucks in the fleet"),
-            ("trucks.trips_per_day", "Truck trips per day"),
-            ("trucks.site_hours", "Site working hours"),
-        ),
-    ),
-    (
-        "Crowd events",
-        (
-            ("crowds.events.{i}.attendance", "Attendance"),
-            ("crowds.events.{i}.metro_share", "Share by metro"),
-            ("crowds.alerts.density_threshold", "Alert density [persons/m²]"),
-            ("crowds.response.crews_per_alert", "Crews per alert"),
-        ),
-    ),
-)
 
 
 @dataclass(frozen=True)
@@ -648,42 +562,3 @@ def errors_by_field(message: str, where: str = WHERE) -> dict[str, list[str]]:
         else:
             out.setdefault(field, []).append(text)
     return out
-
-
-# ---------------------------------------------------------------------------- files
-def read_raw(path: Path) -> dict[str, Any]:
-    """A scenario file's own mapping (as YAML reads it), for editing and saving."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    if not isinstance(data, dict):
-        raise ScenarioError(f"{path}: a scenario must be a mapping of fields")
-    return data
-
-
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,80}$")
-
-
-def safe_file_name(name: str) -> str:
-    """A scenario file name from user input: letters, digits, ``_ - .``; ends in ``.yaml``.
-
-    Raises
-    ------
-    ScenarioError
-        The name is empty, has a path separator or other characters.
-    """
-    stem = name.strip().removesuffix(".yaml").removesuffix(".yml")
-    if not _NAME.match(stem) or ".." in stem:
-        raise ScenarioError(
-            f"file name {name!r}: use letters, digits, '_', '-' or '.', e.g. my_storm_day"
-        )
-    return f"{stem}.yaml"
-
-
-def scenario_yaml(data: dict[str, Any], *, based_on: str, changed: dict[str, Any]) -> str:
-    """The text of a saved scenario: a header comment and the mapping as block YAML."""
-    lines = [
-        f"# Saved from the twin app on {datetime.now():%Y-%m-%d %H:%M}, based on {based_on}.",
-    ]
-    if changed:
-        lines.append("# Changed: " + ", ".join(f"{k} = {v!r}" for k, v in changed.items()))
-    body = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=False)
-    return "\n".join(lines) + "\n" + body

@@ -25,7 +25,7 @@ from dash import ALL, Dash, Input, Output, State, dcc, html
 from dash_app import schema
 from dash_app.components import labelled, page_header, scenario_menu
 from dash_app.context import AppContext
-from dash_app.crowd_events import CROWD_FIELDS, added_list, crowd_panel, new_event
+from dash_app.crowd_events import crowd_panel, register_crowd_events
 from dash_app.jobs import Job
 from dash_app.kpis import kpi_cards
 from dash_app.progress import job_stores, progress_bar, queue_outputs, queued, register_progress
@@ -440,7 +440,7 @@ def register(app: Dash, ctx: AppContext) -> None:
     )
 
     _register_upload(app, ctx)
-    _register_crowds(app)
+    register_crowd_events(app, CROWD_STORE)
 
     @app.callback(
         Output("builder-save-message", "children"),
@@ -517,60 +517,6 @@ def _register_upload(app: Dash, ctx: AppContext) -> None:
             )
         message = html.Div(f"Uploaded as {path}.", className="alert alert-ok")
         return message, ctx.scenario_names(), path.name
-
-
-def _register_crowds(app: Dash) -> None:
-    keys = [k for k, _ in CROWD_FIELDS]
-    controls = [Input(f"builder-crowd-{k}", "value") for k in keys]
-
-    @app.callback(
-        [Output(f"builder-crowd-{k}-error", "children") for k in keys],
-        [Output(f"builder-crowd-{k}-box", "className") for k in keys],
-        *controls,
-        State("builder-base", "data"),
-        State(CROWD_STORE, "data"),
-        prevent_initial_call=True,
-    )
-    def check(*args: Any) -> tuple[Any, ...]:
-        # Marks each field as it is typed in, like the scenario's own fields (an empty
-        # field is marked only once something else of the event has been typed).
-        *values, base, added = args
-        plaza, start, _duration, attendance = values
-        if base is None or not (plaza or start or attendance):
-            return (*[""] * len(keys), *["field"] * len(keys))
-        _, errors = new_event(*values, raw=base["raw"], added=len(added or []))
-        return (
-            *[errors.get(k, "") for k in keys],
-            *["field invalid" if errors.get(k) else "field" for k in keys],
-        )
-
-    @app.callback(
-        Output(CROWD_STORE, "data", allow_duplicate=True),
-        Output("builder-crowd-message", "children"),
-        Input("builder-crowd-add", "n_clicks"),
-        Input("builder-crowd-clear", "n_clicks"),
-        [State(f"builder-crowd-{k}", "value") for k in keys],
-        State("builder-base", "data"),
-        State(CROWD_STORE, "data"),
-        prevent_initial_call=True,
-    )
-    def add(_add: int, _clear: int, *args: Any) -> tuple[Any, Any]:
-        *values, base, added = args
-        added = list(added or [])
-        if dash.ctx.triggered_id == "builder-crowd-clear":
-            return [], None
-        if base is None:
-            raise dash.exceptions.PreventUpdate
-        event, _ = new_event(*values, raw=base["raw"], added=len(added))
-        if event is None:
-            return dash.no_update, html.Span(
-                "Not added: fix the marked fields first.", className="field-error"
-            )
-        return [*added, event], html.Span("Event added.", className="hint", id="builder-crowd-ok")
-
-    @app.callback(Output("builder-crowd-list", "children"), Input(CROWD_STORE, "data"))
-    def show(added: list[dict[str, Any]] | None) -> Any:
-        return added_list(added or [])
 
 
 def _finished(job: Job) -> tuple[Any, Any]:

@@ -17,7 +17,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 from dash_app.pages.map import client_tick_ms
-from dash_app.replay import MAX_REPLAY_BYTES, WATER_SCALE
+from dash_app.replay import WATER_SCALE
+from dash_app.replay_compact import MAX_REPLAY_BYTES
 from tests.app.test_browser import Shoot, by_id, choose, click, severe_logs, text_of, wait
 
 pytestmark = pytest.mark.browser

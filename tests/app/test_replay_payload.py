@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from dash_app.pages.map import STEP_MS, client_tick_ms
-from dash_app.replay import DYNAMIC, RunFrames, frame_label, frame_traces, replay_payload
+from dash_app.replay import DYNAMIC, RunFrames, frame_label, frame_traces
+from dash_app.replay_compact import replay_payload
 from twin.run.results import RunResult
 from twin.run.runner import run_scenario
 from twin.scenario import load_scenario
