@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from twin.forecast.alert_scores import crossings, score_alerts
+import pytest
+
+from twin.forecast.alert_scores import crossings, pool_scores, score_alerts
 
 
 def test_scores_count_hits_misses_and_false_alarms_by_hand() -> None:
@@ -37,3 +39,22 @@ def test_no_water_and_no_alerts_is_undefined_not_perfect() -> None:
     empty = pd.DataFrame(columns=["issue_time", "point_index", "level", "msgType"])
     s = score_alerts(empty, np.zeros((times.size, 2)), times, {"closed": 0.27})["closed"]
     assert np.isnan(s.pod) and np.isnan(s.far) and np.isnan(s.lead_mean)
+
+
+def test_pooled_scores_add_the_counts_of_every_run() -> None:
+    times = np.arange(0, 36_000, 300.0)
+    a = np.zeros((times.size, 2))
+    a[20:30, 0] = 0.3  # one crossing at 6000 s
+    b = np.zeros((times.size, 2))
+    b[40:45, 1] = 0.3  # one crossing at 12000 s
+    warn = pd.DataFrame({"issue_time": [4200.0, 30_000.0], "point_index": [0, 1],
+                         "level": ["closed"] * 2, "msgType": ["Alert"] * 2})  # fmt: skip
+    silent = pd.DataFrame(columns=["issue_time", "point_index", "level", "msgType"])
+    sa = score_alerts(warn, a, times, {"closed": 0.27})["closed"]  # 1 hit, 1 false alarm
+    sb = score_alerts(silent, b, times, {"closed": 0.27})["closed"]  # 1 miss
+    both = pool_scores([sa, sb])
+    assert (both.crossings, both.detected, both.alerts, both.false_alarms) == (2, 1, 2, 1)
+    assert both.pod == 0.5 and both.far == 0.5 and both.csi == 1 / 3
+    assert both.lead_mean == 1800.0 and both.leads.tolist() == [1800.0]
+    with pytest.raises(ValueError, match="at least one"):
+        pool_scores([])

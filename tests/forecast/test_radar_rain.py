@@ -81,3 +81,50 @@ def test_unknown_method_is_refused() -> None:
             _moving_blob(3), pd.DatetimeIndex([]), np.zeros(1), np.zeros(1), method="oracle",
             horizon_steps=24, seed=0,
         )  # fmt: skip
+
+
+def test_displaced_members_spread_with_lead_and_keep_the_nowcast_as_member_zero() -> None:
+    from pyproj import Transformer
+
+    from twin.forecast.radar_rain import displaced_at_points
+    from twin.hydro.radar.nowcast import nowcast, nowcast_at_points
+
+    radar = _moving_blob()
+    to_ll = Transformer.from_crs("EPSG:32651", "EPSG:4326", always_xy=True)
+    lon, lat = to_ll.transform(float(radar.x[40]), float(radar.y[32]))
+    nc = nowcast(radar, radar["time"].values[6], method="extrapolation", lead_max_min=60.0)
+    plain = nowcast_at_points(nc, [lon], [lat]).values[0]  # (lead, point)
+    rng = np.random.default_rng(3)
+    members = displaced_at_points(nc, [lon], [lat], members=40, speed_sd_m_s=3.0, rng=rng)
+    assert members.shape == (40, plain.shape[0], 1)
+    np.testing.assert_allclose(members[0], np.nan_to_num(plain))  # member 0: no displacement
+    # The spread across members grows with lead: displacements are velocity × lead.
+    spread = members[:, :, 0].std(axis=0)
+    assert spread[-1] > spread[0]
+    # No spread without a velocity error; a point moved off the grid reads no rain.
+    still = displaced_at_points(nc, [lon], [lat], members=5, speed_sd_m_s=0.0, rng=rng)
+    np.testing.assert_allclose(still, np.repeat(still[:1], 5, axis=0))
+    far = displaced_at_points(nc, [lon], [lat], members=20, speed_sd_m_s=500.0, rng=rng)
+    assert np.all(far[1:, -1] == 0.0)
+    with pytest.raises(ForecastError, match="displacement"):
+        displaced_at_points(nc, [lon], [lat], members=0, speed_sd_m_s=1.0, rng=rng)
+
+
+def test_a_displaced_nowcast_gives_members_at_each_issue_time() -> None:
+    radar = _moving_blob()
+    from pyproj import Transformer
+
+    to_ll = Transformer.from_crs("EPSG:32651", "EPSG:4326", always_xy=True)
+    lon, lat = to_ll.transform(float(radar.x[40]), float(radar.y[32]))
+    issue = pd.DatetimeIndex(radar["time"].values[5:7])
+    args = dict(method="extrapolation", horizon_steps=12, seed=4, members=8)
+    one = nowcast_rain_at_points(radar, issue, np.array([lon]), np.array([lat]), **args)
+    many = nowcast_rain_at_points(
+        radar, issue, np.array([lon]), np.array([lat]), displacement_m_s=2.0, **args
+    )
+    assert one.shape == (2, 1, 12, 1) and many.shape == (2, 8, 12, 1)
+    np.testing.assert_allclose(many[:, 0], one[:, 0])
+    again = nowcast_rain_at_points(
+        radar, issue, np.array([lon]), np.array([lat]), displacement_m_s=2.0, **args
+    )
+    np.testing.assert_array_equal(many, again)  # reproducible from the seed

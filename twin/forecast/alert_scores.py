@@ -29,7 +29,7 @@ import pandas as pd
 
 from twin._types import FloatArray
 
-__all__ = ["AlertScore", "crossings", "score_alerts"]
+__all__ = ["AlertScore", "crossings", "pool_scores", "score_alerts"]
 
 
 @dataclass(frozen=True)
@@ -150,3 +150,33 @@ def score_alerts(
             leads=lead_arr,
         )  # fmt: skip
     return out
+
+
+def pool_scores(scores: list[AlertScore]) -> AlertScore:
+    """One level's scores over many runs (storms, placements) pooled: counts add up.
+
+    POD, FAR and CSI are recomputed from the summed counts and the leads are those of
+    every detected crossing, so a run with many crossings weighs more than one with few.
+
+    Raises
+    ------
+    ValueError
+        No scores, or scores of different levels.
+    """
+    if not scores or len({s.level for s in scores}) != 1:
+        raise ValueError("pool_scores: give at least one score, all of one level")
+    n_cross = sum(s.crossings for s in scores)
+    hits = sum(s.detected for s in scores)
+    n_al = sum(s.alerts for s in scores)
+    false = sum(s.false_alarms for s in scores)
+    leads = np.concatenate([s.leads for s in scores])
+    denom = n_cross + false
+    return AlertScore(
+        level=scores[0].level, crossings=n_cross, detected=hits, alerts=n_al, false_alarms=false,
+        pod=hits / n_cross if n_cross else float("nan"),
+        far=false / n_al if n_al else float("nan"),
+        csi=hits / denom if denom else float("nan"),
+        lead_mean=float(leads.mean()) if leads.size else float("nan"),
+        lead_median=float(np.median(leads)) if leads.size else float("nan"),
+        leads=leads,
+    )  # fmt: skip

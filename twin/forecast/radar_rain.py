@@ -28,6 +28,7 @@ from twin.forecast.errors import ForecastError
 
 __all__ = [
     "RADAR_METHODS",
+    "displaced_at_points",
     "external_nowcaster",
     "nowcast_rain_at_points",
     "radar_nowcaster",
@@ -72,6 +73,79 @@ def to_step(
     return np.asarray(rate, dtype=np.float64)
 
 
+def displaced_at_points(
+    nowcast: xr.DataArray,
+    lon: FloatArray,
+    lat: FloatArray,
+    *,
+    members: int,
+    speed_sd_m_s: float,
+    rng: np.random.Generator,
+) -> FloatArray:
+    r"""A deterministic nowcast sampled at displaced points: a motion-error ensemble.
+
+    Extrapolation misplaces rain more the further ahead it looks, because the motion
+    field is wrong by some velocity error and cells grow and decay off their track.
+    Member :math:`k` reads the nowcast, at lead time :math:`t`, in the cell that holds
+    the point moved by :math:`\delta_k t`, with one velocity error per member
+    :math:`\delta_k \sim N(0, \sigma_v^2 I_2)` (member 0 keeps :math:`\delta = 0`, the
+    nowcast itself). The displacement grows linearly with lead, as the location error
+    of Lagrangian persistence does (Germann and Zawadzki 2002, their Fig. 9; the
+    "displacement" perturbations of Pierce et al. 2012's nowcast ensembles). A cell
+    moved off the grid reads no rain.
+
+    Simplification, stated: the error is a pure translation, the same for all points
+    and constant over the horizon for a member; growth, decay and shape errors are not
+    modelled.
+
+    Parameters
+    ----------
+    nowcast
+        A one-member nowcast ``(member, lead_time, y, x)``
+        (:func:`~twin.hydro.radar.nowcast.nowcast`).
+    lon, lat
+        The points [deg].
+    members
+        Members to draw [-].
+    speed_sd_m_s
+        :math:`\sigma_v`, standard deviation of each velocity component [m/s].
+    rng
+        Random numbers for :math:`\delta_k`.
+
+    Returns
+    -------
+    numpy.ndarray
+        Rain rate [mm/h], shape ``(members, lead_time, n_points)``.
+    """
+    from pyproj import Transformer
+
+    from twin.hydro.radar.array import radar_crs
+
+    if members < 1 or speed_sd_m_s < 0.0:
+        raise ForecastError(f"displacement members {members} ≥ 1 and speed sd {speed_sd_m_s} ≥ 0")
+    field = np.nan_to_num(np.asarray(nowcast.isel(member=0).values, dtype=np.float64))
+    n_lead, ny, nx = field.shape
+    x = np.asarray(nowcast["x"].values, dtype=np.float64)
+    y = np.asarray(nowcast["y"].values, dtype=np.float64)
+    crs = radar_crs(nowcast)
+    px, py = Transformer.from_crs("EPSG:4326", crs, always_xy=True).transform(
+        np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
+    )
+    lead_s = np.asarray(nowcast["lead_time"].values, dtype="timedelta64[ns]").astype(np.float64)
+    lead_s = lead_s / 1e9
+    delta = rng.normal(0.0, speed_sd_m_s, (members, 2))
+    delta[0] = 0.0
+    # (members, leads, points) positions in the grid's CRS, then their cells.
+    qx = np.asarray(px)[None, None, :] + delta[:, 0, None, None] * lead_s[None, :, None]
+    qy = np.asarray(py)[None, None, :] + delta[:, 1, None, None] * lead_s[None, :, None]
+    ix = np.floor((qx - x[0]) / (x[1] - x[0]) + 0.5).astype(np.int64)
+    iy = np.floor((qy - y[0]) / (y[1] - y[0]) + 0.5).astype(np.int64)
+    inside = (ix >= 0) & (ix < nx) & (iy >= 0) & (iy < ny)
+    lead_idx = np.broadcast_to(np.arange(n_lead)[None, :, None], ix.shape)
+    out = field[lead_idx, np.clip(iy, 0, ny - 1), np.clip(ix, 0, nx - 1)]
+    return np.asarray(np.where(inside, out, 0.0), dtype=np.float64)
+
+
 def nowcast_rain_at_points(
     radar: xr.DataArray,
     issue_times: pd.DatetimeIndex,
@@ -83,6 +157,7 @@ def nowcast_rain_at_points(
     step_s: float = 300.0,
     members: int = 20,
     seed: int,
+    displacement_m_s: float = 0.0,
 ) -> FloatArray:
     """Radar nowcast rain at points for each issue time [mm/h].
 
@@ -103,20 +178,25 @@ def nowcast_rain_at_points(
     members
         STEPS members (other methods give one).
     seed
-        Seed of the STEPS noise (issue ``k`` uses ``seed + k``).
+        Seed of the STEPS noise and of the displacements (issue ``k`` uses ``seed + k``).
+    displacement_m_s
+        For the deterministic methods: when above 0, ``members`` members read the
+        nowcast at displaced points (:func:`displaced_at_points`, this velocity error
+        [m/s]); 0 gives the nowcast itself, one member.
 
     Returns
     -------
     numpy.ndarray
         Shape ``(n_issue, n_members, horizon_steps, n_points)``; ``n_members`` is
-        ``members`` for STEPS, else 1.
+        ``members`` for STEPS or a displaced nowcast, else 1.
     """
     from twin.hydro.radar.nowcast import nowcast, nowcast_at_points
 
     if method not in RADAR_METHODS:
         raise ForecastError(f"radar nowcast method {method!r}: use {', '.join(RADAR_METHODS)}")
     interval = float(radar.attrs["interval_s"])
-    n_members = members if method == "steps" else 1
+    displaced = method != "steps" and displacement_m_s > 0.0
+    n_members = members if method == "steps" or displaced else 1
     need = 3 if method in ("sprog", "steps") else 2
     times = pd.DatetimeIndex(radar["time"].values)
     first_known = times[0] + pd.Timedelta(seconds=need * interval)
@@ -135,8 +215,15 @@ def nowcast_rain_at_points(
             lead_max_min=lead_max + interval / 60.0, n_past=need, n_members=members,
             seed=seed + k, outside=0.0,
         )  # fmt: skip
-        at = nowcast_at_points(nc, lon, lat).transpose("member", "lead_time", "point")
-        out[k] = to_step(np.asarray(at.values), interval, step_s, horizon_steps, offset_s=behind)
+        if displaced:
+            values = displaced_at_points(
+                nc, lon, lat, members=members, speed_sd_m_s=displacement_m_s,
+                rng=np.random.default_rng(seed + k),
+            )  # fmt: skip
+        else:
+            at = nowcast_at_points(nc, lon, lat).transpose("member", "lead_time", "point")
+            values = np.asarray(at.values)
+        out[k] = to_step(values, interval, step_s, horizon_steps, offset_s=behind)
         made += 1
     logger.info("radar nowcasts (%s): %d of %d issue times had frames", method, made, out.shape[0])
     return out
@@ -152,11 +239,12 @@ def radar_nowcaster(
     horizon_steps: int,
     members: int = 20,
     seed: int,
+    displacement_m_s: float = 0.0,
 ) -> Callable[[FloatArray], FloatArray]:
     """A function from issue times [s since ``start_utc``] to nowcast rain at the points.
 
     The result has shape ``(n_issue, n_members, horizon_steps, n_points)`` [mm/h] (see
-    :func:`nowcast_rain_at_points`).
+    :func:`nowcast_rain_at_points`, also for ``displacement_m_s``).
     """
 
     def at(issue_s: FloatArray) -> FloatArray:
@@ -166,13 +254,13 @@ def radar_nowcaster(
         digest = hashlib.sha1(np.ascontiguousarray(radar.values).tobytes())
         for part in (radar["time"].values, issue.asi8, np.asarray(lon), np.asarray(lat)):
             digest.update(np.ascontiguousarray(part).tobytes())
-        key = (digest.hexdigest(), method, horizon_steps, members, seed)
+        key = (digest.hexdigest(), method, horizon_steps, members, seed, displacement_m_s)
         if key not in _CACHE:
             if len(_CACHE) >= _CACHE_SIZE:
                 _CACHE.pop(next(iter(_CACHE)))
             _CACHE[key] = nowcast_rain_at_points(
                 radar, issue, lon, lat, method=method, horizon_steps=horizon_steps,
-                members=members, seed=seed,
+                members=members, seed=seed, displacement_m_s=displacement_m_s,
             )  # fmt: skip
         return _CACHE[key].copy()
 
