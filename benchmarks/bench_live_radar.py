@@ -20,10 +20,11 @@ store, radar ingest, forecast engine and alert lifecycle; the server replayed ov
 issues the same messages, ``tests/live/test_physics_live.py``), issue time by issue
 time in simulated time: each issue sees only the readings up to it and the frames that
 ended by it. Forecasters: the physics ensemble (``shipped:physics_ensemble``, its
-a-priori settings) with the pysteps extrapolation of the stored frames, or with the
-gauge persistence; the shipped linear forecaster (fitted on the Singapore catalogue and
-design storms) with the gauge persistence (the service's default before) and with the
-radar nowcast.
+a-priori settings) with the pysteps extrapolation of the stored frames, with 24 members
+of it read at displaced points (``radar.displacement`` 3 m/s, as in
+``bench_forecast_radar``), or with the gauge persistence; the shipped linear forecaster
+(fitted on the Singapore catalogue and design storms) with the gauge persistence (the
+service's default before) and with the radar nowcast.
 
 Scores: for every low point and level (impeded 0.15 m, closed 0.27 m) that the true
 water crosses, whether an alert for it was issued strictly before the crossing, and the
@@ -56,8 +57,11 @@ EVENT = "fmi-20160928"
 START = datetime(2024, 6, 15, 7, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 LEVELS = {"impeded": 0.15, "closed": 0.27}
 SIZE_KM = 128.0  # the transposed radar grid's side
+#: ``radar.displacement`` of the displaced row [m/s] (as ``bench_forecast_radar``).
+DISPLACEMENT_M_S = 3.0
 CONFIGS = [
     ("physics ensemble", "shipped:physics_ensemble", "extrapolation"),
+    ("physics ensemble", "shipped:physics_ensemble", "displaced"),
     ("physics ensemble", "shipped:physics_ensemble", "persistence"),
     ("linear (statistical)", "shipped:linear", "extrapolation"),
     ("linear (statistical)", "shipped:linear", "persistence"),
@@ -117,7 +121,12 @@ def main() -> int:
             key = f"{name}|{rain}"
             cfg = LiveConfig(
                 forecast={"model": model, "max_reading_age": "1h", "seed": seed},
-                radar={"enabled": rain != "persistence", "method": "extrapolation"},
+                radar={
+                    "enabled": rain != "persistence",
+                    "method": "extrapolation",
+                    "displacement": DISPLACEMENT_M_S if rain == "displaced" else 0.0,
+                    "members": 24,
+                },
             )
             with tempfile.TemporaryDirectory(prefix="bench-live-radar-") as tmp:
                 svc = InProcessService(cfg, tmp, sim, feed if rain != "persistence" else None)
@@ -141,7 +150,13 @@ def main() -> int:
         t = totals[f"{name}|{rain}"]
         share = t["ahead"] / t["crossings"] if t["crossings"] else float("nan")
         med = float(np.median(t["leads"])) if t["leads"] else float("nan")
-        rows.append([name, "radar extrapolation" if rain != "persistence" else "gauge persistence",
+        label = {
+            "persistence": "gauge persistence",
+            "extrapolation": "radar extrapolation",
+            "displaced": f"radar extrapolation, displaced ({DISPLACEMENT_M_S:g} m/s)",
+        }
+        label = label[rain]
+        rows.append([name, label,
                      str(t["crossings"]), f"{share:.2f}", f"{med:.1f}",
                      str(t["false"]), f"{1000 * t['wall'] / t['issues']:.0f}"])  # fmt: skip
     best = totals["physics ensemble|extrapolation"]

@@ -85,6 +85,25 @@ def test_the_physics_ensemble_forecasts_a_truth_it_is_not_told(short) -> None:
     )
 
 
+def test_a_displaced_nowcast_drives_the_physics_ensemble(short) -> None:
+    s = short.with_updates(**{"hydro.forecast.model": "physics_ensemble", "rain.scale": 2.0})
+    plain = run_scenario(s)
+    moved = run_scenario(s.with_updates(**{"hydro.forecast.nowcast_displacement": 3.0}))
+    assert moved.forecast_alerts is not None and plain.forecast_alerts is not None
+    # The displaced members change the ensemble's forecasts; the run is reproducible.
+    a, b = plain.forecast_rain, moved.forecast_rain
+    assert a is not None and b is not None
+    assert not np.array_equal(a["forecast_mm_h"].to_numpy(), b["forecast_mm_h"].to_numpy())
+    again = run_scenario(s.with_updates(**{"hydro.forecast.nowcast_displacement": 3.0}))
+    np.testing.assert_array_equal(
+        again.forecast_rain["forecast_mm_h"].to_numpy(), b["forecast_mm_h"].to_numpy()
+    )
+    with pytest.raises(ScenarioError, match="nowcast_displacement 3 m/s needs model"):
+        short.with_updates(
+            **{"hydro.forecast.nowcast_displacement": 3.0, "hydro.forecast.model": "linear"}
+        )
+
+
 def test_in_place_radar_and_external_nowcast_products(short, tmp_path) -> None:
     """A user's own radar file over the area, with a met bureau's nowcast products."""
     from twin.hydro.radar.events import load_event

@@ -146,6 +146,16 @@ def test_extrapolation_moves_the_rain(tmp_path: Path, radar_frames: Any) -> None
     assert not np.allclose(got.values[:, 0], got.values[:, 11])  # not persistence
 
 
+def test_displaced_members_for_the_physics_ensemble(tmp_path: Path, radar_frames: Any) -> None:
+    plain = _rain(tmp_path / "a", radar_frames, 6).at(T0 + 6 * STEP)
+    moved = _rain(tmp_path / "b", radar_frames, 6, displacement=3.0, members=8).at(T0 + 6 * STEP)
+    assert plain.values is not None and moved.values is not None and moved.members is not None
+    assert moved.members.shape == (8, 24, 53) and moved.info["displacement_m_s"] == 3.0
+    # Point forecasters still get the nowcast itself; the members spread around it.
+    np.testing.assert_allclose(moved.values, plain.values)
+    assert moved.members.std(axis=0).max() > 0.0
+
+
 def test_external_nowcast_offset_to_the_issue_time(tmp_path: Path, radar_frames: Any) -> None:
     from twin.hydro.radar.nowcast import nowcast
 

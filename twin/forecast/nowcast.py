@@ -38,16 +38,18 @@ from twin.forecast.windows import Windows, persistence_rain
 __all__ = ["RADAR_SOURCES", "RAIN_SOURCES", "RainSource", "future_rain", "rain_source_label"]
 
 RainSource = Literal[
-    "observed", "persistence", "perturbed", "eulerian", "extrapolation", "sprog", "steps",
-    "external",
+    "observed", "persistence", "perturbed", "eulerian", "extrapolation", "sprog", "linda",
+    "steps", "external",
 ]  # fmt: skip
 RAIN_SOURCES: tuple[str, ...] = (
-    "observed", "persistence", "perturbed", "eulerian", "extrapolation", "sprog", "steps",
-    "external",
+    "observed", "persistence", "perturbed", "eulerian", "extrapolation", "sprog", "linda",
+    "steps", "external",
 )  # fmt: skip
 #: Sources that are radar nowcasts, given to the replay as arrays
 #: (:mod:`twin.forecast.radar_rain`), not computed from the gauge history here.
-RADAR_SOURCES: tuple[str, ...] = ("eulerian", "extrapolation", "sprog", "steps", "external")
+RADAR_SOURCES: tuple[str, ...] = (
+    "eulerian", "extrapolation", "sprog", "linda", "steps", "external"
+)  # fmt: skip
 _LABELS = {
     "observed": "observed future rain (oracle, upper bound)",
     "persistence": "persistence nowcast at the gauge (last 15 min held)",
@@ -55,6 +57,7 @@ _LABELS = {
     "eulerian": "radar Eulerian persistence (pysteps)",
     "extrapolation": "radar extrapolation nowcast (pysteps, Lucas-Kanade + semi-Lagrangian)",
     "sprog": "radar S-PROG nowcast (pysteps)",
+    "linda": "radar LINDA nowcast (pysteps; growth and decay along the motion)",
     "steps": "radar STEPS ensemble nowcast (pysteps; mean for point forecasters)",
     "external": "external nowcast product (e.g. a met bureau's), resampled to the grid",
 }

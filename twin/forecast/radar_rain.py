@@ -46,7 +46,7 @@ _CACHE_SIZE = 8
 STEP = 300.0
 
 #: Radar nowcast methods usable as a forecast's future-rain source.
-RADAR_METHODS: tuple[str, ...] = ("eulerian", "extrapolation", "sprog", "steps")
+RADAR_METHODS: tuple[str, ...] = ("eulerian", "extrapolation", "sprog", "linda", "steps")
 
 
 def to_step(
@@ -197,7 +197,7 @@ def nowcast_rain_at_points(
     interval = float(radar.attrs["interval_s"])
     displaced = method != "steps" and displacement_m_s > 0.0
     n_members = members if method == "steps" or displaced else 1
-    need = 3 if method in ("sprog", "steps") else 2
+    need = 3 if method in ("sprog", "linda", "steps") else 2
     times = pd.DatetimeIndex(radar["time"].values)
     first_known = times[0] + pd.Timedelta(seconds=need * interval)
     last_known = times[-1] + pd.Timedelta(seconds=interval)

@@ -300,12 +300,22 @@ class RadarConfig(Frozen):
     """
 
     enabled: bool = Field(default=False, description="use radar nowcasts as the future rain")
-    method: Literal["extrapolation", "sprog", "eulerian", "steps", "external"] = Field(
+    method: Literal["extrapolation", "sprog", "linda", "eulerian", "steps", "external"] = Field(
         default="extrapolation",
         description="pysteps nowcast of the stored frames, or external: POST /nowcasts",
     )
-    members: int = Field(default=20, ge=1, le=100, description="STEPS ensemble members")
+    members: int = Field(
+        default=20, ge=1, le=100, description="members of a STEPS or a displaced nowcast"
+    )
     seed: int = Field(default=0, ge=0, description="seed of the STEPS noise")
+    displacement: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=20.0,
+        description="eulerian, extrapolation, sprog, linda: also give `members` members that read "
+        "the nowcast at points moved by this velocity error × lead [m/s] (the physics "
+        "ensemble runs over them; point forecasters take the nowcast itself); 0: none",
+    )
     keep: PositiveDuration = Field(
         default=7200.0, description="frames and nowcasts kept, back from the newest [s]"
     )

@@ -2,16 +2,19 @@
 
 With ``radar.enabled``, at issue time ``b`` (:mod:`twin.live.engine`):
 
-- a **pysteps method** (``extrapolation``, ``sprog``, ``eulerian``, ``steps``): the
+- a **pysteps method** (``extrapolation``, ``sprog``, ``linda``, ``eulerian``, ``steps``): the
   newest stored frame whose interval has ended by ``b`` is found; it must have ended at
   most ``radar.max_lag`` before ``b``, and the frames before it that the method needs
-  (2, or 3 for S-PROG and STEPS) must be stored on the same grid. The nowcast is
+  (2, or 3 for S-PROG, LINDA and STEPS) must be stored on the same grid. The nowcast is
   issued at the end of that frame (:func:`twin.hydro.radar.nowcast.nowcast`, cells
   advected in from outside the grid dry), sampled at the low points
   (:func:`~twin.hydro.radar.nowcast.nowcast_at_points`) and averaged to the
   forecasters' 5-minute leads from ``b`` on (:func:`twin.forecast.radar_rain.to_step`,
   offset by the lag, as :func:`twin.forecast.radar_rain.nowcast_rain_at_points` does);
-  a STEPS ensemble gives its mean (point forecasters take one series);
+  a STEPS ensemble gives its mean (point forecasters take one series); with
+  ``radar.displacement`` a deterministic nowcast also gives ``radar.members`` members
+  read at displaced points (:func:`twin.forecast.radar_rain.displaced_at_points`) for
+  the physics ensemble, and point forecasters take the nowcast itself;
 - ``external``: the latest external nowcast issued at most ``radar.max_lag`` before
   ``b`` (``POST /nowcasts``, stored at the low points), offset the same way.
 
@@ -74,7 +77,8 @@ class FutureRain:
         radar was not used: ``fallback``).
     members
         The nowcast's members at the points [mm/h], ``(members, horizon, n_points)``
-        (one for a deterministic nowcast); None with ``values``. ``values`` is their mean.
+        (one for a deterministic nowcast without displacement); None with ``values``.
+        ``values`` is their mean, or member 0 (the nowcast itself) for displaced members.
     """
 
     values: FloatArray | None
@@ -207,7 +211,7 @@ class RadarRain:
     def _pysteps(self, b_ms: int) -> FutureRain:
         rc = self.config.radar
         method = rc.method
-        need = 3 if method in ("sprog", "steps") else 2
+        need = 3 if method in ("sprog", "linda", "steps") else 2
         lag_max = round(rc.max_lag * 1000)
         span = round((need + 1) * rc.interval * 1000) + lag_max
         recs = [
@@ -236,7 +240,7 @@ class RadarRain:
                 f"the {method} nowcast needs {need} consecutive frames on one grid; missing "
                 + ", ".join(iso_ms(t, self.zone) for t in missing)
             )
-        key = (last.grid, tuple(wanted), method, rc.members, rc.seed)
+        key = (last.grid, tuple(wanted), method, rc.members, rc.seed, rc.displacement)
         if self._cache is not None and self._cache[0] == key:
             at = self._cache[1]
         else:
@@ -254,9 +258,19 @@ class RadarRain:
             "members": int(at.shape[0]),
             "radar_source": last.source.get("source") or last.source.get("file", ""),
         }
-        return FutureRain(
-            fut.mean(axis=0).T.copy(), method, rain_source_label(method), info, members=fut
-        )
+        displaced = self._displaced(method)
+        if displaced:
+            info["displacement_m_s"] = rc.displacement
+        # Point forecasters take one series: the STEPS mean, or the nowcast itself (member
+        # 0 of a displaced nowcast is the undisplaced one).
+        point = fut[0] if displaced else fut.mean(axis=0)
+        return FutureRain(point.T.copy(), method, rain_source_label(method), info, members=fut)
+
+    def _displaced(self, method: str) -> bool:
+        """Whether the nowcast's members are displacements (``radar.displacement``)."""
+        return self.config.radar.displacement > 0.0 and method in (
+            "eulerian", "extrapolation", "sprog", "linda"
+        )  # fmt: skip
 
     def _nowcast(self, last: FrameRecord, wanted: list[int], end_ms: int) -> FloatArray:
         """The nowcast at the points, ``(member, lead, point)`` [mm/h]."""
@@ -296,6 +310,13 @@ class RadarRain:
                 seed=int(seed),
                 outside=0.0,
             )
+        if self._displaced(rc.method):
+            from twin.forecast.radar_rain import displaced_at_points
+
+            return displaced_at_points(
+                nc, self.lon, self.lat, members=rc.members, speed_sd_m_s=rc.displacement,
+                rng=np.random.default_rng(int(seed)),
+            )  # fmt: skip
         at = nowcast_at_points(nc, self.lon, self.lat).transpose("member", "lead_time", "point")
         return np.asarray(at.values, dtype=np.float64)
 

@@ -257,7 +257,7 @@ def _forecast_staging(
         nowcaster = radar_nowcaster(
             water.radar, start_utc, water.points.lon, water.points.lat,
             method=fc.rain_source, horizon_steps=HORIZON_STEPS, members=fc.nowcast_members,
-            seed=scenario.seed,
+            seed=scenario.seed, displacement_m_s=fc.nowcast_displacement if physics else 0.0,
         )  # fmt: skip
     if physics:
         from twin.forecast.physics_replay import replay_physics

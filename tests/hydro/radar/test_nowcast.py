@@ -43,7 +43,9 @@ def _centroid(field: np.ndarray) -> tuple[float, float]:
 
 
 def test_methods_tuple() -> None:
-    assert NOWCAST_METHODS == ("eulerian", "extrapolation", "sprog", "steps", "external")
+    assert NOWCAST_METHODS == (
+        "eulerian", "extrapolation", "sprog", "linda", "steps", "external"
+    )  # fmt: skip
 
 
 def test_lucas_kanade_finds_the_velocity(moving_blob: xr.DataArray) -> None:
@@ -77,7 +79,7 @@ def test_eulerian_persistence_repeats_the_last_frame(moving_blob: xr.DataArray) 
 def test_all_dry_input_gives_zeros() -> None:
     dry = synthetic_radar(np.zeros((3, 32, 32)))
     issue = dry["time"].values[-1] + np.timedelta64(300, "s")
-    for method in ("eulerian", "extrapolation", "sprog", "steps"):
+    for method in ("eulerian", "extrapolation", "sprog", "linda", "steps"):
         nc = nowcast(dry, issue, method=method, n_members=3, lead_max_min=15)
         assert float(np.abs(nc).max()) == 0.0 and nc.attrs["dry_input"] == 1
 
@@ -134,3 +136,21 @@ def test_at_points_and_as_rain(moving_blob: xr.DataArray) -> None:
     assert rain.dims == ("time", "y", "x")
     # Lead 5 min is the interval starting at the issue time.
     assert rain["time"].values[0] == _issue(moving_blob)
+
+
+def test_linda_moves_the_cell_and_carries_on_its_growth() -> None:
+    """A cell that grew by 30 % per step: LINDA keeps growing it, extrapolation does not."""
+    base = gaussian_blobs((4, 64, 64), (16.0, 40.0), (1.0, -0.5), peak=10.0, sigma=5.0)
+    growing = synthetic_radar(base * (1.3 ** np.arange(4))[:, None, None])
+    issue = _issue(growing)
+    li = nowcast(growing, issue, method="linda", lead_max_min=15)
+    ex = nowcast(growing, issue, method="extrapolation", lead_max_min=15)
+    assert li.shape == (1, 3, 64, 64) and li.attrs["method"] == "linda"
+    last_peak = float(growing.values[-1].max())
+    assert float(np.nanmax(li.values[0, -1])) > 1.2 * last_peak
+    assert float(np.nanmax(ex.values[0, -1])) <= 1.05 * last_peak
+    # It moves with the motion field, as extrapolation does.
+    got, want = _centroid(li.values[0, -1]), _centroid(ex.values[0, -1])
+    assert np.hypot(got[0] - want[0], got[1] - want[1]) < 1.5
+    again = nowcast(growing, issue, method="linda", lead_max_min=15)
+    np.testing.assert_array_equal(li.values, again.values)  # deterministic

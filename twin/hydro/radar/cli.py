@@ -209,7 +209,7 @@ def nowcast(
         str | None, typer.Option(help="Issue time, UTC (default: 30 min before the peak).")
     ] = None,
     method: Annotated[
-        str, typer.Option(help="eulerian, extrapolation, sprog, steps, external.")
+        str, typer.Option(help="eulerian, extrapolation, sprog, linda, steps, external.")
     ] = "steps",
     members: Annotated[int, typer.Option(help="STEPS ensemble size.")] = 20,
     seed: Annotated[int, typer.Option(help="Seed of the STEPS ensemble.")] = 0,
@@ -280,7 +280,7 @@ def verify(
     bad = [m for m in chosen if m not in NOWCAST_METHODS or m == "external"]
     if bad:
         raise RadarError(f"--methods: {', '.join(bad)} cannot be verified here; choose from "
-                         "eulerian, extrapolation, sprog, steps.")  # fmt: skip
+                         "eulerian, extrapolation, sprog, linda, steps.")  # fmt: skip
     frames = []
     jobs = [(e, t) for e in names for t in range(issues)]
     with _progress() as bar:

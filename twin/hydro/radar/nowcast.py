@@ -13,6 +13,15 @@ district, :mod:`.transpose`). Methods (:data:`NOWCAST_METHODS`):
     S-PROG (Seed 2003): the field, in dBR, split into a cascade of spatial scales, each
     extrapolated and smoothed by its own AR(2) process, so small features fade as their
     predictability is lost.
+``linda``
+    LINDA (Pulkkinen et al. 2021): the field, in rain rate, advected like extrapolation
+    and evolved by an integro-difference equation with an ARI(1, 1) process, so rain
+    cells grow and decay along their track as they did over the last frames (the
+    convolution kernel and the AR coefficients are fitted to the last three frames).
+    Deterministic, over the whole grid (``feature_method="domain"``: no localisation,
+    about 2 s for two hours here; pysteps' default localises around up to 25 rain
+    cells at 3 to 8 times the cost, with about the same skill on the radar
+    benchmark's validation storm).
 ``steps``
     STEPS (Bowler et al. 2006; Seed et al. 2013): an ensemble, the S-PROG cascade plus
     stochastic noise and velocity perturbations; reproducible with ``seed``.
@@ -47,6 +56,10 @@ precipitation from continental radar images. Part I. *Mon. Wea. Rev.* 130, 2859�
 Seed, A. W. (2003). A dynamic and spatial scaling approach to advection forecasting.
 *J. Appl. Meteor.* 42, 381–388.
 
+Pulkkinen, S., Chandrasekar, V. and Niemi, T. (2021). Lagrangian integro-difference
+equation model for precipitation nowcasting. *J. Atmos. Oceanic Technol.* 38,
+2125–2145.
+
 Bowler, N. E., Pierce, C. E. and Seed, A. W. (2006). STEPS: a probabilistic
 precipitation forecasting scheme which merges an extrapolation nowcast with downscaled
 NWP. *Q. J. R. Meteorol. Soc.* 132, 2127–2155.
@@ -76,6 +89,7 @@ from twin.hydro.radar.grid import resample
 __all__ = [
     "NOWCAST_METHODS",
     "RAIN_THRESHOLD",
+    "THREE_FRAMES",
     "NowcastMethod",
     "ensemble_mean",
     "motion_field",
@@ -88,9 +102,13 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-NowcastMethod = Literal["eulerian", "extrapolation", "sprog", "steps", "external"]
+NowcastMethod = Literal["eulerian", "extrapolation", "sprog", "linda", "steps", "external"]
 #: Every nowcast method, in order of sophistication.
-NOWCAST_METHODS: tuple[str, ...] = ("eulerian", "extrapolation", "sprog", "steps", "external")
+NOWCAST_METHODS: tuple[str, ...] = (
+    "eulerian", "extrapolation", "sprog", "linda", "steps", "external"
+)  # fmt: skip
+#: Methods that need three frames (the others two, Eulerian persistence one).
+THREE_FRAMES: tuple[str, ...] = ("sprog", "linda", "steps")
 #: Rain below this is no rain for the dB transform, S-PROG and STEPS [mm/h].
 RAIN_THRESHOLD = 0.1
 #: dBR value given to no rain [dBR].
@@ -99,6 +117,7 @@ _LABELS = {
     "eulerian": "Eulerian persistence",
     "extrapolation": "semi-Lagrangian extrapolation (Lucas-Kanade motion)",
     "sprog": "S-PROG (6 cascade levels, AR(2))",
+    "linda": "LINDA (integro-difference equation, ARI(1,1), whole domain)",
     "steps": "STEPS ensemble",
     "external": "external nowcast product",
 }
@@ -249,7 +268,7 @@ def nowcast(
         return _external(radar, issue_time, external, n_leads)
     if n_past < 2 and method != "eulerian":
         raise RadarError(f"n_past must be at least 2 for {method} (got {n_past}).")
-    need = max(n_past, 3) if method in ("sprog", "steps") else max(n_past, 1)
+    need = max(n_past, 3) if method in THREE_FRAMES else max(n_past, 1)
     frames = past_frames(radar, issue_time, need)
     rate = np.nan_to_num(frames, nan=0.0)
     members = n_members if method == "steps" else 1
@@ -302,6 +321,22 @@ def _run(
         out = extrapolation.get_method("semilagrangian")(rate[-1], v, n_leads)
         moved = np.asarray(out, dtype=float).reshape(1, n_leads, ny, nx)
         return np.where(moved < 0.0, 0.0, moved)
+    if method == "linda":
+        nowcasts = pysteps_module("pysteps.nowcasts")
+        with np.errstate(divide="ignore", invalid="ignore"):  # its kernel fit on flat fields
+            out = nowcasts.get_method("linda")(
+                np.where(rate[-3:] >= threshold, rate[-3:], 0.0),
+                v,
+                n_leads,
+                feature_method="domain",
+                ari_order=1,
+                add_perturbations=False,
+                kmperpixel=_cell_m(radar) / 1000.0,
+                timestep=step_s / 60.0,
+                num_workers=num_workers,
+            )
+        moved = np.asarray(out, dtype=float).reshape(1, n_leads, ny, nx)
+        return np.where(moved < threshold, 0.0, moved)
     db = _db(rate[-3:], threshold)
     thr_db = 10.0 * np.log10(threshold)
     if method == "sprog":
