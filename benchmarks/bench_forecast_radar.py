@@ -144,11 +144,13 @@ def run_one(
     if source not in ("persistence", "observed"):
         if key not in _NOWCASTS:
             shift = DISPLACEMENT_M_S if displaced else 0.0
+            t_nc = time.perf_counter()
             _NOWCASTS[key] = radar_nowcaster(
                 w.radar, start_utc, w.points.lon, w.points.lat, method=source,
                 horizon_steps=24, members=24 if displaced else members, seed=s.seed,
                 displacement_m_s=shift,
             )(_issue_seconds(w))  # fmt: skip
+            _NOWCAST_S[key] = time.perf_counter() - t_nc
         nowcaster = _memo(_NOWCASTS[key])
     policy = alert_policy(s).model_copy(
         update={"p_raise": p_star, "p_clear": min(0.2, 0.5 * p_star)}
@@ -162,7 +164,9 @@ def run_one(
         rep = replay_alerts(w.depth, w.rain_rate, w.times, w.points, model, rain_source=source,
                             nowcast=nowcaster, policy=policy, start=s.start,
                             sensor=SensorModel(), seed=s.seed)  # fmt: skip
-    wall = time.perf_counter() - t0
+    # Each issue time pays for its nowcast too (made once per storm here, and reused).
+    model_wall = time.perf_counter() - t0
+    wall = model_wall + _NOWCAST_S.get(key, 0.0)
     hy = s.hydro
     scores = score_alerts(rep.table, w.depth, w.times,
                           {"impeded": hy.impeded_depth, "closed": hy.closed_depth})  # fmt: skip
@@ -172,13 +176,15 @@ def run_one(
     idx = np.minimum(rows[:, None] + np.arange(1, 25)[None, :], depth5.shape[0] - 1)
     truth = np.transpose(depth5[idx], (0, 2, 1))  # (issue, point, H)
     return {"scores": scores, "q": q.reshape(-1, 24, len(QUANTILES)),
-            "y": truth.reshape(-1, 24), "wall": wall, "issues": len(rows), "rows": rows,
-            "points": q.shape[1]}  # fmt: skip
+            "y": truth.reshape(-1, 24), "wall": wall, "model_wall": model_wall,
+            "issues": len(rows), "rows": rows, "points": q.shape[1]}  # fmt: skip
 
 
 #: Nowcast rain at the points of every issue time, by (storm, source, members): the
 #: p* curve replays a storm again and must not nowcast it again.
 _NOWCASTS: dict[tuple[str, str, int], np.ndarray] = {}
+#: Seconds taken to make them (added to the time per issue of every run that uses them).
+_NOWCAST_S: dict[tuple[str, str, int], float] = {}
 
 
 def _issue_seconds(w: Any) -> np.ndarray:
@@ -201,7 +207,8 @@ def pool(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "scores": {lv: pool_scores([r["scores"][lv] for r in runs]) for lv in runs[0]["scores"]},
         "q": np.concatenate([r["q"] for r in runs]), "y": np.concatenate([r["y"] for r in runs]),
-        "wall": sum(r["wall"] for r in runs), "issues": sum(r["issues"] for r in runs),
+        "wall": sum(r["wall"] for r in runs),
+        "model_wall": sum(r["model_wall"] for r in runs), "issues": sum(r["issues"] for r in runs),
         "runs": runs,
     }  # fmt: skip
 
@@ -368,7 +375,7 @@ def main() -> int:
 
     header = ["event (split)", "forecaster", "future rain", "POD closed", "FAR closed",
               "lead closed [min]", "POD impeded", "FAR impeded", "lead impeded [min]",
-              "time per issue [ms]"]  # fmt: skip
+              "time per issue, nowcast included [ms]"]  # fmt: skip
     rows = []
     for ev in events:
         sc_lo, sc_hi = min(scale_of[ev]), max(scale_of[ev])
@@ -387,7 +394,7 @@ def main() -> int:
                          f(c.pod), f(c.far), f(c.lead_mean, 1 / 60), f(i.pod), f(i.far),
                          f(i.lead_mean, 1 / 60), per_issue])  # fmt: skip
     best = results[(test_ev, *phys)]["scores"]["closed"]
-    phys_ms = 1000 * tq["wall"] / tq["issues"]
+    phys_ms = 1000 * tq["model_wall"] / tq["issues"]
     lead_ok = best.lead_mean >= 1800 and best.pod >= 0.8 and best.far <= 0.3
     body = "\n".join(
         [
@@ -445,7 +452,7 @@ def main() -> int:
             f"({method}: {lead_lo:.2f}–{lead_hi:.2f}): "
             f"{'met' if max(abs(lead_lo - 0.8), abs(lead_hi - 0.8)) <= 0.03 else 'not met'}",
             f"target physics ensemble, all points × 120 min × 24 members, in at most 1 s per issue "
-            f"({phys_ms:.0f} ms with the assimilation step): "
+            f"({phys_ms:.0f} ms with the assimilation step, the nowcast apart): "
             f"{'met' if phys_ms <= 1000 else 'not met'}",
             f"target the best forecaster beats persistence and SARIMAX on CSI at 30 and 60 min "
             f"(best on the validation event: {best_fc}, {best_src}; on the test event "
