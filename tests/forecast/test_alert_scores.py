@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-
 import pytest
 
 from twin.forecast.alert_scores import crossings, pool_scores, score_alerts
