@@ -120,6 +120,7 @@ def displaced_at_points(
     from pyproj import Transformer
 
     from twin.hydro.radar.array import radar_crs
+    from twin.hydro.radar.grid import nearest_cells
 
     if members < 1 or speed_sd_m_s < 0.0:
         raise ForecastError(f"displacement members {members} ≥ 1 and speed sd {speed_sd_m_s} ≥ 0")
@@ -138,12 +139,11 @@ def displaced_at_points(
     # (members, leads, points) positions in the grid's CRS, then their cells.
     qx = np.asarray(px)[None, None, :] + delta[:, 0, None, None] * lead_s[None, :, None]
     qy = np.asarray(py)[None, None, :] + delta[:, 1, None, None] * lead_s[None, :, None]
-    ix = np.floor((qx - x[0]) / (x[1] - x[0]) + 0.5).astype(np.int64)
-    iy = np.floor((qy - y[0]) / (y[1] - y[0]) + 0.5).astype(np.int64)
-    inside = (ix >= 0) & (ix < nx) & (iy >= 0) & (iy < ny)
-    lead_idx = np.broadcast_to(np.arange(n_lead)[None, :, None], ix.shape)
-    out = field[lead_idx, np.clip(iy, 0, ny - 1), np.clip(ix, 0, nx - 1)]
-    return np.asarray(np.where(inside, out, 0.0), dtype=np.float64)
+    cell = nearest_cells(qx, qy, x, y)  # flat iy * nx + ix, -1 off the grid
+    flat = field.reshape(n_lead, ny * nx)
+    lead_idx = np.broadcast_to(np.arange(n_lead)[None, :, None], cell.shape)
+    out = flat[lead_idx, np.maximum(cell, 0)]
+    return np.asarray(np.where(cell >= 0, out, 0.0), dtype=np.float64)
 
 
 def nowcast_rain_at_points(
@@ -190,14 +190,14 @@ def nowcast_rain_at_points(
         Shape ``(n_issue, n_members, horizon_steps, n_points)``; ``n_members`` is
         ``members`` for STEPS or a displaced nowcast, else 1.
     """
-    from twin.hydro.radar.nowcast import nowcast, nowcast_at_points
+    from twin.hydro.radar.nowcast import THREE_FRAMES, nowcast, nowcast_at_points
 
     if method not in RADAR_METHODS:
         raise ForecastError(f"radar nowcast method {method!r}: use {', '.join(RADAR_METHODS)}")
     interval = float(radar.attrs["interval_s"])
     displaced = method != "steps" and displacement_m_s > 0.0
     n_members = members if method == "steps" or displaced else 1
-    need = 3 if method in ("sprog", "linda", "steps") else 2
+    need = 3 if method in THREE_FRAMES else 2
     times = pd.DatetimeIndex(radar["time"].values)
     first_known = times[0] + pd.Timedelta(seconds=need * interval)
     last_known = times[-1] + pd.Timedelta(seconds=interval)

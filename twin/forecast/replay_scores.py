@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from twin._types import FloatArray
-from twin.forecast.alert_scores import AlertScore, score_alerts
+from twin.forecast.alert_scores import AlertScore, pool_scores, score_alerts
 from twin.forecast.base import QUANTILES, Forecaster
 from twin.forecast.errors import ForecastError
 from twin.forecast.evaluate import (
@@ -116,21 +116,16 @@ def alert_summary(scores: list[dict[str, AlertScore]]) -> pd.DataFrame:
     rows = []
     for name in THRESHOLDS:
         per = [s[name] for s in scores if name in s]
-        cross = sum(s.crossings for s in per)
-        hits = sum(s.detected for s in per)
-        n_al = sum(s.alerts for s in per)
-        false = sum(s.false_alarms for s in per)
-        leads = np.concatenate([s.leads for s in per]) if per else np.zeros(0)
-        denom = hits + (cross - hits) + false
+        p = pool_scores(per) if per else None
         rows.append(
             {
-                "threshold": name, "crossings": cross, "detected": hits, "alerts": n_al,
-                "false_alarms": false,
-                "pod": hits / cross if cross else np.nan,
-                "far": false / n_al if n_al else np.nan,
-                "csi": hits / denom if denom else np.nan,
-                "lead_mean_min": float(leads.mean()) / 60.0 if leads.size else np.nan,
-                "lead_median_min": float(np.median(leads)) / 60.0 if leads.size else np.nan,
+                "threshold": name, "crossings": p.crossings if p else 0,
+                "detected": p.detected if p else 0, "alerts": p.alerts if p else 0,
+                "false_alarms": p.false_alarms if p else 0,
+                "pod": p.pod if p else np.nan, "far": p.far if p else np.nan,
+                "csi": p.csi if p else np.nan,
+                "lead_mean_min": p.lead_mean / 60.0 if p else np.nan,
+                "lead_median_min": p.lead_median / 60.0 if p else np.nan,
             }
         )  # fmt: skip
     return pd.DataFrame(rows, columns=list(ALERT_COLUMNS))

@@ -211,7 +211,9 @@ class RadarRain:
     def _pysteps(self, b_ms: int) -> FutureRain:
         rc = self.config.radar
         method = rc.method
-        need = 3 if method in ("sprog", "linda", "steps") else 2
+        from twin.hydro.radar.nowcast import THREE_FRAMES
+
+        need = 3 if method in THREE_FRAMES else 2
         lag_max = round(rc.max_lag * 1000)
         span = round((need + 1) * rc.interval * 1000) + lag_max
         recs = [
