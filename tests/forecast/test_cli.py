@@ -48,7 +48,7 @@ def test_bad_options_are_clear_errors(tmp_path):
     assert "unknown storm" in str(result.exception)
 
 
-@pytest.mark.parametrize("cmd", ["train", "evaluate", "predict"])
+@pytest.mark.parametrize("cmd", ["train", "evaluate", "predict", "calibrate"])
 def test_help(cmd):
     assert runner.invoke(app, [cmd, "--help"]).exit_code == 0
 
@@ -71,3 +71,26 @@ def test_evaluate_scores_the_physics_ensemble_beside_the_others(tmp_path):
     bad = runner.invoke(app, ["evaluate", "--kinds", "prophet", "--out", str(out)])
     assert isinstance(bad.exception, ModelFileError)
     assert "unknown forecaster" in str(bad.exception)
+
+
+@pytest.mark.slow
+def test_calibrate_writes_the_bands_into_a_physics_model_folder(tmp_path):
+    import shutil
+
+    from twin.forecast.physics_model import load_physics_model, shipped_physics_folder
+
+    folder = tmp_path / "physics"
+    shutil.copytree(shipped_physics_folder(), folder)
+    for name in ("conformal.json", "conformal.npz"):
+        (folder / name).unlink()
+    assert load_physics_model(folder).calibrator is None  # raw bands
+    result = runner.invoke(app, ["calibrate", "--out", str(folder), "--placements", "2"])
+    assert result.exit_code == 0, result.output
+    assert "widened" in result.output and "conformal.npz" in result.output
+    cal = load_physics_model(folder).calibrator
+    assert cal is not None and cal.horizon == 24
+    about = json.loads((folder / "conformal.json").read_text(encoding="utf-8"))["about"]
+    assert about["placements"] == 2 and "fmi-20160928" not in about["events"]
+    bad = runner.invoke(app, ["calibrate", "--out", str(tmp_path)])
+    assert isinstance(bad.exception, ForecastError)
+    assert "not a physics-ensemble model folder" in str(bad.exception)

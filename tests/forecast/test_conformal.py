@@ -259,6 +259,16 @@ def test_aci_replay_learns_only_from_outcomes_already_observed():
     assert coverage(flat, y.reshape(k * n, h)) > coverage(
         cal.apply(q.reshape(k * n, h, -1)), y.reshape(k * n, h)
     )
+    # flush: every outcome is fed once the replay ends, and the streams carry over.
+    carried = AdaptiveConformal(cal, gamma=0.02)
+    np.testing.assert_array_equal(carried.replay(q, y, steps, flush=True), issued)
+    assert carried.stream("all", 0).n == k * n and carried.stream("all", h - 1).n == k * n
+    fresh = AdaptiveConformal(cal, gamma=0.02)
+    fresh.replay(q, y, steps)
+    assert fresh.stream("all", h - 1).n < k * n  # the last issues' outcomes came after
+    nxt = carried.replay(q, y, steps)
+    assert carried.stream("all", 0).alpha_t != 0.2
+    assert not np.array_equal(nxt[0], issued[0])  # the next storm starts where this ended
     with pytest.raises(ForecastError, match="do not fit"):
         AdaptiveConformal(cal).replay(q, y[:, :, :2], steps)
     with pytest.raises(ForecastError, match="increase"):

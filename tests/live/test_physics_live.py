@@ -202,3 +202,31 @@ def test_server_replay_issues_what_the_engine_issues(
         assert fc["model"] == "physics_ensemble" and "physics_ensemble" in fc
     finally:
         server.stop()
+
+
+def test_the_service_publishes_calibrated_bands_steered_by_the_readings(
+    tmp_path: Path, radar_truth_storm: Any
+) -> None:
+    sim = radar_truth_storm[0]
+    cal = _Run(tmp_path / "cal", radar_truth_storm)
+    raw = _Run(tmp_path / "raw", radar_truth_storm, _config(calibrate=False))
+    widths: dict[str, list[np.ndarray]] = {"cal": [], "raw": []}
+    for k in range(1, sim.depth.shape[0]):
+        got, want = cal.step(k), raw.step(k)
+        # The alerts come from the members: the bands do not change them.
+        assert [m.identifier for m in got] == [m.identifier for m in want]
+        for name, run in (("cal", cal), ("raw", raw)):
+            q = np.array([p["water_depth_m"] for p in (run.engine.latest or {})["points"]])
+            widths[name].append(q[:, :, 5] - q[:, :, 1])  # the 10–90 % band
+    assert np.mean(widths["cal"]) > 2 * np.mean(widths["raw"])
+    bands = (cal.engine.latest or {})["physics_ensemble"]["bands"]
+    assert "ACI per lead" in bands["method"] and bands["outcomes"] > 50
+    assert 0.0 <= bands["coverage_10_90"] <= 1.0 and len(bands["alpha_t_by_lead"]) == 24
+    assert "bands" not in (raw.engine.latest or {})["physics_ensemble"]
+    # A restart carries the α_t of every lead on.
+    saved = cal.store.get_meta("forecast.bands")
+    assert saved is not None and json.loads(saved)["streams"]
+    again = cal.new_engine()
+    assert again.bands is not None and again.bands.dumps() == saved
+    cal.store.close()
+    raw.store.close()

@@ -184,6 +184,7 @@ class AdaptiveConformal:
         issue_steps: npt.ArrayLike,
         *,
         mask: npt.ArrayLike | None = None,
+        flush: bool = False,
     ) -> FloatArray:
         """Issue calibrated bands over a replay, learning only from outcomes already seen.
 
@@ -205,6 +206,11 @@ class AdaptiveConformal:
         mask
             Outcomes to feed back ``(K, n, H)`` (e.g. :func:`wet_mask`); default all
             observed ones.
+        flush
+            Once the last band is issued, feed back every outcome not fed yet (they all
+            arrive after the replay): the α_t streams then carry the whole event into
+            the next replay with the same object, as a service's would from storm to
+            storm.
 
         Returns
         -------
@@ -226,13 +232,17 @@ class AdaptiveConformal:
         known_at = steps[:, None] + np.arange(1, horizon + 1)[None, :]  # (K, H)
         fed = np.zeros((k_all, horizon), dtype=bool)
         issued = np.empty_like(q)
-        for k in range(k_all):
-            ready = ~fed[:k] & (known_at[:k] <= steps[k])
-            for j, h in zip(*np.nonzero(ready), strict=True):
+        for k in range(k_all + int(flush)):
+            now = steps[k] if k < k_all else np.iinfo(np.int64).max
+            ready = ~fed[:k] & (known_at[:k] <= now)
+            # In the order the outcomes arrive (then by issue): what a service would see.
+            order = sorted(zip(*np.nonzero(ready), strict=True), key=lambda jh: known_at[jh])
+            for j, h in order:
                 only = np.zeros(use.shape[1:], dtype=bool)
                 only[:, h] = use[j, :, h]
                 if only.any():
                     self.observe(issued[j], y[j], mask=only)
             fed[:k] |= ready
-            issued[k] = self.apply(q[k])
+            if k < k_all:
+                issued[k] = self.apply(q[k])
         return issued

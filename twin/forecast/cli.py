@@ -189,6 +189,55 @@ def train(
 
 
 @app.command()
+def calibrate(
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Physics-ensemble model folder to write into (default: the shipped one)."
+        ),
+    ] = None,
+    placements: Annotated[
+        int, typer.Option(help="Heaviest placements of each train/validation radar event.")
+    ] = 3,
+    method: Annotated[
+        str, typer.Option(help="pysteps nowcast the ensemble is run with (the live default).")
+    ] = "extrapolation",
+    seed: Annotated[int, typer.Option(help="Seed of the storms' hidden drains and gauges.")] = 0,
+) -> None:
+    """Fit the physics ensemble's conformal bands on radar storms (never the test event)."""
+    from twin.forecast.physics_calibration import (
+        CALIBRATION_EVENTS,
+        CONFORMAL_FILES,
+        fit_physics_calibrator,
+        save_calibrator,
+    )
+    from twin.forecast.physics_model import is_physics_model, shipped_physics_folder
+
+    folder = out if out is not None else shipped_physics_folder()
+    if not is_physics_model(folder):
+        raise ForecastError(
+            f"{folder} is not a physics-ensemble model folder (no settings.json of kind "
+            "physics_ensemble); write one with `python -m twin.forecast.physics_model DIR`."
+        )
+    console.print(
+        f"Replaying the physics ensemble ({method} nowcast) over {placements} placements of "
+        f"{', '.join(CALIBRATION_EVENTS)}…"
+    )
+    cal = fit_physics_calibrator(
+        placements=placements, source=method, seed=seed, progress=lambda s: console.print(f"  {s}")
+    )
+    save_calibrator(
+        cal, folder, events=list(CALIBRATION_EVENTS), placements=placements, method=method,
+        seed=seed, command="twin forecast calibrate",
+    )  # fmt: skip
+    c = cal.corrections_frame().query("band == '0.1-0.9' and group == '*pooled*'")
+    console.print(
+        f"10–90 % band widened by {c['correction'].min():.3f}–{c['correction'].max():.3f} m "
+        f"over the leads; wrote {folder / CONFORMAL_FILES[0]} and {CONFORMAL_FILES[1]}"
+    )
+
+
+@app.command()
 def evaluate(
     models: Annotated[Path | None, typer.Option(help="Models folder (default: shipped).")] = None,
     out: Annotated[Path, typer.Option(help="Report folder.")] = Path("twin-out/forecast-report"),

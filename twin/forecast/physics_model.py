@@ -22,9 +22,9 @@ import csv
 import json
 import sys
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -33,6 +33,9 @@ from twin.forecast.errors import ForecastError, ModelFileError
 from twin.forecast.physics import EnsembleSettings, PhysicsEnsemble
 from twin.forecast.windows import ENCODER_STEPS, HORIZON_STEPS
 from twin.hydro.reservoir import CatchmentParams
+
+if TYPE_CHECKING:
+    from twin.forecast.conformal import ConformalCalibrator
 
 __all__ = [
     "KIND",
@@ -63,6 +66,9 @@ class PhysicsModel:
         Low-point ids, in the order of ``params``' columns.
     params
         Nominal catchment parameters (what the forecaster is told).
+    calibrator
+        Conformal corrections of its bands (``conformal.json``/``.npz`` in the folder,
+        :mod:`twin.forecast.physics_calibration`); None: raw ensemble quantiles.
     """
 
     settings: EnsembleSettings
@@ -74,6 +80,7 @@ class PhysicsModel:
     horizon: int = HORIZON_STEPS
     encoder: int = ENCODER_STEPS
     quantiles: tuple[float, ...] = QUANTILES
+    calibrator: ConformalCalibrator | None = field(default=None, compare=False, repr=False)
 
     def subset(self, ids: Sequence[str]) -> PhysicsModel:
         """The model of some of its points, in the order of ``ids``.
@@ -94,7 +101,7 @@ class PhysicsModel:
         idx = np.array([pos[p] for p in ids], dtype=np.int64)
         p = self.params
         sub = CatchmentParams(**{k: np.asarray(getattr(p, k))[idx] for k in _PARAM_FIELDS})
-        return PhysicsModel(self.settings, tuple(ids), sub)
+        return PhysicsModel(self.settings, tuple(ids), sub, calibrator=self.calibrator)
 
     def ensemble(self, seed: int) -> PhysicsEnsemble:
         """A new ensemble from the prior."""
@@ -143,6 +150,9 @@ def save_physics_model(
 def load_physics_model(folder: str | Path | None = None) -> PhysicsModel:
     """Read a physics-ensemble model folder (default: the shipped one).
 
+    With its conformal calibration where the folder has one
+    (:func:`twin.forecast.physics_calibration.read_calibrator`).
+
     Raises
     ------
     ModelFileError
@@ -162,7 +172,9 @@ def load_physics_model(folder: str | Path | None = None) -> PhysicsModel:
     params = CatchmentParams(
         **{k: np.array([r[i] for r in rows]) for i, k in enumerate(_PARAM_FIELDS)}
     )
-    return PhysicsModel(settings, tuple(ids), params)
+    from twin.forecast.physics_calibration import read_calibrator
+
+    return PhysicsModel(settings, tuple(ids), params, calibrator=read_calibrator(where))
 
 
 def _read_settings(sp: Path) -> EnsembleSettings:

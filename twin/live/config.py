@@ -286,6 +286,22 @@ class ForecastConfig(Frozen):
         default=86400.0, description="after an outage, skip issue times older than this [s]"
     )
     validate_cap: bool = Field(default=True, description="validate every CAP XML (XSD)")
+    calibrate: bool = Field(
+        default=True,
+        description=(
+            "publish the physics ensemble's conformal bands where its model folder has a "
+            "calibration (twin forecast calibrate); false: the raw ensemble quantiles"
+        ),
+    )
+    aci_gamma: float = Field(
+        default=0.01,
+        ge=0.0,
+        le=0.5,
+        description=(
+            "step of the adaptive conformal inference that steers the bands with the "
+            "readings, an alpha per lead (0: the split-conformal bands alone)"
+        ),
+    )
 
 
 class RadarConfig(Frozen):

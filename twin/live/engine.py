@@ -67,6 +67,7 @@ from twin.forecast.errors import ForecastError
 from twin.forecast.nowcast import future_rain
 from twin.forecast.online import alert_probabilities
 from twin.forecast.physics_model import PhysicsModel
+from twin.live.bands import LiveBands
 from twin.live.config import LiveConfig
 from twin.live.errors import LiveError
 from twin.live.future_rain import FutureRain, RadarRain
@@ -94,6 +95,7 @@ _KEY_NEXT = "loop.next_issue_ms"
 _KEY_MANAGER = "loop.alert_manager"
 _KEY_LATEST = "forecast.latest"
 _KEY_PHYSICS = "forecast.physics_ensemble"
+_KEY_BANDS = "forecast.bands"
 
 
 def load_model(spec: str) -> Forecaster | PhysicsModel:
@@ -344,10 +346,17 @@ class ForecastEngine:
     ) -> None:
         ids = [str(p) for p in points.ids.tolist()]
         self.physics: LivePhysics | None = None
+        self.bands: LiveBands | None = None
         if isinstance(model, PhysicsModel):
             self.physics = LivePhysics(model, ids, seed=config.forecast.seed, step_ms=STEP_MS)
             self.physics.restore(store.get_meta(_KEY_PHYSICS))
             self._physics_committed = self.physics.dumps()
+            if config.forecast.calibrate and model.calibrator is not None:
+                self.bands = LiveBands(
+                    model.calibrator, gamma=config.forecast.aci_gamma, step_ms=STEP_MS
+                )
+                self.bands.restore(store.get_meta(_KEY_BANDS))
+                self._bands_committed = self.bands.dumps()
         elif model.points is None:
             raise LiveError(f"the {model.kind} forecaster is not fitted; train it first.")
         else:
@@ -458,6 +467,9 @@ class ForecastEngine:
         info = self.physics.catch_up(b_ms, readings, past)
         members = rain.members if rain.members is not None else fut.T[None]
         q, prob, lead_steps, peak = self.physics.forecast(members, pol.levels, pol.p_raise)
+        if self.bands is not None:
+            q = self.bands.issue(b_ms, q, obs.last)
+            info["bands"] = self.bands.summary()
         info |= {
             "members": self.physics.model.settings.members,
             "rain_members": int(members.shape[0]),
@@ -513,6 +525,8 @@ class ForecastEngine:
             }
             if self.physics is not None:
                 meta[_KEY_PHYSICS] = physics_json = self.physics.dumps()
+            if self.bands is not None:
+                meta[_KEY_BANDS] = bands_json = self.bands.dumps()
             records = self.store.record_cycle(alerts, meta, created_ms=now_ms())
         except BaseException:
             # The lifecycle moved on in memory but nothing was committed: roll it back.
@@ -521,15 +535,19 @@ class ForecastEngine:
             raise
         if self.physics is not None:
             self._physics_committed = physics_json
+        if self.bands is not None:
+            self._bands_committed = bands_json
         self._committed = state_json
         self.latest = latest
         self.next_issue_ms = b_ms + STEP_MS
         return records
 
     def _rollback_physics(self) -> None:
-        """Back to the committed ensemble (the issue time will be issued again)."""
+        """Back to the committed ensemble and bands (the issue time will be issued again)."""
         if self.physics is not None:
             self.physics.restore(self._physics_committed)
+        if self.bands is not None:
+            self.bands.restore(self._bands_committed)
 
     def _render(self, msg: AlertMessage, b_ms: int, trigger_ms: int) -> NewAlert:
         xml = cap_xml(msg)
