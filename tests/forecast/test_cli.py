@@ -67,7 +67,9 @@ def test_evaluate_scores_the_physics_ensemble_beside_the_others(tmp_path):
     skill = pd.read_csv(out / "catalogue-test" / "skill.csv")
     assert set(skill["kind"]) == {"persistence", "physics_ensemble"}
     assert skill["coverage_80"].between(0, 1).all()
-    assert "physics ensemble" in (out / "report.md").read_text(encoding="utf-8")
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert "physics ensemble" in report
+    assert "10–90 % band: conformal (model folder)" in report  # the published bands
     bad = runner.invoke(app, ["evaluate", "--kinds", "prophet", "--out", str(out)])
     assert isinstance(bad.exception, ModelFileError)
     assert "unknown forecaster" in str(bad.exception)

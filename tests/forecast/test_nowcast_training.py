@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from twin.forecast.alert_scores import AlertScore
@@ -166,6 +167,17 @@ def test_physics_backtest_scores_the_same_issue_times(few_lowpts, few_points_set
     assert list(phys.by_lead.columns) == list(ml.by_lead.columns)
     assert phys.by_lead["coverage_80"].between(0, 1).all()
     assert list(phys.alerts["threshold"]) == ["impeded", "closed"]
+    assert phys.settings["bands"] == "raw ensemble"
+    # With the model folder's calibration the published (wider) band is scored; the
+    # median and the alerts are the ensemble's.
+    from twin.forecast.physics_model import load_physics_model
+
+    cal = backtest_physics(test, pts, rain_source="persistence", stride=3, seed=0,
+                           calibrator=load_physics_model().calibrator)  # fmt: skip
+    assert cal.settings["bands"] == "conformal (model folder)"
+    assert (cal.by_lead["coverage_80"] >= phys.by_lead["coverage_80"]).all()
+    assert (cal.by_lead["coverage_80"] > phys.by_lead["coverage_80"]).any()
+    pd.testing.assert_frame_equal(cal.alerts, phys.alerts)
     scores = replay_alert_scores(linear, test, pts, rain_source="persistence", seed=0)
     assert (scores["detected"] <= scores["crossings"]).all()
     assert (scores["false_alarms"] <= scores["alerts"]).all()

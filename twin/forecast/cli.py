@@ -96,10 +96,10 @@ def _score(
     from dataclasses import replace
 
     from twin.forecast.evaluate import backtest
+    from twin.forecast.physics_model import load_physics_model
     from twin.forecast.replay_scores import (
         PHYSICS_KIND,
         backtest_physics,
-        load_physics_settings,
         replay_alert_scores,
         with_alerts,
     )
@@ -112,9 +112,10 @@ def _score(
                     if source == "perturbed":
                         continue  # the physics replay takes no perturbed observed rain
                     console.print(f"  physics ensemble, {source}, {data.n_storms} storms…")
+                    physics = load_physics_model()  # its published (calibrated) bands
                     r = backtest_physics(
                         data, points, rain_source=source, stride=stride,
-                        settings=load_physics_settings(), seed=seed,
+                        settings=physics.settings, calibrator=physics.calibrator, seed=seed,
                     )  # fmt: skip
                 else:
                     r = backtest(m, data, rain_source=source, stride=stride, seed=seed)
@@ -328,6 +329,9 @@ def _write_reports(results: list[Any], out: Path) -> Path:
             f"Skill by lead time: [{slug}/report.md]({slug}/report.md)",
             "",
         ]
+        bands = {r.settings["bands"] for r in group if "bands" in r.settings}
+        if bands:
+            lines += [f"Physics ensemble's 10–90 % band: {', '.join(sorted(bands))}.", ""]
         for r in group:
             if r.alerts.empty:
                 continue

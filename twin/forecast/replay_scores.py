@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -51,6 +51,9 @@ from twin.forecast.records import StormRecords
 from twin.forecast.sensors import SensorModel
 from twin.forecast.windows import ENCODER_STEPS, HORIZON_STEPS
 from twin.hydro.lowpoints import LowPoints
+
+if TYPE_CHECKING:
+    from twin.forecast.conformal import ConformalCalibrator
 
 __all__ = [
     "PHYSICS_KIND",
@@ -204,6 +207,7 @@ def backtest_physics(
     rain_source: str = "persistence",
     stride: int = 2,
     settings: EnsembleSettings | None = None,
+    calibrator: ConformalCalibrator | None = None,
     seed: int,
 ) -> Backtest:
     """Backtest of the physics ensemble, with its alert scores (module docstring).
@@ -226,6 +230,10 @@ def backtest_physics(
         Steps between the scored issue times.
     settings
         Ensemble settings (default :func:`load_physics_settings`).
+    calibrator
+        Conformal corrections of the bands (the model folder's,
+        :mod:`twin.forecast.physics_calibration`): the 10–90 % band scored is then the
+        calibrated one, as published; the median (warnings) stays the ensemble's.
     seed
         Seed of the gauges and the ensemble (storm ``i`` takes ``seed + i``).
 
@@ -262,7 +270,8 @@ def backtest_physics(
         truth = np.transpose(depth[rows[:, None] + np.arange(1, horizon + 1)], (0, 2, 1))
         truth = truth.reshape(-1, horizon)
         med = q[:, :, qi[0.5]]
-        acc.add(med, q[:, :, qi[0.1]], q[:, :, qi[0.9]], truth)
+        band = q if calibrator is None else calibrator.apply(q)
+        acc.add(med, band[:, :, qi[0.1]], band[:, :, qi[0.9]], truth)
         n_windows += med.shape[0]
         warned = {
             name: (med >= thr).any(axis=1).reshape(rows.size, -1)
@@ -289,6 +298,7 @@ def backtest_physics(
             "seed": seed,
             "rain_source_label": rain_source_label(rain_source),
             "members": settings.members,
+            "bands": "raw ensemble" if calibrator is None else "conformal (model folder)",
         },
         alerts=alert_summary(scores),
     )
