@@ -28,6 +28,13 @@ persistence; the shipped linear forecaster
 (fitted on the Singapore catalogue and design storms) with the gauge persistence (the
 service's default before) and with the radar nowcast.
 
+The physics ensemble publishes its conformal bands (the model folder's split-conformal
+corrections, fitted on the train and validation radar events, steered online by ACI
+with an α per lead, ``forecast.calibrate``/``aci_gamma`` defaults; ``twin.live.bands``):
+the table gives the share of the wet-relevant level readings that fell inside the 10–90 %
+band published 1–24 steps before, as the service counts it (each realisation starts
+afresh).
+
 Scores: for every low point and level (impeded 0.15 m, closed 0.27 m) that the true
 water crosses, whether an alert for it was issued strictly before the crossing, and the
 lead; false alarms: alerted levels never reached. Targets (the issue's, for the physics

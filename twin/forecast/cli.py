@@ -26,8 +26,9 @@ logger = logging.getLogger(__name__)
 
 app = typer.Typer(
     help=(
-        "Waterlogging forecasts at the low points: train, evaluate (backtests on "
-        "held-out storms) and predict with CAP 1.2 alerts."
+        "Waterlogging forecasts at the low points: train, calibrate the physics "
+        "ensemble's bands, evaluate (backtests on held-out storms) and predict with CAP 1.2 "
+        "alerts."
     ),
     no_args_is_help=True,
 )
