@@ -47,12 +47,15 @@ def test_aci_feeds_each_reading_to_the_issue_at_its_lead(calibrator: ConformalCa
     np.testing.assert_allclose(first, calibrator.apply(raw))  # no outcome yet
     # The water rises far above every band: each reading is a miss, at lead 1 of the
     # issue before, lead 2 of the one before that, and so on.
-    for k in range(1, 3):
-        bands.issue(k * STEP, raw, np.full(N, 1.0))
+    issued = [first] + [bands.issue(k * STEP, raw, np.full(N, 1.0)) for k in range(1, 3)]
     streams = {lead: st.n for (_, lead), st in bands.aci.streams.items()}  # type: ignore[union-attr]
     assert streams[0] == 2 * N and streams[1] == N and streams.get(2, 0) == 0
     summary = bands.summary()
     assert summary["outcomes"] == 3 * N and summary["coverage_10_90"] == 0.0
+    assert summary["coverage_by_lead"][:3] == [0.0, 0.0, None]
+    w = [b[:, :, QUANTILES.index(0.9)] - b[:, :, QUANTILES.index(0.1)] for b in issued]
+    fed = np.r_[w[0][:, 0], w[0][:, 1], w[1][:, 0]]  # the bands whose outcomes came
+    assert summary["mean_width_10_90_m"] == pytest.approx(fed.mean(), abs=1e-4)
     assert summary["alpha_t_by_lead"][0] < 0.2 < summary["alpha_t_by_lead"][3] + 1e-9
     wider = bands.issue(3 * STEP, raw, np.full(N, np.nan))
     lo, hi = QUANTILES.index(0.1), QUANTILES.index(0.9)
