@@ -33,7 +33,8 @@ corrections, fitted on the train and validation radar events, steered online by 
 with an α per lead, ``forecast.calibrate``/``aci_gamma`` defaults; ``twin.live.bands``):
 the table gives the share of the wet-relevant level readings that fell inside the 10–90 %
 band published 1–24 steps before, as the service counts it (each realisation starts
-afresh).
+afresh), and the mean width of those bands (ACI steers the coverage towards 0.8 whatever
+the forecast; the width says how sharp it is).
 
 Scores: for every low point and level (impeded 0.15 m, closed 0.27 m) that the true
 water crosses, whether an alert for it was issued strictly before the crossing, and the
