@@ -22,11 +22,12 @@ training events are in-sample. "persistence" (the depth stays) and "SARIMAX" (fo
 observed-rain covariate) are the baselines of the CSI target. The conformal calibration
 of the physics ensemble's bands is fitted on the train and validation events and scored
 on the test event; so is online adaptive conformal inference (ACI), which steers the
-band's level with the outcomes already observed. The band's method (``BAND_METHODS``:
+band's level with the outcomes already observed. The band's method (``band_methods()``:
 split, or ACI with a step size from ``ACI_GAMMAS``, one α_t for all leads or one per
 lead, started afresh on each storm or carried from storm to storm after the calibration
-storms, as a service's state would be) is chosen on the validation event, calibrated on
-the train events alone, by its worst coverage over the leads.
+storms, as a service's state would be; ``twin.forecast.band_methods``) is chosen on the
+validation event, calibrated on the train events alone, by its worst coverage over the
+leads.
 
 Rain sources: gauge persistence (what operations had), pysteps extrapolation of the
 radar, pysteps LINDA (growth and decay of the rain cells along the motion; for the
@@ -69,8 +70,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from twin.forecast.adaptive import AdaptiveConformal
 from twin.forecast.alert_scores import AlertScore, pool_scores, score_alerts
+from twin.forecast.band_methods import (
+    BandMethod,
+    choose_band_method,
+    coverage_by_lead,
+    method_bands,
+)
 from twin.forecast.base import QUANTILES
 from twin.forecast.conformal import ConformalCalibrator
 from twin.forecast.coverage import coverage, wet_mask
@@ -94,8 +100,6 @@ MODELS = {"N-HiTS": "nhits", "N-HiTS (nowcast)": "nhits-nowcast",
           "persistence": "persistence"}  # fmt: skip
 LEVELS = {"impeded": 0.15, "closed": 0.27}
 CSI_LEADS = (30, 60)  # [min]
-#: ACI step sizes tried on the validation event (the band's method is chosen there).
-ACI_GAMMAS = (0.005, 0.01, 0.02, 0.05)
 #: The physics ensemble over a motion-error ensemble of the extrapolation nowcast
 #: (``displaced_at_points``, 24 members, this velocity error [m/s]): a row of the table.
 DISPLACED = "extrapolation, displaced"
@@ -215,69 +219,6 @@ def pool(runs: list[dict[str, Any]]) -> dict[str, Any]:
     }  # fmt: skip
 
 
-@dataclass(frozen=True)
-class BandMethod:
-    """How the 10–90 % band is calibrated: split conformal (``gamma`` None) or ACI."""
-
-    gamma: float | None = None
-    per_lead: bool = False
-    carried: bool = False
-
-    def __str__(self) -> str:
-        if self.gamma is None:
-            return "split conformal"
-        return (f"online ACI, gamma {self.gamma:g}, "
-                f"{'an α_t per lead' if self.per_lead else 'one α_t for all leads'}"
-                f"{', carried from storm to storm' if self.carried else ''}")  # fmt: skip
-
-
-#: The band methods tried on the validation event.
-BAND_METHODS = [BandMethod()] + [
-    BandMethod(g, per_lead, carried)
-    for carried in (False, True) for per_lead in (False, True) for g in ACI_GAMMAS
-]  # fmt: skip
-
-
-def online_bands(
-    cal: ConformalCalibrator,
-    pooled: dict[str, Any],
-    method: BandMethod,
-    warm: list[dict[str, Any]] | tuple[()] = (),
-) -> np.ndarray:
-    """The bands ACI issues over each run of an event (``AdaptiveConformal.replay``).
-
-    ``method.carried``: one ACI object replays the ``warm`` runs (the calibration storms)
-    and then the event's runs in turn, every outcome fed back by the next storm (a
-    service's state, carried from storm to storm); otherwise each run starts afresh.
-    """
-
-    def replay(aci: AdaptiveConformal, r: dict[str, Any]) -> np.ndarray:
-        k, n = r["issues"], r["points"]
-        q4 = r["q"].reshape(k, n, 24, -1)
-        y3 = r["y"].reshape(k, n, 24)
-        m3 = wet_mask(r["q"], r["y"]).reshape(k, n, 24)
-        out = aci.replay(q4, y3, r["rows"], mask=m3, flush=method.carried)
-        return out.reshape(k * n, 24, -1)
-
-    def fresh() -> AdaptiveConformal:
-        return AdaptiveConformal(cal, gamma=method.gamma, per_lead=method.per_lead)
-
-    if not method.carried:
-        return np.concatenate([replay(fresh(), r) for r in pooled["runs"]])
-    aci = fresh()
-    for r in warm:
-        replay(aci, r)
-    return np.concatenate([replay(aci, r) for r in pooled["runs"]])
-
-
-def coverage_by_lead(bands: np.ndarray, r: dict[str, Any]) -> tuple[float, float, float]:
-    """Coverage of the 10–90 % band on wet windows: all leads, and least and most by lead."""
-    m = wet_mask(r["q"], r["y"])
-    per = [coverage(bands[:, h : h + 1], r["y"][:, h : h + 1], mask=m[:, h : h + 1])
-           for h in range(bands.shape[1])]  # fmt: skip
-    return coverage(bands, r["y"], mask=m), float(np.nanmin(per)), float(np.nanmax(per))
-
-
 def choose_bands(
     of: dict[str, dict[str, Any]], valid_ev: str, test_ev: str, cal: ConformalCalibrator
 ) -> tuple[
@@ -285,33 +226,19 @@ def choose_bands(
 ]:
     """The band's method, chosen on the validation event; its coverage on the test event.
 
-    ``of``: event → pooled runs of one forecaster. Each of ``BAND_METHODS`` is scored on
-    the validation event with a calibrator fitted on the train events only (ACI carried
-    over from the train storms), by its worst coverage over the leads (then all leads
-    together); the test event gets the chosen method with ``cal`` (fitted on train and
-    validation; ACI carried over from the train and validation storms). Returns every
-    method's validation coverage (all leads, least and most by lead), the chosen method
-    and its test coverage.
+    ``of``: event → pooled runs of one forecaster. Every method of
+    :func:`~twin.forecast.band_methods.band_methods` is scored on the validation event with
+    a calibrator fitted on the train events only (ACI carried over from the train storms)
+    and chosen by :func:`~twin.forecast.band_methods.choose_band_method`; the test event
+    gets the chosen method with ``cal`` (fitted on train and validation; ACI carried over
+    from the train and validation storms). Returns every method's validation coverage
+    (all leads, least and most by lead), the chosen method and its test coverage.
     """
-    train_ev = [e for e in of if SPLIT[e] == "train"]
-    train_cal = ConformalCalibrator().fit(
-        np.concatenate([of[e]["q"] for e in train_ev]),
-        np.concatenate([of[e]["y"] for e in train_ev]),
-    )
-
-    def bands(c: ConformalCalibrator, ev: str, m: BandMethod, warm_ev: list[str]) -> np.ndarray:
-        if m.gamma is None:
-            return c.apply(of[ev]["q"])
-        return online_bands(c, of[ev], m, [r for e in warm_ev for r in of[e]["runs"]])
-
-    def off(cov: tuple[float, float, float]) -> tuple[float, float]:
-        return max(abs(cov[1] - 0.8), abs(cov[2] - 0.8)), abs(cov[0] - 0.8)
-
-    choice = [(coverage_by_lead(bands(train_cal, valid_ev, m, train_ev), of[valid_ev]), m)
-              for m in BAND_METHODS]  # fmt: skip
-    best = min(choice, key=lambda c: off(c[0]))[1]
-    test = bands(cal, test_ev, best, [e for e in of if e != test_ev])
-    return choice, best, coverage_by_lead(test, of[test_ev])
+    train = [r for e in of if SPLIT[e] == "train" for r in of[e]["runs"]]
+    choice, best = choose_band_method(train, of[valid_ev]["runs"])
+    warm = [r for e in of if e != test_ev for r in of[e]["runs"]]
+    test = method_bands(cal, of[test_ev]["runs"], best, warm)
+    return choice, best, coverage_by_lead(test, of[test_ev]["q"], of[test_ev]["y"])
 
 
 def csi_at(r: dict[str, Any], lead_min: int, threshold: float) -> float:
@@ -384,12 +311,7 @@ def main() -> int:
         {e: results[(e, *phys)] for e in events}, valid_ev, test_ev, cal
     )
     method = str(best_method)
-    aci_text = "; ".join(
-        f"{'split' if m.gamma is None else f'γ {m.gamma:g}'}"
-        f"{', per lead' if m.per_lead else ''}{', carried' if m.carried else ''} "
-        f"{c[0]:.2f} ({c[1]:.2f}–{c[2]:.2f})"
-        for c, m in choice
-    )
+    aci_text = "; ".join(f"{m.short()} {c[0]:.2f} ({c[1]:.2f}–{c[2]:.2f})" for c, m in choice)
 
     # The POD / FAR / lead trade-off as p* moves (physics ensemble, validated nowcast); p* is
     # chosen on the validation event (best CSI at closed), never on the test event.

@@ -29,8 +29,9 @@ persistence; the shipped linear forecaster
 service's default before) and with the radar nowcast.
 
 The physics ensemble publishes its conformal bands (the model folder's split-conformal
-corrections, fitted on the train and validation radar events, steered online by ACI
-with an α per lead, ``forecast.calibrate``/``aci_gamma`` defaults; ``twin.live.bands``):
+corrections, fitted on the train and validation radar events, steered online by ACI as
+the folder chose on the validation storms; ``forecast.calibrate``/``aci_gamma``
+defaults; ``twin.live.bands``):
 the table gives the share of the wet-relevant level readings that fell inside the 10–90 %
 band published 1–24 steps before, as the service counts it (each realisation starts
 afresh), and the mean width of those bands (ACI steers the coverage towards 0.8 whatever

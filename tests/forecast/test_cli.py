@@ -91,8 +91,11 @@ def test_calibrate_writes_the_bands_into_a_physics_model_folder(tmp_path):
     assert "widened" in result.output and "conformal.npz" in result.output
     cal = load_physics_model(folder).calibrator
     assert cal is not None and cal.horizon == 24
-    about = json.loads((folder / "conformal.json").read_text(encoding="utf-8"))["about"]
-    assert about["placements"] == 2 and "fmi-20160928" not in about["events"]
+    doc = json.loads((folder / "conformal.json").read_text(encoding="utf-8"))
+    assert doc["about"]["placements"] == 2 and "fmi-20160928" not in doc["about"]["events"]
+    assert "split" in doc["about"]["validation_coverage"]  # every online method was scored
+    assert set(doc["online"]) == {"gamma", "per_lead"}
+    assert "Online methods on the validation storms" in result.output
     bad = runner.invoke(app, ["calibrate", "--out", str(tmp_path)])
     assert isinstance(bad.exception, ForecastError)
     assert "not a physics-ensemble model folder" in str(bad.exception)

@@ -36,8 +36,48 @@ def test_split_bands_without_aci(calibrator: ConformalCalibrator) -> None:
     np.testing.assert_array_equal(out, calibrator.apply(raw))
     width = out[:, :, QUANTILES.index(0.9)] - out[:, :, QUANTILES.index(0.1)]
     assert (width > 0.1).all()  # widened from the raw 0.051 m to the noise (sd 0.05 m)
-    assert bands.summary() == {"method": "split conformal (radar storms)"}
+    summary = bands.summary()
+    assert summary["method"] == "split conformal (radar storms)" and "alpha_t" not in summary
+    assert summary["outcomes"] == 0 and summary["coverage_10_90"] is None
     assert json.loads(bands.dumps())["streams"] == {}
+    # The split bands still count how they cover the readings, lead by lead.
+    bands.issue(STEP, raw, np.full(N, 0.25))  # the median: inside
+    bands.issue(2 * STEP, raw, np.full(N, 5.0))  # far above: outside
+    summary = bands.summary()
+    assert summary["outcomes"] == 3 * N
+    assert summary["coverage_10_90"] == pytest.approx(1 / 3, abs=1e-4)
+    assert summary["coverage_by_lead"][:3] == [0.5, 0.0, None]
+
+
+def test_one_alpha_for_all_leads_and_the_model_folders_choice(
+    calibrator: ConformalCalibrator,
+) -> None:
+    from twin.forecast.band_methods import BandMethod
+    from twin.forecast.physics_model import load_physics_model
+    from twin.live.config import ForecastConfig
+
+    bands = LiveBands(calibrator, gamma=0.05, step_ms=STEP, per_lead=False)
+    bands.issue(0, _raw(), np.full(N, np.nan))
+    bands.issue(STEP, _raw(), np.full(N, 1.0))  # misses at lead 1 widen every lead
+    assert bands.summary()["alpha_t"] < 0.2 and "alpha_t_by_lead" not in bands.summary()
+    out = bands.issue(2 * STEP, _raw(), np.full(N, np.nan))
+    base = calibrator.apply(_raw())
+    lo, hi = QUANTILES.index(0.1), QUANTILES.index(0.9)
+    assert (out[:, -1, hi] - out[:, -1, lo] > base[:, -1, hi] - base[:, -1, lo]).all()
+    per_lead = LiveBands(calibrator, gamma=0.05, step_ms=STEP, per_lead=True)
+    per_lead.restore(bands.dumps())  # another mode starts afresh
+    assert per_lead.summary()["outcomes"] == 0
+    # The live service follows the model folder's choice unless the config says otherwise.
+    model = load_physics_model()
+    assert model.band_method is not None
+    chosen = LiveBands.for_model(model, ForecastConfig(), step_ms=STEP)
+    assert chosen.gamma == (model.band_method.gamma or 0.0)
+    assert chosen.per_lead == model.band_method.per_lead
+    mine = LiveBands.for_model(
+        model, ForecastConfig(aci_gamma=0.0, aci_per_lead=True), step_ms=STEP
+    )
+    assert mine.aci is None and mine.per_lead
+    assert str(BandMethod()) == "split conformal"
 
 
 def test_aci_feeds_each_reading_to_the_issue_at_its_lead(calibrator: ConformalCalibrator) -> None:

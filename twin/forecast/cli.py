@@ -225,17 +225,23 @@ def calibrate(
         f"Replaying the physics ensemble ({method} nowcast) over {placements} placements of "
         f"{', '.join(CALIBRATION_EVENTS)}…"
     )
-    cal = fit_physics_calibrator(
+    cal, online, choice = fit_physics_calibrator(
         placements=placements, source=method, seed=seed, progress=lambda s: console.print(f"  {s}")
     )
     save_calibrator(
-        cal, folder, events=list(CALIBRATION_EVENTS), placements=placements, method=method,
-        seed=seed, command="twin forecast calibrate",
+        cal, folder, online, events=list(CALIBRATION_EVENTS), placements=placements,
+        method=method, seed=seed, command="twin forecast calibrate",
+        validation_coverage={m.short(): [round(x, 4) for x in c] for c, m in choice},
     )  # fmt: skip
     c = cal.corrections_frame().query("band == '0.1-0.9' and group == '*pooled*'")
+    if choice:
+        console.print("Online methods on the validation storms (coverage, least–most by lead):")
+        for cov, m in choice:
+            console.print(f"  {m.short()}: {cov[0]:.2f} ({cov[1]:.2f}–{cov[2]:.2f})")
     console.print(
         f"10–90 % band widened by {c['correction'].min():.3f}–{c['correction'].max():.3f} m "
-        f"over the leads; wrote {folder / CONFORMAL_FILES[0]} and {CONFORMAL_FILES[1]}"
+        f"over the leads; online: {online}; wrote {folder / CONFORMAL_FILES[0]} and "
+        f"{CONFORMAL_FILES[1]}"
     )
 
 

@@ -20,7 +20,10 @@ on wet-relevant windows) that every entry point applies to its bands:
 
 :func:`save_calibrator` writes ``conformal.json`` and ``conformal.npz`` into a physics
 model folder; :func:`~twin.forecast.physics_model.load_physics_model` reads them back.
-Online, the live service steers the band with adaptive conformal inference
+It also chooses, on the validation storms, how a service steers the band online (split
+conformal alone, or adaptive conformal inference carried from storm to storm, with its
+step and one α per lead or for all: :mod:`twin.forecast.band_methods`); the choice is
+saved beside the corrections and the live service follows it
 (:class:`~twin.live.bands.LiveBands`).
 """
 
@@ -30,11 +33,12 @@ import json
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from twin._types import FloatArray
+from twin.forecast.band_methods import BandMethod, band_methods, choose_band_method
 from twin.forecast.conformal import ConformalCalibrator
 from twin.forecast.errors import ForecastError, ModelFileError
 from twin.forecast.radar_storms import RADAR_EVENT_SPLIT
@@ -42,7 +46,7 @@ from twin.forecast.radar_storms import RADAR_EVENT_SPLIT
 __all__ = [
     "CALIBRATION_EVENTS",
     "CONFORMAL_FILES",
-    "calibration_windows",
+    "calibration_runs",
     "fit_physics_calibrator",
     "read_calibrator",
     "save_calibrator",
@@ -58,7 +62,7 @@ CALIBRATION_EVENTS: tuple[str, ...] = tuple(
 CONFORMAL_FILES = ("conformal.json", "conformal.npz")
 
 
-def calibration_windows(
+def calibration_runs(
     *,
     events: Sequence[str] = CALIBRATION_EVENTS,
     placements: int = 3,
@@ -66,7 +70,7 @@ def calibration_windows(
     source: str = "extrapolation",
     seed: int = 0,
     progress: Callable[[str], None] | None = None,
-) -> tuple[FloatArray, FloatArray, list[str]]:
+) -> list[dict[str, Any]]:
     """The physics ensemble's forecasts and the true depths on placed radar storms.
 
     Parameters
@@ -86,9 +90,11 @@ def calibration_windows(
 
     Returns
     -------
-    (numpy.ndarray, numpy.ndarray, list of str)
-        Quantiles ``(n, H, len(QUANTILES))`` [m], true depths ``(n, H)`` [m] and the
-        storm of each window.
+    list of dict
+        One run per storm (:mod:`twin.forecast.band_methods`): ``q`` quantiles
+        ``(K·n, H, len(QUANTILES))`` [m] and ``y`` true depths ``(K·n, H)`` [m] of K
+        issue times × n low points; ``issues``, ``points``, ``rows`` (issue steps);
+        ``storm`` and ``split``.
     """
     from twin.forecast.online import five_minute_grid
     from twin.forecast.physics_replay import replay_physics
@@ -106,7 +112,7 @@ def calibration_windows(
             f"least one placement; got events {list(events)}, placements {placements}."
         )
     net = default_network()
-    qs, ys, storms = [], [], []
+    runs: list[dict[str, Any]] = []
     chosen = [p for e in events for p in radar_placements(e, placements)]
     for i, pl in enumerate(chosen):
         s, w, scale = transposed_storm(pl, peak=peak, seed=seed + i, net=net)
@@ -125,14 +131,16 @@ def calibration_windows(
         h = q.shape[2]
         idx = np.minimum(rows[:, None] + np.arange(1, h + 1)[None, :], depth5.shape[0] - 1)
         truth = np.transpose(depth5[idx], (0, 2, 1))  # (issue, point, H)
-        qs.append(q.reshape(-1, h, q.shape[3]))
-        ys.append(truth.reshape(-1, h))
-        storms += [pl.storm_id] * truth.shape[0] * truth.shape[1]
+        runs.append({
+            "q": q.reshape(-1, h, q.shape[3]), "y": truth.reshape(-1, h), "rows": rows,
+            "issues": int(q.shape[0]), "points": int(q.shape[1]), "storm": pl.storm_id,
+            "split": pl.split,
+        })  # fmt: skip
         line = f"{pl.storm_id} ({pl.split}, ×{scale:.2f}): {len(rows)} issue times"
         logger.info("calibration storm %s", line)
         if progress is not None:
             progress(line)
-    return np.concatenate(qs), np.concatenate(ys), storms
+    return runs
 
 
 def fit_physics_calibrator(
@@ -143,28 +151,62 @@ def fit_physics_calibrator(
     source: str = "extrapolation",
     seed: int = 0,
     progress: Callable[[str], None] | None = None,
-) -> ConformalCalibrator:
-    """Split CQR per lead of the physics ensemble on placed radar storms (module doc)."""
-    q, y, storms = calibration_windows(
+) -> tuple[ConformalCalibrator, BandMethod, list[tuple[tuple[float, float, float], BandMethod]]]:
+    """Split CQR per lead of the physics ensemble on placed radar storms (module doc).
+
+    Also chooses how a service steers the band online: among split conformal and ACI
+    carried from storm to storm (:func:`~twin.forecast.band_methods.band_methods`), on
+    the validation storms with a calibrator fitted on the train storms
+    (:func:`~twin.forecast.band_methods.choose_band_method`). The calibrator returned is
+    fitted on every storm.
+
+    Returns
+    -------
+    (ConformalCalibrator, BandMethod, list)
+        The calibrator, the online method chosen, and every method's validation
+        coverage (all leads, least and most by lead).
+    """
+    runs = calibration_runs(
         events=events, placements=placements, peak=peak, source=source, seed=seed,
         progress=progress,
     )  # fmt: skip
-    return ConformalCalibrator().fit(q, y, events=storms)
+    train = [r for r in runs if r["split"] == "train"]
+    valid = [r for r in runs if r["split"] == "validation"]
+    if train and valid:
+        choice, best = choose_band_method(train, valid, band_methods(carried_only=True))
+    else:
+        choice, best = [], BandMethod()  # nothing to choose on: split conformal
+    storms = [r["storm"] for r in runs for _ in range(r["y"].shape[0])]
+    cal = ConformalCalibrator().fit(
+        np.concatenate([r["q"] for r in runs]),
+        np.concatenate([r["y"] for r in runs]),
+        events=storms,
+    )
+    return cal, best, choice
 
 
-def save_calibrator(cal: ConformalCalibrator, folder: str | Path, **about: object) -> Path:
-    """Write ``conformal.json`` (settings, ``about``) and ``conformal.npz`` into ``folder``."""
+def save_calibrator(
+    cal: ConformalCalibrator,
+    folder: str | Path,
+    online: BandMethod | None = None,
+    **about: object,
+) -> Path:
+    """Write ``conformal.json`` (settings, ``online``, ``about``) and ``conformal.npz``.
+
+    ``online``: how a service steers the band (default split conformal alone).
+    """
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     config, arrays = cal.get_state()
-    doc = {**config, "about": about}
+    m = online or BandMethod()
+    doc = {**config, "online": {"gamma": m.gamma, "per_lead": m.per_lead}, "about": about}
     (out / CONFORMAL_FILES[0]).write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
     np.savez_compressed(out / CONFORMAL_FILES[1], **arrays)  # type: ignore[arg-type]
     return out
 
 
-def read_calibrator(folder: str | Path) -> ConformalCalibrator | None:
-    """The calibrator saved in ``folder`` (None where there is none).
+def read_calibrator(folder: str | Path) -> tuple[ConformalCalibrator, BandMethod] | None:
+    """The calibrator saved in ``folder`` and its online method (None where there is none).
 
     Raises
     ------
@@ -185,8 +227,13 @@ def read_calibrator(folder: str | Path) -> ConformalCalibrator | None:
         config = json.loads(paths[0].read_text(encoding="utf-8"))
         with np.load(paths[1], allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
-        return ConformalCalibrator.from_state(config, arrays)
-    except (OSError, ValueError, ForecastError) as exc:
+        online = config.get("online") or {}
+        gamma = online.get("gamma")
+        method = BandMethod(
+            None if gamma is None else float(gamma), bool(online.get("per_lead")), True
+        )
+        return ConformalCalibrator.from_state(config, arrays), method
+    except (OSError, ValueError, TypeError, AttributeError, ForecastError) as exc:
         raise ModelFileError(
             f"{paths[0].parent}: the conformal calibration cannot be read ({exc}); write it "
             "again with `twin forecast calibrate`."

@@ -35,6 +35,7 @@ from twin.forecast.windows import ENCODER_STEPS, HORIZON_STEPS
 from twin.hydro.reservoir import CatchmentParams
 
 if TYPE_CHECKING:
+    from twin.forecast.band_methods import BandMethod
     from twin.forecast.conformal import ConformalCalibrator
 
 __all__ = [
@@ -69,6 +70,8 @@ class PhysicsModel:
     calibrator
         Conformal corrections of its bands (``conformal.json``/``.npz`` in the folder,
         :mod:`twin.forecast.physics_calibration`); None: raw ensemble quantiles.
+    band_method
+        How a service steers those bands online (chosen with them on validation storms).
     """
 
     settings: EnsembleSettings
@@ -81,6 +84,7 @@ class PhysicsModel:
     encoder: int = ENCODER_STEPS
     quantiles: tuple[float, ...] = QUANTILES
     calibrator: ConformalCalibrator | None = field(default=None, compare=False, repr=False)
+    band_method: BandMethod | None = field(default=None, compare=False, repr=False)
 
     def subset(self, ids: Sequence[str]) -> PhysicsModel:
         """The model of some of its points, in the order of ``ids``.
@@ -101,7 +105,10 @@ class PhysicsModel:
         idx = np.array([pos[p] for p in ids], dtype=np.int64)
         p = self.params
         sub = CatchmentParams(**{k: np.asarray(getattr(p, k))[idx] for k in _PARAM_FIELDS})
-        return PhysicsModel(self.settings, tuple(ids), sub, calibrator=self.calibrator)
+        return PhysicsModel(
+            self.settings, tuple(ids), sub, calibrator=self.calibrator,
+            band_method=self.band_method,
+        )  # fmt: skip
 
     def ensemble(self, seed: int) -> PhysicsEnsemble:
         """A new ensemble from the prior."""
@@ -174,7 +181,8 @@ def load_physics_model(folder: str | Path | None = None) -> PhysicsModel:
     )
     from twin.forecast.physics_calibration import read_calibrator
 
-    return PhysicsModel(settings, tuple(ids), params, calibrator=read_calibrator(where))
+    cal, online = read_calibrator(where) or (None, None)
+    return PhysicsModel(settings, tuple(ids), params, calibrator=cal, band_method=online)
 
 
 def _read_settings(sp: Path) -> EnsembleSettings:

@@ -293,14 +293,19 @@ class ForecastConfig(Frozen):
             "calibration (twin forecast calibrate); false: the raw ensemble quantiles"
         ),
     )
-    aci_gamma: float = Field(
-        default=0.01,
+    aci_gamma: float | None = Field(
+        default=None,
         ge=0.0,
         le=0.5,
         description=(
             "step of the adaptive conformal inference that steers the bands with the "
-            "readings, an alpha per lead (0: the split-conformal bands alone)"
+            "readings (0: the split-conformal bands alone); default: the model folder's "
+            "choice (twin forecast calibrate, on validation storms)"
         ),
+    )
+    aci_per_lead: bool | None = Field(
+        default=None,
+        description="one ACI alpha per lead (else one for all); default: the model folder's",
     )
 
 

@@ -352,9 +352,7 @@ class ForecastEngine:
             self.physics.restore(store.get_meta(_KEY_PHYSICS))
             self._physics_committed = self.physics.dumps()
             if config.forecast.calibrate and model.calibrator is not None:
-                self.bands = LiveBands(
-                    model.calibrator, gamma=config.forecast.aci_gamma, step_ms=STEP_MS
-                )
+                self.bands = LiveBands.for_model(model, config.forecast, step_ms=STEP_MS)
                 self.bands.restore(store.get_meta(_KEY_BANDS))
                 self._bands_committed = self.bands.dumps()
         elif model.points is None:
