@@ -60,8 +60,9 @@ class _TwinGroup(LazyGroup):
         ),
         "forecast": LazyCommand(
             "twin.forecast.cli:app",
-            help="Waterlogging forecasts at the low points: train, evaluate (backtests on "
-            "held-out storms) and predict with CAP 1.2 alerts.",
+            help="Waterlogging forecasts at the low points: train, calibrate the physics "
+            "ensemble's bands, evaluate (backtests on held-out storms) and predict with CAP 1.2 "
+            "alerts.",
         ),
         "live": LazyCommand(
             "twin.live.cli:app",
