@@ -221,9 +221,7 @@ def pool(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 def choose_bands(
     of: dict[str, dict[str, Any]], valid_ev: str, test_ev: str, cal: ConformalCalibrator
-) -> tuple[
-    list[tuple[tuple[float, float, float], BandMethod]], BandMethod, tuple[float, float, float]
-]:
+) -> tuple[list[tuple[tuple[float, ...], BandMethod]], BandMethod, tuple[float, float, float]]:
     """The band's method, chosen on the validation event; its coverage on the test event.
 
     ``of``: event → pooled runs of one forecaster. Every method of

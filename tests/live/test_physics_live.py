@@ -208,7 +208,13 @@ def test_the_service_publishes_calibrated_bands_steered_by_the_readings(
     tmp_path: Path, radar_truth_storm: Any
 ) -> None:
     sim = radar_truth_storm[0]
-    cal = _Run(tmp_path / "cal", radar_truth_storm)
+    # By default the bands are steered as the model folder chose (twin forecast calibrate).
+    default = _Run(tmp_path / "default", radar_truth_storm).engine.bands
+    chosen = load_physics_model().band_method
+    assert default is not None and chosen is not None
+    assert default.gamma == (chosen.gamma or 0.0) and default.per_lead == chosen.per_lead
+    # Here with ACI, an α per lead (the config overrides the folder's choice).
+    cal = _Run(tmp_path / "cal", radar_truth_storm, _config(aci_gamma=0.01, aci_per_lead=True))
     raw = _Run(tmp_path / "raw", radar_truth_storm, _config(calibrate=False))
     widths: dict[str, list[np.ndarray]] = {"cal": [], "raw": []}
     for k in range(1, sim.depth.shape[0]):
@@ -220,7 +226,7 @@ def test_the_service_publishes_calibrated_bands_steered_by_the_readings(
             widths[name].append(q[:, :, 5] - q[:, :, 1])  # the 10–90 % band
     assert np.mean(widths["cal"]) > 2 * np.mean(widths["raw"])
     bands = (cal.engine.latest or {})["physics_ensemble"]["bands"]
-    assert "ACI per lead" in bands["method"] and bands["outcomes"] > 50
+    assert "ACI with an α per lead" in bands["method"] and bands["outcomes"] > 50
     assert 0.0 <= bands["coverage_10_90"] <= 1.0 and len(bands["alpha_t_by_lead"]) == 24
     assert "bands" not in (raw.engine.latest or {})["physics_ensemble"]
     # A restart carries the α_t of every lead on.

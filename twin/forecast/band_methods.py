@@ -8,8 +8,14 @@ replays the calibration storms first, and every outcome of a storm is fed back b
 the next). Each is replayed over validation storms with only the outcomes already
 observed (:meth:`AdaptiveConformal.replay`), and the one whose worst coverage over the
 leads is nearest the band's 0.8 (then: all leads together) is chosen
-(:func:`choose_band_method`). Used by ``benchmarks/bench_forecast_radar.py`` and by
-``twin forecast calibrate`` (whose choice the live service follows).
+(:func:`choose_band_method`, ``criterion="coverage"``, what the coverage targets ask), or
+the one with the least mean interval score (``criterion="interval"``: Winkler's score of
+the 10–90 % band, :math:`(u - l) + \tfrac{2}{\alpha}\,[(l - y)^+ + (y - u)^+]` with
+:math:`\alpha = 0.2`, a proper score that rewards coverage and sharpness together;
+Gneiting & Raftery 2007, JASA 102:359, §6.2; what a service publishing the band wants:
+coverage alone is won by bands that ACI has widened to the largest calibration error).
+Used by ``benchmarks/bench_forecast_radar.py`` (coverage, its targets') and by
+``twin forecast calibrate`` (interval score; the live service follows its choice).
 
 A storm's run is a dict: ``q`` quantiles ``(K·n, H, levels)`` [m] and ``y`` outcomes
 ``(K·n, H)`` [m] of ``issues`` (K) issue times × ``points`` (n) windows, issue-major;
@@ -20,12 +26,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from twin._types import FloatArray
 from twin.forecast.adaptive import AdaptiveConformal
+from twin.forecast.base import QUANTILES
 from twin.forecast.conformal import ConformalCalibrator
 from twin.forecast.coverage import coverage, wet_mask
 
@@ -35,6 +42,7 @@ __all__ = [
     "band_methods",
     "choose_band_method",
     "coverage_by_lead",
+    "interval_score",
     "method_bands",
 ]
 
@@ -114,28 +122,50 @@ def coverage_by_lead(bands: FloatArray, q: FloatArray, y: FloatArray) -> tuple[f
     return coverage(bands, y, mask=m), float(np.nanmin(per)), float(np.nanmax(per))
 
 
+def interval_score(bands: FloatArray, q: FloatArray, y: FloatArray) -> float:
+    """Mean interval score [m] of the 10–90 % band on wet windows (of the raw ``q``)."""
+    m = wet_mask(q, y)
+    lo = bands[:, :, QUANTILES.index(0.1)][m]
+    hi = bands[:, :, QUANTILES.index(0.9)][m]
+    yy = y[m]
+    score = (hi - lo) + (2.0 / 0.2) * (np.maximum(lo - yy, 0.0) + np.maximum(yy - hi, 0.0))
+    return float(score.mean()) if score.size else float("nan")
+
+
 def choose_band_method(
     train: Sequence[dict[str, Any]],
     valid: Sequence[dict[str, Any]],
     methods: Sequence[BandMethod] | None = None,
-) -> tuple[list[tuple[tuple[float, float, float], BandMethod]], BandMethod]:
-    """Every method's validation coverage (all, least, most by lead) and the chosen one.
+    *,
+    criterion: Literal["coverage", "interval"] = "coverage",
+) -> tuple[list[tuple[tuple[float, ...], BandMethod]], BandMethod]:
+    """Every method's validation scores and the chosen one.
 
     A calibrator is fitted on the ``train`` runs; each method replays the ``valid`` runs
-    (carried ones after the ``train`` runs); the chosen method has the least worst
-    deviation from 0.8 over the leads (then over all leads together).
+    (carried ones after the ``train`` runs). Scores: coverage (all leads, least and
+    most by lead), mean 10–90 % width [m] and mean interval score [m]. ``coverage``: the
+    least worst deviation from 0.8 over the leads (then over all leads together);
+    ``interval``: the least mean interval score.
     """
+    if criterion not in ("coverage", "interval"):
+        raise ValueError(f"criterion {criterion!r}: use 'coverage' or 'interval'")
     cal = ConformalCalibrator().fit(
         np.concatenate([r["q"] for r in train]), np.concatenate([r["y"] for r in train])
     )
     vq = np.concatenate([r["q"] for r in valid])
     vy = np.concatenate([r["y"] for r in valid])
-    choice = [
-        (coverage_by_lead(method_bands(cal, valid, m, train), vq, vy), m)
-        for m in (methods if methods is not None else band_methods())
-    ]
+    m = wet_mask(vq, vy)
+    lo, hi = QUANTILES.index(0.1), QUANTILES.index(0.9)
+    choice: list[tuple[tuple[float, ...], BandMethod]] = []
+    for method in methods if methods is not None else band_methods():
+        b = method_bands(cal, valid, method, train)
+        width = float((b[:, :, hi] - b[:, :, lo])[m].mean())
+        scores = (*coverage_by_lead(b, vq, vy), width, interval_score(b, vq, vy))
+        choice.append((scores, method))
 
-    def off(c: tuple[float, float, float]) -> tuple[float, float]:
+    def rank(c: tuple[float, ...]) -> tuple[float, ...]:
+        if criterion == "interval":
+            return (c[4],)
         return max(abs(c[1] - 0.8), abs(c[2] - 0.8)), abs(c[0] - 0.8)
 
-    return choice, min(choice, key=lambda c: off(c[0]))[1]
+    return choice, min(choice, key=lambda c: rank(c[0]))[1]

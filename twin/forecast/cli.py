@@ -235,9 +235,15 @@ def calibrate(
     )  # fmt: skip
     c = cal.corrections_frame().query("band == '0.1-0.9' and group == '*pooled*'")
     if choice:
-        console.print("Online methods on the validation storms (coverage, least–most by lead):")
-        for cov, m in choice:
-            console.print(f"  {m.short()}: {cov[0]:.2f} ({cov[1]:.2f}–{cov[2]:.2f})")
+        console.print(
+            "Online methods on the validation storms (coverage, least–most by lead; mean "
+            "width; interval score, the choice):"
+        )
+        for sc, m in choice:
+            console.print(
+                f"  {m.short()}: {sc[0]:.2f} ({sc[1]:.2f}–{sc[2]:.2f}); {sc[3]:.3f} m; "
+                f"{sc[4]:.3f} m"
+            )
     console.print(
         f"10–90 % band widened by {c['correction'].min():.3f}–{c['correction'].max():.3f} m "
         f"over the leads; online: {online}; wrote {folder / CONFORMAL_FILES[0]} and "

@@ -151,20 +151,22 @@ def fit_physics_calibrator(
     source: str = "extrapolation",
     seed: int = 0,
     progress: Callable[[str], None] | None = None,
-) -> tuple[ConformalCalibrator, BandMethod, list[tuple[tuple[float, float, float], BandMethod]]]:
+) -> tuple[ConformalCalibrator, BandMethod, list[tuple[tuple[float, ...], BandMethod]]]:
     """Split CQR per lead of the physics ensemble on placed radar storms (module doc).
 
     Also chooses how a service steers the band online: among split conformal and ACI
     carried from storm to storm (:func:`~twin.forecast.band_methods.band_methods`), on
-    the validation storms with a calibrator fitted on the train storms
-    (:func:`~twin.forecast.band_methods.choose_band_method`). The calibrator returned is
+    the validation storms with a calibrator fitted on the train storms, by the least
+    mean interval score (coverage and sharpness together;
+    :func:`~twin.forecast.band_methods.choose_band_method`). The calibrator returned is
     fitted on every storm.
 
     Returns
     -------
     (ConformalCalibrator, BandMethod, list)
         The calibrator, the online method chosen, and every method's validation
-        coverage (all leads, least and most by lead).
+        scores (coverage: all leads, least and most by lead; mean width [m]; mean
+        interval score [m]).
     """
     runs = calibration_runs(
         events=events, placements=placements, peak=peak, source=source, seed=seed,
@@ -173,7 +175,9 @@ def fit_physics_calibrator(
     train = [r for r in runs if r["split"] == "train"]
     valid = [r for r in runs if r["split"] == "validation"]
     if train and valid:
-        choice, best = choose_band_method(train, valid, band_methods(carried_only=True))
+        choice, best = choose_band_method(
+            train, valid, band_methods(carried_only=True), criterion="interval"
+        )
     else:
         choice, best = [], BandMethod()  # nothing to choose on: split conformal
     storms = [r["storm"] for r in runs for _ in range(r["y"].shape[0])]
