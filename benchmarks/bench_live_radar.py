@@ -29,13 +29,11 @@ persistence; the shipped linear forecaster
 service's default before) and with the radar nowcast.
 
 The physics ensemble publishes its conformal bands (the model folder's split-conformal
-corrections, fitted on the train and validation radar events, steered online by ACI as
-the folder chose on the validation storms; ``forecast.calibrate``/``aci_gamma``
-defaults; ``twin.live.bands``):
-the table gives the share of the wet-relevant level readings that fell inside the 10–90 %
-band published 1–24 steps before, as the service counts it (each realisation starts
-afresh), and the mean width of those bands (ACI steers the coverage towards 0.8 whatever
-the forecast; the width says how sharp it is).
+corrections, fitted on the train and validation radar events, steered online as the
+folder chose on the validation storms, by default; ``twin.live.bands``): the table
+gives the share of the wet-relevant level readings that fell inside the 10–90 % band
+published 1–24 steps before, as the service counts it (each realisation starts
+afresh), and the mean width of those bands (the width says how sharp the coverage is).
 
 Scores: for every low point and level (impeded 0.15 m, closed 0.27 m) that the true
 water crosses, whether an alert for it was issued strictly before the crossing, and the
@@ -124,6 +122,7 @@ def main() -> int:
     frames, dx, dy, scale = storm_frames()
     print(f"{EVENT}: frames {frames.start}–{frames.stop}, ×{scale:.2f}", flush=True)
     totals: dict[str, dict[str, Any]] = {}
+    band_method = "none"
     for seed in range(args.seeds):
         sim, feed = radar_storm(
             EVENT, points, start=START, seed=seed, dx_km=dx, dy_km=dy, frames=frames,
@@ -146,6 +145,7 @@ def main() -> int:
                 alerts = svc.run()
                 wall = time.perf_counter() - t0
                 band = svc.engine.bands.summary() if svc.engine.bands is not None else {}
+                band_method = band.get("method", band_method)
                 svc.close()
             sc = crossing_scores(sim, alerts, LEVELS)
             tot = totals.setdefault(key, {"crossings": 0, "ahead": 0, "leads": [], "false": 0,
@@ -198,11 +198,11 @@ def main() -> int:
         f"{args.seeds} realisations. The live chain (store, radar ingest, forecast engine, "
         "alert lifecycle) issue time by issue time in simulated time. Band coverage: the "
         "share of wet-relevant level readings inside the 10–90 % band the service published "
-        "1–24 steps before (the physics ensemble's conformal bands, steered online by ACI, "
-        "`twin.live.bands`; each realisation starts afresh; judged against the noisy gauges, "
-        "as the service can; by lead: least and most over the leads, each lead's coverage "
-        "averaged over the realisations). ACI steers the coverage to 0.8 whatever the "
-        "forecast: the mean width of those bands says how sharp it is.",
+        f"1–24 steps before (the physics ensemble's conformal bands, the service's default: "
+        f"{band_method}, as `twin forecast calibrate` chose on the validation storms; "
+        "`twin.live.bands`; judged against the noisy gauges, as the service can; by lead: "
+        "least and most over the leads, each lead's coverage averaged over the "
+        "realisations); the mean width of those bands says how sharp the coverage is.",
         markdown_table(["forecaster", "future rain", "crossings", "warned ahead",
                         "median lead [min]", "false alarms",
                         "10–90 % band coverage (by lead)", "mean band width [m]",
