@@ -210,6 +210,7 @@ def calibrate(
     from twin.forecast.physics_calibration import (
         CALIBRATION_EVENTS,
         CONFORMAL_FILES,
+        calibration_runs,
         fit_physics_calibrator,
         save_calibrator,
     )
@@ -225,9 +226,10 @@ def calibrate(
         f"Replaying the physics ensemble ({method} nowcast) over {placements} placements of "
         f"{', '.join(CALIBRATION_EVENTS)}…"
     )
-    cal, online, choice = fit_physics_calibrator(
+    runs = calibration_runs(
         placements=placements, source=method, seed=seed, progress=lambda s: console.print(f"  {s}")
     )
+    cal, online, choice = fit_physics_calibrator(runs)
     save_calibrator(
         cal, folder, online, events=list(CALIBRATION_EVENTS), placements=placements,
         method=method, seed=seed, command="twin forecast calibrate",

@@ -144,15 +144,9 @@ def calibration_runs(
 
 
 def fit_physics_calibrator(
-    *,
-    events: Sequence[str] = CALIBRATION_EVENTS,
-    placements: int = 3,
-    peak: float = 100.0,
-    source: str = "extrapolation",
-    seed: int = 0,
-    progress: Callable[[str], None] | None = None,
+    runs: Sequence[dict[str, Any]],
 ) -> tuple[ConformalCalibrator, BandMethod, list[tuple[tuple[float, ...], BandMethod]]]:
-    """Split CQR per lead of the physics ensemble on placed radar storms (module doc).
+    """Split CQR per lead of the physics ensemble on the runs of :func:`calibration_runs`.
 
     Also chooses how a service steers the band online: among split conformal and ACI
     carried from storm to storm (:func:`~twin.forecast.band_methods.band_methods`), on
@@ -168,10 +162,6 @@ def fit_physics_calibrator(
         scores (coverage: all leads, least and most by lead; mean width [m]; mean
         interval score [m]).
     """
-    runs = calibration_runs(
-        events=events, placements=placements, peak=peak, source=source, seed=seed,
-        progress=progress,
-    )  # fmt: skip
     train = [r for r in runs if r["split"] == "train"]
     valid = [r for r in runs if r["split"] == "validation"]
     if train and valid:

@@ -128,22 +128,25 @@ class LiveBands:
             lead, rest = divmod(b_ms - b0, self.step_ms)
             if rest or not 1 <= lead <= self.horizon or issued.shape[0] != y_now.size:
                 continue
-            y = np.full(issued.shape[:2], np.nan)
-            y[:, lead - 1] = y_now
-            mask = (
-                wet_mask(raw0, y, wet_depth=s.wet_depth, level=s.wet_level, levels=s.levels)
+            h = lead - 1
+            sel = (
+                wet_mask(raw0[:, h : h + 1], y_now[:, None], wet_depth=s.wet_depth,
+                         level=s.wet_level, levels=s.levels)[:, 0]
                 if s.wet_depth is not None
-                else np.isfinite(y)
-            )
-            sel = mask[:, lead - 1]
+                else np.isfinite(y_now)
+            )  # fmt: skip
             if not sel.any():
                 continue
-            col = issued[sel, lead - 1]
+            col = issued[sel, h]
             inside = (y_now[sel] >= col[:, lo]) & (y_now[sel] <= col[:, hi])
-            self._n[lead - 1] += sel.sum()
-            self._covered[lead - 1] += inside.sum()
-            self._width[lead - 1] += float((col[:, hi] - col[:, lo]).sum())
+            self._n[h] += sel.sum()
+            self._covered[h] += inside.sum()
+            self._width[h] += float((col[:, hi] - col[:, lo]).sum())
             if self.aci is not None:
+                y = np.full(issued.shape[:2], np.nan)
+                y[:, h] = y_now
+                mask = np.zeros(y.shape, dtype=bool)
+                mask[:, h] = sel
                 self.aci.observe(issued, y, mask=mask)
         out = self.aci.apply(raw) if self.aci is not None else self.calibrator.apply(raw)
         self._issued[b_ms] = (out, np.asarray(raw, dtype=np.float64))
