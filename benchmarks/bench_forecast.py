@@ -2,7 +2,9 @@
 
 Workload: the storm set of :mod:`twin.forecast.data` (the 2,115-event Singapore storm
 catalogue + 72 illustrative design storms through the ponding model at the 53 Gongshu
-low points, read by gauges with noise, drift and gaps); the **test** storms (split by
+low points, with the city's **hidden drains** (capacity and area off their design, fixed
+per point; a fifth of the drains clogging in each storm; no forecaster is told), read by
+gauges with noise, drift and gaps); the **test** storms (split by
 storm day) are scored by a rolling-origin backtest (an issue every ``--stride`` × 5 min,
 24 lead times of 5 min) for four forecasters behind one interface:
 
@@ -180,7 +182,9 @@ def main() -> int:
     note = (
         f"{test.n_storms} held-out test storms (catalogue split by storm day), "
         f"{n_win:,} forecasts per forecaster and rain source (an issue every "
-        f"{args.stride * 5} min × 53 points), scored against the true (simulated) depth; "
+        f"{args.stride * 5} min × 53 points), scored against the true (simulated) depth "
+        "of the city's hidden drains (capacity and area off their design, a fifth clogging "
+        "in each storm; no forecaster is told); "
         "forecasters see only gauge readings. MAE/NSE of the median; POD/FAR/CSI of "
         '"median ≥ threshold" (impeded 0.15 m, closed 0.27 m); warning lead = mean over '
         "exceedance episodes (missed = 0). Storm set built in "
@@ -190,9 +194,14 @@ def main() -> int:
         f"N-HiTS inference for all points and leads: {infer_ms['nhits']:.1f} ms (target ≤ "
         f"{INFER_TARGET_MS:.0f} ms: {'met' if fast else 'NOT met'})."
     )
-    verdict = "N-HiTS beats persistence and SARIMAX on CSI at 30 and 60 min (observed rain): " + (
-        "met" if beats else "NOT met"
-    )
+    verdict = "\n".join([
+        "target N-HiTS beats persistence and SARIMAX on CSI at 30 and 60 min (observed "
+        f"rain): {'met' if beats else 'not met'}",
+        f"target N-HiTS trained from scratch in under {TRAIN_TARGET_S / 60:.0f} min "
+        f"({train_s:.0f} s): {'met' if train_s < TRAIN_TARGET_S else 'not met'}",
+        f"target N-HiTS inference for all points and leads in at most "
+        f"{INFER_TARGET_MS:.0f} ms ({infer_ms['nhits']:.1f} ms): {'met' if fast else 'not met'}",
+    ])  # fmt: skip
     body = (
         "## Waterlogging forecasts: skill by lead time on held-out storms\n\n"
         + "\n\n".join(sections)

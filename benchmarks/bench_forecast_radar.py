@@ -12,8 +12,9 @@ twin's ponding model with hidden per-point drains (``hydro.truth``: capacity and
 off by lognormal factors, 20 % of drains clogging early in the storm), read by noisy
 gauges. Split by event (``RADAR_EVENT_SPLIT``): the test event (FMI 2016-09-28) is in
 no fit and tunes nothing. The physics ensemble has only its priors. "N-HiTS" is the
-former model, trained on the Singapore gauge catalogue and design storms with the
-*observed* future rain as its covariate. "N-HiTS (nowcast)" and "SARIMAX (nowcast)"
+former model, trained on the Singapore gauge catalogue and design storms (with the
+city's hidden drains, :mod:`twin.forecast.data`) with the *observed* future rain as its
+covariate. "N-HiTS (nowcast)" and "SARIMAX (nowcast)"
 (``models/waterlogging-*-nowcast``) were trained with the *nowcast available at each
 issue time* as the covariate (gauge persistence for the gauge storms; the pysteps
 extrapolation nowcast for four other placements of each training event, with their own
@@ -31,10 +32,13 @@ leads.
 
 Rain sources: gauge persistence (what operations had), pysteps extrapolation of the
 radar, pysteps LINDA (growth and decay of the rain cells along the motion; for the
-physics ensemble only), a STEPS ensemble (``--steps``; members drive the physics ensemble) and the
-observed rain (an oracle, upper bound). The targets use the pysteps nowcast
-(extrapolation or LINDA) that gives the physics ensemble the higher CSI at "closed" on
-the validation event, so do the p* curve and the band calibration. One more row for the
+physics ensemble only), a STEPS ensemble (``--steps``, on the test event only: 20
+members drive the physics ensemble's members, the point forecasters take their mean) and
+the observed rain (an oracle, upper bound). The "value of radar" table puts one
+forecaster, the physics ensemble, on each rain source over the same storms. The targets
+use the pysteps nowcast (extrapolation or LINDA) that gives the physics ensemble the
+higher CSI at "closed" on the validation event, so do the p* curve and the band
+calibration. One more row for the
 physics ensemble, "extrapolation, displaced": 24 members of the extrapolation nowcast read at points
 moved by a velocity error × lead (``twin.forecast.radar_rain.displaced_at_points``,
 σ_v = 3 m/s). σ_v was compared on the train and validation events only (0, 1.5, 3 and
@@ -254,6 +258,41 @@ def mean_csi(r: dict[str, Any]) -> float:
     return float(np.nanmean([csi_at(r, m, t) for t in LEVELS.values() for m in CSI_LEADS]))
 
 
+def value_of_radar(
+    results: dict[tuple[str, str, str], dict[str, Any]],
+    events: tuple[str, ...],
+    sources: list[str],
+) -> tuple[list[str], list[list[str]]]:
+    """The "value of radar" table: the physics ensemble on each rain source, by event."""
+    header = ["event (split)", "future rain", "POD closed", "FAR closed", "CSI closed",
+              "lead closed [min]", "lead share", "POD impeded", "FAR impeded",
+              "lead impeded [min]", "CSI closed 30", "CSI closed 60"]  # fmt: skip
+    rows = []
+    label = {"persistence": "gauge persistence", "extrapolation": "radar, pysteps extrapolation",
+             DISPLACED: "radar, pysteps extrapolation, displaced", "linda": "radar, pysteps LINDA",
+             "steps": "radar, pysteps STEPS ensemble", "observed": "observed (oracle)"}  # fmt: skip
+    for ev in events:
+        base = results[(ev, "physics ensemble", "persistence")]["scores"]["closed"]
+        top = results[(ev, "physics ensemble", "observed")]["scores"]["closed"]
+        gain = top.lead_mean - base.lead_mean if base.detected and top.detected else np.nan
+        for src in sources:
+            r = results.get((ev, "physics ensemble", src))
+            if r is None:
+                continue
+            c, i = r["scores"]["closed"], r["scores"]["impeded"]
+            share = ((c.lead_mean - base.lead_mean) / gain
+                     if c.detected and np.isfinite(gain) and gain > 0 else np.nan)  # fmt: skip
+
+            def f(x: float, k: float = 1.0, fmt: str = ".2f") -> str:
+                return "–" if not np.isfinite(x) else format(x * k, fmt)
+
+            rows.append([f"{ev} ({SPLIT[ev]})", label.get(src, src), f(c.pod), f(c.far),
+                         f(c.csi), f(c.lead_mean, 1 / 60, ".1f"), f(share), f(i.pod), f(i.far),
+                         f(i.lead_mean, 1 / 60, ".1f"),
+                         *(f(csi_at(r, m, LEVELS["closed"])) for m in CSI_LEADS)])  # fmt: skip
+    return header, rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--peak", type=float, default=100.0, help="wettest point's peak [mm/h]")
@@ -272,7 +311,15 @@ def main() -> int:
                *(["steps"] if args.steps else []), "observed"]  # fmt: skip
     combos = [("physics ensemble", s) for s in sources]
     for fc in ("N-HiTS", "N-HiTS (nowcast)", "SARIMAX (nowcast)", "SARIMAX"):
-        combos += [(fc, s) for s in ("persistence", "extrapolation", "observed")]
+        combos += [
+            (fc, s)
+            for s in (
+                "persistence",
+                "extrapolation",
+                *(["steps"] if args.steps else []),
+                "observed",
+            )
+        ]
     combos += [("persistence", "persistence")]
     runs: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
     for st in all_storms:
@@ -360,6 +407,7 @@ def main() -> int:
     csi_ok = all(b[3] for b in beat)
     csi_text = "; ".join(f"{k}: {v:.2f} vs best rival {r:.2f}" for k, v, r, _ in beat)
 
+    radar_header, radar_rows = value_of_radar(results, (valid_ev, test_ev), sources)
     header = ["event (split)", "forecaster", "future rain", "POD closed", "FAR closed",
               "lead closed [min]", "POD impeded", "FAR impeded", "lead impeded [min]",
               "time per issue, nowcast included [ms]"]  # fmt: skip
@@ -401,6 +449,15 @@ def main() -> int:
             f"a miss and a false alarm). Whole benchmark: {time.perf_counter() - t_all:.0f} s.",
             "",
             markdown_table(header, rows),
+            "",
+            "Value of radar: one forecaster (the physics ensemble), the same storms, its "
+            "future rain from the gauge (persistence, what operations had), from a pysteps "
+            "nowcast of the radar, or the rain that fell (oracle, the upper bound); lead "
+            "share: the part of the oracle's gain in mean lead at closed over the gauge that "
+            "the nowcast recovers ((lead − lead gauge) / (lead oracle − lead gauge)); CSI "
+            "at 30 and 60 min as below:",
+            "",
+            markdown_table(radar_header, radar_rows),
             "",
             "Trade-off at closed as the alert probability p* moves (physics ensemble, "
             f"{phys[1]} nowcast; p* = C_fa / (C_fa + C_miss)):",

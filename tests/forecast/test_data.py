@@ -100,3 +100,57 @@ def test_sample_windows_enriched_in_wet(tiny_set):
     assert len(w) == 500
     wet = (w.target.max(axis=1) > 0.02) | (w.rain_future.max(axis=1) > 0)
     assert wet.mean() > 0.6
+
+
+def test_hidden_drains_one_city_blockages_per_storm(lowpts, record):
+    """The gauge storms' water comes from the real drains: one city, blockages per storm."""
+    import zlib
+
+    from twin.hydro.truth import DRAIN_CLIMATOLOGY, drain_factors, true_ponding
+    from twin.scenario.hydro import TruthConfig
+
+    cat, rain = record
+    kw = dict(catalogue=cat, rain=rain, splits=("test",), max_storms=3, include_design=False,
+              spatial_sd=0.0)  # fmt: skip
+    hidden = generate_storm_set(lowpts, seed=5, **kw)
+    nominal = generate_storm_set(lowpts, seed=5, drains=None, **kw)
+    assert hidden.drains.startswith("gauge storms: hidden drains")
+    assert nominal.drains.startswith("gauge storms: nominal")
+    # Same storms, same rain: only the drains differ, and so does the water.
+    np.testing.assert_array_equal(hidden.rain, nominal.rain)
+    assert not np.array_equal(hidden.depth, nominal.depth)
+    # No spread and no blockage: the real drains are the nominal ones, bit for bit.
+    none = TruthConfig(capacity_sd=0.0, area_sd=0.0, blockage_share=0.0)
+    np.testing.assert_array_equal(
+        generate_storm_set(lowpts, seed=5, drains=none, **kw).depth, nominal.depth
+    )
+    # Rebuilt by hand: one draw of the city's drains for every storm, each storm's
+    # blockages from its own id, starting within half an hour of the storm (2 h in).
+    n = len(lowpts)
+    city = drain_factors(DRAIN_CLIMATOLOGY, n, np.random.default_rng([5, 0x7207]))
+    for i, sid in enumerate(hidden.storm_id):
+        rows = hidden.rows(i)
+        g = hidden.rain[rows][1:]
+        rng = np.random.default_rng([5, 0x7207, zlib.crc32(str(sid).encode())])
+        want = true_ponding(lowpts.params, g[:, None] * np.ones((1, n)), 300.0,
+                            DRAIN_CLIMATOLOGY, rng, rain_start=7200.0,
+                            factors=city).water_depth  # fmt: skip
+        np.testing.assert_array_equal(hidden.depth[rows], want)
+
+
+def test_true_ponding_given_factors_is_the_drawn_city(lowpts):
+    from twin.hydro.truth import DRAIN_CLIMATOLOGY, drain_factors, true_ponding
+
+    n = len(lowpts)
+    rain2d = np.zeros((60, n))
+    rain2d[10:30] = 80.0
+    drawn = true_ponding(lowpts.params, rain2d, 300.0, DRAIN_CLIMATOLOGY,
+                         np.random.default_rng(3), rain_start=3000.0)  # fmt: skip
+    rng = np.random.default_rng(3)
+    city = drain_factors(DRAIN_CLIMATOLOGY, n, rng)
+    given = true_ponding(lowpts.params, rain2d, 300.0, DRAIN_CLIMATOLOGY, rng,
+                         rain_start=3000.0, factors=city)  # fmt: skip
+    np.testing.assert_array_equal(drawn.water_depth, given.water_depth)
+    with pytest.raises(ValueError, match="factors"):
+        true_ponding(lowpts.params, rain2d, 300.0, DRAIN_CLIMATOLOGY, rng,
+                     factors=(city[0][:3], city[1]))  # fmt: skip

@@ -79,6 +79,14 @@ def forecaster_card(model: Forecaster, results: list[Backtest]) -> str:
         "storm catalogue of the shipped Singapore gauges (data.gov.sg, Singapore Open Data "
         "Licence) and by 72 Chicago design storms with an **illustrative** intensity "
         "formula (training only), with per-point rain factors (log-sd 0.15, illustrative).",
+        "",
+        "Drains of the true water: "
+        + str(
+            info.get("drains")
+            or "nominal (the derived parameters of `twin.hydro.lowpoints`; "
+            "a model trained before the storm sets had hidden drains)"
+        )
+        + ".",
     ]
     if radar:
         lines += [

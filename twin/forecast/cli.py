@@ -41,6 +41,11 @@ _EVAL_KINDS_HELP = (
     "Comma-separated forecasters: shipped names (persistence, linear, sarimax, nhits, "
     "sarimax-nowcast, nhits-nowcast) and physics_ensemble."
 )
+_DRAINS_HELP = (
+    "Gauge storms' water from the city's real drains, which no forecaster is told "
+    "(capacity and area off their design, a fifth clogging in each storm); "
+    "--no-hidden-drains: the nominal drains."
+)
 #: The radar test event of the held-out radar storm (never used in fitting).
 _RADAR_TEST_EVENT = "fmi-20160928"
 #: Rain sources scored on the gauge storms and on the radar test storm with "all".
@@ -151,6 +156,7 @@ def train(
     evaluate: Annotated[
         bool, typer.Option(help="Score on the test storms and write the model cards.")
     ] = True,
+    hidden_drains: Annotated[bool, typer.Option(help=_DRAINS_HELP)] = True,
 ) -> None:
     """Generate the storm set, fit the forecasters and save them with model cards."""
     from twin.forecast.cards import forecaster_card
@@ -163,7 +169,10 @@ def train(
     chosen = _kinds(kinds)
     check_future_rain(future_rain)
     console.print("Generating the storm set (physics at every Gongshu low point)…")
-    data = build_storm_set(seed=seed, max_storms=max_storms, radar_placements=radar_placements)
+    data = build_storm_set(
+        seed=seed, max_storms=max_storms, radar_placements=radar_placements,
+        hidden_drains=hidden_drains,
+    )  # fmt: skip
     settings: dict[str, Any] = {}
     if epochs:
         settings["max_epochs"] = epochs
@@ -279,6 +288,7 @@ def evaluate(
     cards: Annotated[
         bool, typer.Option(help="Rewrite the model cards of the models folder with the metrics.")
     ] = False,
+    hidden_drains: Annotated[bool, typer.Option(help=_DRAINS_HELP)] = True,
 ) -> None:
     """Backtest forecasters on held-out storms and write a report with plots.
 
@@ -291,6 +301,7 @@ def evaluate(
     from twin.forecast.nowcast import check_source
     from twin.forecast.replay_scores import PHYSICS_KIND
     from twin.hydro.lowpoints import low_points
+    from twin.hydro.truth import DRAIN_CLIMATOLOGY
     from twin.network import default_network
 
     names = _names(kinds)
@@ -299,7 +310,10 @@ def evaluate(
     loaded: list[Any] = [n if n == PHYSICS_KIND else load_shipped(n, models) for n in names]
     net = default_network()
     points = low_points(net)
-    test = generate_storm_set(points, splits=("test",), max_storms=max_storms, seed=seed)
+    test = generate_storm_set(
+        points, splits=("test",), max_storms=max_storms, seed=seed,
+        drains=DRAIN_CLIMATOLOGY if hidden_drains else None,
+    )  # fmt: skip
     every = _GAUGE_SOURCES if rain_source == "all" else (rain_source,)
     sets = [(test, "catalogue test storms", tuple(s for s in every if s in _GAUGE_SOURCES))]
     if radar:

@@ -8,6 +8,16 @@ true depth is read through a gauge model (:mod:`twin.forecast.sensors`). The res
 :class:`~twin.forecast.records.StormRecords`, holds per storm the gauge rain, the true
 depth and the readings on one 5-minute grid (row conventions there).
 
+**Hidden drains** (``drains``, default :data:`twin.hydro.truth.DRAIN_CLIMATOLOGY`): the
+water is that of the city's *real* drains, which no forecaster is told. Each low
+point's drain capacity and catchment area are off their design by lognormal factors
+drawn once per seed (one city: the same drains in every storm and split, as a real
+district's gauge history would show them), and in every storm a fifth of the drains
+clog to 40 % of their capacity at a time within the storm's first half hour (drawn per
+storm from the storm's id, so the test split alone draws the same blockages as the full
+set) (:func:`twin.hydro.truth.true_ponding`). ``drains=None`` gives the nominal drains
+of :mod:`twin.hydro.lowpoints` (the storm sets before hidden drains).
+
 Simplifications (stated, not hidden)
 ------------------------------------
 - One gauge per storm: the catalogue's station record is the rain of the whole
@@ -34,6 +44,7 @@ benchmarks).
 from __future__ import annotations
 
 import logging
+import zlib
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -59,7 +70,9 @@ from twin.forecast.windows import (
 from twin.hydro import ensemble
 from twin.hydro.ensemble import SPLITS, StormSet, catalogue_storms, simulate_ensemble
 from twin.hydro.lowpoints import LowPoints
+from twin.hydro.truth import DRAIN_CLIMATOLOGY, drain_factors, true_ponding
 from twin.scenario import DesignStormConfig
+from twin.scenario.hydro import TruthConfig
 
 __all__ = [
     "DESIGN_DURATIONS_S",
@@ -99,6 +112,8 @@ DESIGN_PEAK_POSITIONS = (0.3, 0.4, 0.5)
 DESIGN_STORM_ID = "design-P{period:g}-D{minutes:g}-r{peak_pct}"
 _PAD_BEFORE_S = ENCODER_STEPS * STEP_S
 _PAD_AFTER_S = 3 * 3600.0
+#: Stream of the hidden drains' draws (as ``hydro_truth`` in :mod:`twin.seeds`).
+_DRAINS_STREAM = 0x7207
 
 
 def design_storm_set(*, pad: float = 0.0, tail: float = 0.0, split: str = "train") -> StormSet:
@@ -151,6 +166,7 @@ def generate_storm_set(
     max_storms: int | None = None,
     sensor: SensorModel | None = None,
     spatial_sd: float = 0.15,
+    drains: TruthConfig | None = DRAIN_CLIMATOLOGY,
     seed: int,
 ) -> StormRecords:
     """Run storms through the ponding model at every low point and read them by gauge.
@@ -176,9 +192,13 @@ def generate_storm_set(
         illustrative).
     spatial_sd
         Log-sd of the per-point rain factor [-] (illustrative).
+    drains
+        How the real drains differ from the nominal ones (module docstring); None: the
+        nominal drains.
     seed
         Seed of every random draw: the catalogue sample, then per storm the rain factors
-        and the gauge readings.
+        and the gauge readings; the city's drains and each storm's blockages come from
+        their own streams of the same seed.
 
     Returns
     -------
@@ -211,8 +231,12 @@ def generate_storm_set(
         for _ in storms.rain:  # drawn storm by storm, between the gauge readings
             yield np.exp(rng.normal(-0.5 * spatial_sd**2, spatial_sd, size=n_points))
 
+    if drains is None or not drains.active:
+        water = simulate_ensemble(points, storms, factors())
+    else:
+        water = _with_hidden_drains(points, storms, factors(), drains, seed)
     rains, depths, obs = [], [], []
-    for g, depth in zip(storms.rain, simulate_ensemble(points, storms, factors()), strict=True):
+    for g, depth in zip(storms.rain, water, strict=True):
         depth = np.asarray(depth, dtype=np.float64)
         rains.append(np.r_[0.0, g])
         depths.append(depth)
@@ -230,4 +254,37 @@ def generate_storm_set(
         depth=np.concatenate(depths).astype(np.float64),
         obs=np.concatenate(obs).astype(np.float64),
         points=point_features(points),
+        drains=f"gauge storms: {drains_label(drains)}",
     )
+
+
+def drains_label(drains: TruthConfig | None) -> str:
+    """How a storm set's drains differ from the nominal ones, in words (model cards)."""
+    if drains is None or not drains.active:
+        return "nominal drains (the derived parameters of twin.hydro.lowpoints)"
+    return (
+        f"hidden drains: capacity and catchment area off their design by lognormal factors "
+        f"(log-sd {drains.capacity_sd:g} and {drains.area_sd:g}), fixed per point; in every "
+        f"storm {drains.blockage_share:.0%} of the drains clog to "
+        f"{drains.blockage_factor:.0%} of their capacity within "
+        f"{drains.blockage_within / 60:.0f} min of the start; no forecaster is told"
+    )
+
+
+def _with_hidden_drains(
+    points: LowPoints,
+    storms: StormSet,
+    rain_factors: Iterator[FloatArray],
+    drains: TruthConfig,
+    seed: int,
+) -> Iterator[FloatArray]:
+    """The water of every storm with one city's real drains (module docstring)."""
+    n = len(points)
+    city = drain_factors(drains, n, np.random.default_rng([seed, _DRAINS_STREAM]))
+    for storm_id, rain, factor in zip(storms.ids, storms.rain, rain_factors, strict=True):
+        rng = np.random.default_rng([seed, _DRAINS_STREAM, zlib.crc32(str(storm_id).encode())])
+        rain2d = rain[:, None] * factor[None, :]
+        yield true_ponding(
+            points.params, rain2d, storms.step, drains, rng, rain_start=_PAD_BEFORE_S,
+            factors=city,
+        ).water_depth  # fmt: skip

@@ -37,6 +37,7 @@ from twin.forecast.features import point_features
 from twin.forecast.records import STEP_S, StormRecords
 from twin.forecast.sensors import SensorModel, sensor_readings
 from twin.forecast.windows import ENCODER_STEPS, HORIZON_STEPS
+from twin.hydro.truth import DRAIN_CLIMATOLOGY
 
 __all__ = [
     "MAX_SCALE",
@@ -62,12 +63,7 @@ MAX_SCALE = 6.0
 #: [mm/h] (illustrative: light to heavy convective rain).
 DEFAULT_PEAKS: tuple[float, ...] = (60.0, 100.0, 140.0)
 #: The hidden drains of the radar storms (as ``scenarios/gongshu_radar_storm.yaml``).
-TRUTH: dict[str, float] = {
-    "capacity_sd": 0.35,
-    "area_sd": 0.25,
-    "blockage_share": 0.2,
-    "blockage_factor": 0.4,
-}
+TRUTH: dict[str, float] = DRAIN_CLIMATOLOGY.model_dump()
 #: Dry time kept after the last rain [s].
 _TAIL_S = 3 * 3600.0
 _HORIZON_S = 14 * 3600.0
@@ -305,4 +301,6 @@ def radar_storm_set(
         points=point_features(points),
         nowcast=nowcasts,
         nowcast_label=f"radar {method} nowcast (pysteps) at each low point",
+        drains="radar storms: hidden drains as the gauge storms', drawn afresh for each "
+        "storm (each placement another district)",
     )

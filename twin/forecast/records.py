@@ -60,6 +60,9 @@ class StormRecords:
         without one (gauge storms) have none.
     nowcast_label
         What made the radar nowcasts (e.g. the pysteps method), for model cards.
+    drains
+        How the drains of the true water differ from the nominal ones, in words (model
+        cards; :func:`twin.forecast.data.drains_label`); empty where not said.
     """
 
     storm_id: StrArray
@@ -73,6 +76,7 @@ class StormRecords:
     step_s: float = STEP_S
     nowcast: Mapping[str, FloatArray] = field(default_factory=dict)
     nowcast_label: str = ""
+    drains: str = ""
 
     @property
     def n_storms(self) -> int:
@@ -114,6 +118,7 @@ class StormRecords:
             step_s=self.step_s,
             nowcast={k: v for k, v in self.nowcast.items() if k in kept},
             nowcast_label=self.nowcast_label,
+            drains=self.drains,
         )
 
     def select(self, split: str) -> StormRecords:
@@ -155,6 +160,7 @@ def combine_records(*sets: StormRecords) -> StormRecords:
     ]
     lengths = np.concatenate([np.diff(s.offsets) for s in sets])
     labels = [s.nowcast_label for s in sets if s.nowcast_label]
+    drains = [s.drains for s in sets if s.drains]
     return StormRecords(
         storm_id=ids,
         source=np.concatenate([s.source for s in sets]),
@@ -167,4 +173,5 @@ def combine_records(*sets: StormRecords) -> StormRecords:
         step_s=first.step_s,
         nowcast={k: v for s in sets for k, v in s.nowcast.items()},
         nowcast_label="; ".join(dict.fromkeys(labels)),
+        drains="; ".join(dict.fromkeys(drains)),
     )

@@ -137,6 +137,10 @@ def model_card(
         "through a gauge model with noise, drift and gaps (`twin.forecast.sensors`, "
         "illustrative). Split by storm day (catalogue `split`), never inside a storm.",
         "",
+        "Drains of the true water: "
+        + str(info.get("drains") or "nominal (the derived parameters of `twin.hydro.lowpoints`)")
+        + ".",
+        "",
         f"- training storms: {info.get('train_storms', d.get('train_storms', '?'))} "
         f"(of which design: {info.get('train_storms_design', '?')}); seed "
         f"{info.get('seed', '?')}; fit time {info.get('fit_seconds', float('nan')):.0f} s.",

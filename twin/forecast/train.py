@@ -51,6 +51,7 @@ def build_storm_set(
     max_storms: int | None = None,
     radar_placements: int = 4,
     radar_method: str = "extrapolation",
+    hidden_drains: bool = True,
 ) -> StormRecords:
     """The storm set of the default Gongshu low points (all splits).
 
@@ -65,13 +66,21 @@ def build_storm_set(
         test radar event is never included).
     radar_method
         pysteps method of the radar storms' nowcasts.
+    hidden_drains
+        The gauge storms' water from the city's real drains
+        (:data:`twin.hydro.truth.DRAIN_CLIMATOLOGY`; :mod:`twin.forecast.data`), not the
+        nominal ones (the radar storms always have hidden drains).
     """
     from twin.hydro.lowpoints import low_points
+    from twin.hydro.truth import DRAIN_CLIMATOLOGY
     from twin.network import default_network
 
     net = default_network()
     points = low_points(net)
-    data = generate_storm_set(points, seed=seed, max_storms=max_storms)
+    data = generate_storm_set(
+        points, seed=seed, max_storms=max_storms,
+        drains=DRAIN_CLIMATOLOGY if hidden_drains else None,
+    )  # fmt: skip
     if radar_placements <= 0:
         return data
     from twin.forecast.radar_storms import radar_storm_set
@@ -110,6 +119,8 @@ def training_facts(data: StormRecords) -> dict[str, Any]:
             n = int((part & (fit.source == source)).sum())
             if n:
                 out[f"{split}_storms_{source}"] = n
+    if fit.drains:
+        out["drains"] = fit.drains
     radar = [str(s) for s in fit.storm_id[fit.source == "radar"]]
     if radar:
         out["radar_storms"] = radar

@@ -6,7 +6,12 @@ model with the drains of :class:`twin.scenario.hydro.TruthConfig`: capacity and
 catchment-area multipliers lognormal with median 1, and a share of the points losing
 capacity (to ``blockage_factor``) at one time drawn uniformly within ``blockage_within``
 of the rain's start (the storm's first flush of debris), the run continuing from the
-state then. Forecasters are told only the nominal values. The optional SWMM runoff
+state then. Forecasters are told only the nominal values. :data:`DRAIN_CLIMATOLOGY` is
+the twin's own choice of how far real drains stray (the radar storm scenario's
+``hydro.truth``; illustrative, not measured in Gongshu); the forecasting storm sets use
+it. A city's drains are the same in every storm: :func:`true_ponding` takes fixed
+multipliers (``factors``) so that a storm set can keep one city's drains and draw only
+the blockages storm by storm. The optional SWMM runoff
 features (``options``: subarea routing, Horton recovery, Green–Ampt, spill routing) apply
 to the real drains as to any run. Used by scenarios (``hydro.truth``, with
 ``hydro.runoff``) and by the live replays of a storm.
@@ -23,7 +28,23 @@ from twin.hydro.reservoir import CatchmentParams, PondingResult, simulate_pondin
 from twin.hydro.runoff_options import RunoffOptions
 from twin.scenario.hydro import TruthConfig
 
-__all__ = ["joined", "true_ponding"]
+__all__ = ["DRAIN_CLIMATOLOGY", "drain_factors", "joined", "true_ponding"]
+
+#: How far real drains stray from their design in the twin's storms (illustrative):
+#: capacity and catchment area off by lognormal factors (log-sd 0.35 and 0.25), a fifth
+#: of the drains clogging to 40 % of their capacity in the storm's first half hour.
+DRAIN_CLIMATOLOGY = TruthConfig(
+    capacity_sd=0.35, area_sd=0.25, blockage_share=0.2, blockage_factor=0.4
+)
+
+
+def drain_factors(
+    truth: TruthConfig, n: int, rng: np.random.Generator
+) -> tuple[FloatArray, FloatArray]:
+    """One city's drains: capacity and area multipliers of ``n`` points (lognormal, median 1)."""
+    cap = np.exp(rng.normal(0.0, truth.capacity_sd, n))
+    area = np.exp(rng.normal(0.0, truth.area_sd, n))
+    return cap, area
 
 
 def true_ponding(
@@ -35,6 +56,7 @@ def true_ponding(
     *,
     rain_start: float = 0.0,
     options: RunoffOptions | None = None,
+    factors: tuple[FloatArray, FloatArray] | None = None,
 ) -> PondingResult:
     """Ponding over ``rain2d`` [mm/h] ``(steps, points)`` with the real drains.
 
@@ -47,16 +69,24 @@ def true_ponding(
     truth
         How the real drains differ.
     rng
-        Draws, in this order: capacity factors, area factors, which points block, when.
+        Draws, in this order: capacity factors, area factors (unless ``factors`` are
+        given), which points block, when.
     rain_start
         When the rain starts [s from the first step]; blockages start after it.
     options
         Optional SWMM runoff features (default none: the plain model). The run before a
         blockage continues into the run after it from its full state.
+    factors
+        The points' capacity and area multipliers (:func:`drain_factors`), when the
+        drains are a given city's; ``truth``'s spreads then only matter to blockages.
     """
     n = params.n_points
-    cap = np.exp(rng.normal(0.0, truth.capacity_sd, n))
-    area = np.exp(rng.normal(0.0, truth.area_sd, n))
+    if factors is None:
+        cap, area = drain_factors(truth, n, rng)
+    else:
+        cap, area = (np.asarray(f, dtype=np.float64) for f in factors)
+        if cap.shape != (n,) or area.shape != (n,):
+            raise ValueError(f"factors: give capacity and area multipliers of {n} points each")
     blocked = rng.random(n) < truth.blockage_share
     delay = float(rng.uniform(0.0, truth.blockage_within))
 
