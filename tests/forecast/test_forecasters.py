@@ -100,47 +100,56 @@ def test_shipped_nhits_save_load_identical(tmp_path, test_windows):
     np.testing.assert_array_equal(again, q)
 
 
-def test_nhits_fast_inputs_equal_pytorch_forecasting(tiny_set):
+@pytest.mark.parametrize("points", [False, True])
+def test_nhits_fast_inputs_equal_pytorch_forecasting(tiny_set, points):
     import pandas as pd
     from pytorch_forecasting import TimeSeriesDataSet
     from pytorch_forecasting.data import TorchNormalizer
 
-    from twin.forecast.neural import _dataset, _rain_features, network_inputs
+    from twin.forecast.neural import _dataset, _rain_features, network_inputs, point_category
 
     test = tiny_set.select("test")
     k = ENCODER_STEPS + 5
     w = make_windows(test, 0, np.array([k]), points=np.array([3]), target="depth")
     rain = _rain_features(w.rain_hist, w.rain_future)[0]
     n = ENCODER_STEPS + 24
-    frame = pd.DataFrame(
-        {
-            "series": ["s"] * n,
-            "time_idx": np.arange(n),
-            "rain": rain[:, 0],
-            "rain_60min": rain[:, 1],
-            "depth_dm": np.r_[w.depth_hist[0], w.target[0]] * 10.0,
-            "missing": np.r_[w.missing_hist[0], np.zeros(24)].astype(float),
-        }
-    )
-    for j, name in enumerate(("log_area_ha", "drain_mm_h", "log_area_per_pond", "is_underpass")):
-        frame[name] = test.points.static[3, j]
+    frames = []
+    # With the point embedding, four series (points 0-3, the same values): the category
+    # codes pytorch-forecasting gives them must be the point indices.
+    for p in range(4) if points else [3]:
+        frame = pd.DataFrame(
+            {
+                "series": [point_category(p)] * n,
+                "time_idx": np.arange(n),
+                "rain": rain[:, 0],
+                "rain_60min": rain[:, 1],
+                "depth_dm": np.r_[w.depth_hist[0], w.target[0]] * 10.0,
+                "missing": np.r_[w.missing_hist[0], np.zeros(24)].astype(float),
+            }
+        )
+        for j, name in enumerate(
+            ("log_area_ha", "drain_mm_h", "log_area_per_pond", "is_underpass")
+        ):
+            frame[name] = test.points.static[3, j]
+        frames.append(frame)
+    frame = pd.concat(frames, ignore_index=True)
     ds = _dataset(
         frame.astype({c: "float32" for c in frame.columns[2:]}),
         ENCODER_STEPS,
         24,
         TimeSeriesDataSet,
         TorchNormalizer,
+        points=points,
     )
-    x_ref, _ = ds._collate_fn([ds[0]])
-    x = network_inputs(w, test.points.static)
-    for key in (
-        "encoder_cont",
-        "decoder_cont",
-        "encoder_target",
-        "encoder_lengths",
-        "decoder_lengths",
-        "target_scale",
-    ):
+    refs = [ds._collate_fn([ds[i]])[0] for i in range(len(ds))]
+    x_ref = refs[-1]
+    x = network_inputs(w, test.points.static, points=points)
+    keys = ["encoder_cont", "decoder_cont", "encoder_target", "encoder_lengths",
+            "decoder_lengths", "target_scale", "encoder_cat"]  # fmt: skip
+    if points:
+        assert [int(r["encoder_cat"][0, 0, 0]) for r in refs] == [0, 1, 2, 3]
+        keys.append("decoder_cat")
+    for key in keys:
         np.testing.assert_allclose(
             x[key].numpy(), x_ref[key].numpy(), rtol=1e-6, atol=1e-6, err_msg=key
         )
@@ -183,3 +192,32 @@ def test_load_errors(tmp_path):
         load_forecaster(tmp_path)
     with pytest.raises(ModelFileError, match="unknown forecaster"):
         load_shipped("prophet")
+
+
+def test_nhits_point_embedding_saved_and_legacy_files_load(tmp_path, few_points_set):
+    """The point embedding survives save/load; a file from before it loads without one."""
+    import json
+
+    from twin.forecast.neural import NHiTSForecaster
+
+    small = {"n_windows": 600, "n_val_windows": 200, "max_epochs": 1, "n_threads": 1}
+    test = few_points_set.select("test")
+    g, _ = storm_origins(test, stride=12)
+    n = len(test.points)
+    w = windows_at(test, np.repeat(g, n), np.tile(np.arange(n), g.size))
+    for size in (4, 0):
+        model = NHiTSForecaster(settings={**small, "point_embedding": size}).fit(
+            few_points_set, seed=0
+        )
+        assert model.embedded_points == (n if size else 0)
+        q = model.predict(w)
+        folder = save_forecaster(model, tmp_path / f"nhits-{size}")
+        np.testing.assert_array_equal(load_forecaster(folder).predict(w), q)
+    # A model saved before the embedding existed: no setting, no embedded points.
+    doc = json.loads((folder / "model.json").read_text())
+    del doc["config"]["settings"]["point_embedding"]
+    del doc["config"]["embedded_points"]
+    (folder / "model.json").write_text(json.dumps(doc))
+    legacy = load_forecaster(folder)
+    assert legacy.settings["point_embedding"] == 0 and legacy.embedded_points == 0
+    np.testing.assert_array_equal(legacy.predict(w), q)

@@ -15,7 +15,13 @@ Inputs (all pre-scaled to order one, no further scaling inside the model):
   training, the nowcast available at the issue time, setting ``future_rain``; in
   operation, the nowcast of the rain source);
 - static reals: :data:`~twin.forecast.data.STATIC_FEATURES` of the point, so one model
-  serves every point (a *global* model).
+  serves every point (a *global* model);
+- static categorical: the point itself, as a learnt embedding of ``point_embedding``
+  dimensions (0: none, the models saved before it). The static features are the
+  drains' *design*; a city's real drains differ point by point (hidden drains,
+  :mod:`twin.forecast.data`), and the embedding is where the global model learns each
+  point's own response from its gauge history, as a per-point model does (the series
+  identifier of global models, e.g. DeepAR, Salinas et al. 2020).
 
 Training draws a fixed number of windows from the training storms (enriched in wet
 ones, a share ``radar_share`` from radar storms where the data has them, see
@@ -79,9 +85,10 @@ DEFAULTS: dict[str, Any] = {
     "n_threads": 2,
     "future_rain": "nowcast",
     "radar_share": 0.4,
+    "point_embedding": 4,
 }
 #: Settings of models saved before a setting existed (what they were trained with).
-LEGACY: dict[str, Any] = {"future_rain": "observed", "radar_share": 0.0}
+LEGACY: dict[str, Any] = {"future_rain": "observed", "radar_share": 0.0, "point_embedding": 0}
 
 
 @contextlib.contextmanager
@@ -111,26 +118,49 @@ def _quiet_lightning() -> Iterator[None]:
             logging.getLogger(n).setLevel(level)
 
 
-def template_dataset(encoder: int, horizon: int, n_rows: int | None = None) -> Any:
+def template_dataset(
+    encoder: int, horizon: int, n_rows: int | None = None, n_points: int = 0
+) -> Any:
     """A tiny :class:`~pytorch_forecasting.TimeSeriesDataSet` that defines the variables.
 
-    Two synthetic series (zeros) with the model's columns; it fixes the variable roles,
-    their order and the identity scalings, and is what :meth:`NHiTS.from_dataset`
-    builds the network from.
+    Synthetic series (zeros) with the model's columns, one per point when the points are
+    a categorical (``n_points`` > 0), else two; it fixes the variable roles, their order,
+    the identity scalings and the point categories, and is what
+    :meth:`NHiTS.from_dataset` builds the network from.
     """
     import pandas as pd
     from pytorch_forecasting import TimeSeriesDataSet
     from pytorch_forecasting.data import TorchNormalizer
 
     n = n_rows or (encoder + horizon)
+    k = max(2, n_points)
     frame = pd.DataFrame(
-        {"series": np.repeat(["a", "b"], n), "time_idx": np.tile(np.arange(n), 2)}
-        | {c: np.zeros(2 * n) for c in (*STATIC_FEATURES, *KNOWN, *UNKNOWN)}
+        {"series": np.repeat([point_category(i) for i in range(k)], n),
+         "time_idx": np.tile(np.arange(n), k)}
+        | {c: np.zeros(k * n) for c in (*STATIC_FEATURES, *KNOWN, *UNKNOWN)}
+    )  # fmt: skip
+    return _dataset(
+        frame, encoder, horizon, TimeSeriesDataSet, TorchNormalizer, points=n_points > 0
     )
-    return _dataset(frame, encoder, horizon, TimeSeriesDataSet, TorchNormalizer)
 
 
-def _dataset(frame: Any, encoder: int, horizon: int, cls: Any, normalizer: Any) -> Any:
+def point_category(i: int) -> str:
+    """The category of point ``i`` (codes in sorted order are the point indices)."""
+    return f"{i:06d}"
+
+
+def _dataset(
+    frame: Any, encoder: int, horizon: int, cls: Any, normalizer: Any, *, points: bool = False
+) -> Any:
+    """The dataset of the model's variables; ``points``: the series id is a categorical."""
+    from pytorch_forecasting.data import NaNLabelEncoder
+
+    extra: dict[str, Any] = {}
+    if points:
+        extra = {
+            "static_categoricals": ["series"],
+            "categorical_encoders": {"series": NaNLabelEncoder(add_nan=False)},
+        }
     return cls(
         frame,
         time_idx="time_idx",
@@ -148,6 +178,7 @@ def _dataset(frame: Any, encoder: int, horizon: int, cls: Any, normalizer: Any) 
         add_relative_time_idx=False,
         add_target_scales=False,
         add_encoder_length=False,
+        **extra,
     )
 
 
@@ -161,11 +192,13 @@ def _rain_features(rain_hist: FloatArray, rain_future: FloatArray) -> FloatArray
     return np.stack([rain / 10.0, mean60 / 10.0], axis=-1)
 
 
-def network_inputs(windows: Windows, static: FloatArray) -> dict[str, Any]:
+def network_inputs(windows: Windows, static: FloatArray, *, points: bool = False) -> dict[str, Any]:
     """The network's input dict (as pytorch-forecasting's collate builds it) for windows.
 
     Columns of ``encoder_cont``/``decoder_cont``, in the dataset's order of reals:
-    the static features, ``rain``, ``rain_60min``, ``depth_dm``, ``missing``.
+    the static features, ``rain``, ``rain_60min``, ``depth_dm``, ``missing``;
+    ``encoder_cat``/``decoder_cat``: the point's index when ``points`` (the point
+    embedding), else empty.
     """
     import torch
 
@@ -189,12 +222,14 @@ def network_inputs(windows: Windows, static: FloatArray) -> dict[str, Any]:
         else (windows.target * 10.0).astype(np.float32)
     )
     dec[:, :, n_s + 2] = target
+    n_cat = 1 if points else 0
+    code = torch.from_numpy(np.asarray(windows.point, dtype=np.int64))[:, None, None]
     return {
-        "encoder_cat": torch.zeros((n, n_hist, 0), dtype=torch.int64),
+        "encoder_cat": code.expand(n, n_hist, n_cat).contiguous(),
         "encoder_cont": torch.from_numpy(enc),
         "encoder_target": torch.from_numpy(enc[:, :, n_s + 2].copy()),
         "encoder_lengths": torch.full((n,), n_hist, dtype=torch.int64),
-        "decoder_cat": torch.zeros((n, horizon, 0), dtype=torch.int64),
+        "decoder_cat": code.expand(n, horizon, n_cat).contiguous(),
         "decoder_cont": torch.from_numpy(dec),
         "decoder_target": torch.from_numpy(target),
         "decoder_lengths": torch.full((n,), horizon, dtype=torch.int64),
@@ -236,7 +271,8 @@ class NHiTSForecaster(Forecaster):
         Overrides of :data:`DEFAULTS` (``hidden_size``, ``n_blocks``, ``n_layers``,
         ``learning_rate``, ``batch_size``, ``max_epochs``, ``n_windows``,
         ``n_val_windows``, ``n_threads``, ``future_rain``: ``"nowcast"`` or
-        ``"observed"``, ``radar_share``).
+        ``"observed"``, ``radar_share``, ``point_embedding``: dimensions of the learnt
+        embedding of each point, 0 for none).
     """
 
     kind = "nhits"
@@ -250,11 +286,17 @@ class NHiTSForecaster(Forecaster):
         self.settings = {**DEFAULTS, **(settings or {})}
         check_future_rain(str(self.settings["future_rain"]))
         self.net: Any = None
+        #: Points of the embedding (the model's points; set when fitted or loaded).
+        self.embedded_points = 0
 
     @property
     def future_rain(self) -> str:
         """The future rain of its training windows (``"nowcast"`` or ``"observed"``)."""
         return str(self.settings["future_rain"])
+
+    @property
+    def _embeds(self) -> bool:
+        return int(self.settings["point_embedding"]) > 0
 
     def _build(self) -> Any:
         import torch
@@ -262,10 +304,13 @@ class NHiTSForecaster(Forecaster):
         from pytorch_forecasting.metrics import QuantileLoss
 
         s = self.settings
+        n_pts = self.embedded_points if self._embeds else 0
+        sizes = {"series": (n_pts, int(s["point_embedding"]))} if n_pts else {}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return NHiTS.from_dataset(
-                template_dataset(self.encoder, self.horizon),
+                template_dataset(self.encoder, self.horizon, n_points=n_pts),
+                embedding_sizes=sizes,
                 hidden_size=int(s["hidden_size"]),
                 n_blocks=list(s["n_blocks"]),
                 n_layers=int(s["n_layers"]),
@@ -289,6 +334,7 @@ class NHiTSForecaster(Forecaster):
         val = data.select("validation") if (data.split == "validation").any() else train
         assert self.points is not None
         static = self.points.static
+        self.embedded_points = len(self.points) if self._embeds else 0
         x_train, x_val = (
             network_inputs(
                 sample_training_windows(
@@ -299,6 +345,7 @@ class NHiTSForecaster(Forecaster):
                     rng=rng,
                 ),
                 static,
+                points=self._embeds,
             )
             for part, key in ((train, "n_windows"), (val, "n_val_windows"))
         )
@@ -358,7 +405,8 @@ class NHiTSForecaster(Forecaster):
         with torch_threads(int(self.settings["n_threads"])), torch.no_grad():
             for lo in range(0, len(windows), 8192):
                 part = windows.take(np.arange(lo, min(lo + 8192, len(windows))))
-                pred = self.net(network_inputs(part, self.points.static))["prediction"]
+                x = network_inputs(part, self.points.static, points=self._embeds)
+                pred = self.net(x)["prediction"]
                 out.append(pred.numpy().astype(np.float64) / 10.0)
         return np.concatenate(out)
 
@@ -367,7 +415,8 @@ class NHiTSForecaster(Forecaster):
         if self.net is None:
             raise ForecastError("the N-HiTS forecaster is not fitted; nothing to save.")
         weights = {f"net.{k}": v.detach().numpy().copy() for k, v in self.net.state_dict().items()}
-        return {**self._base_config(), "settings": self.settings}, weights
+        config = {**self._base_config(), "settings": self.settings}
+        return {**config, "embedded_points": self.embedded_points}, weights
 
     @classmethod
     def from_state(cls, config: dict[str, Any], arrays: dict[str, FloatArray]) -> Self:
@@ -380,6 +429,7 @@ class NHiTSForecaster(Forecaster):
             horizon=config["horizon"],
             settings={**LEGACY, **config["settings"]},
         )
+        out.embedded_points = int(config.get("embedded_points", 0))
         net = out._build()
         state = {
             k[4:]: torch.from_numpy(np.asarray(v))
