@@ -175,7 +175,9 @@ def model_card(
         "## How to retrain",
         "",
         "```",
-        "twin forecast train --out models/ --kinds " + model.kind,
+        f"twin forecast train --out models/ --kinds {model.kind} --future-rain "
+        f"{getattr(model, 'future_rain', 'observed')}"
+        + ("" if info.get("train_storms_radar") else " --radar-placements 0"),
         "twin forecast evaluate --models models/ --cards --out twin-out/forecast-report",
         "```",
         "",
