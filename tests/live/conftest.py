@@ -73,6 +73,7 @@ def model_dir(live_points: Any, tmp_path_factory: pytest.TempPathFactory) -> Pat
         catalogue=load_catalogue().iloc[:0],
         include_design=True,
         splits=("train",),
+        drains=None,  # the replayed storm's drains (`storm`): the nominal ones
         seed=0,
     )
     model = LinearRainForecaster().fit(data, seed=0)
