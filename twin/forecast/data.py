@@ -16,7 +16,12 @@ district's gauge history would show them), and in every storm a fifth of the dra
 clog to 40 % of their capacity at a time within the storm's first half hour (drawn per
 storm from the storm's id, so the test split alone draws the same blockages as the full
 set) (:func:`twin.hydro.truth.true_ponding`). ``drains=None`` gives the nominal drains
-of :mod:`twin.hydro.lowpoints` (the storm sets before hidden drains).
+of :mod:`twin.hydro.lowpoints` (the storm sets before hidden drains). A per-point model
+(linear, SARIMAX) or N-HiTS with its point embedding learns this city's drains from the
+training storms, as it would from a district's gauge history; the radar storms, the live
+replays and the scenarios' ``hydro.truth`` draw drains of their own (another city, or
+the same city's uncertainty), and scenarios without ``hydro.truth`` have the nominal
+drains, so there the models meet drains they were not trained on.
 
 Simplifications (stated, not hidden)
 ------------------------------------
