@@ -78,6 +78,7 @@ from twin.hydro.lowpoints import LowPoints
 from twin.hydro.truth import DRAIN_CLIMATOLOGY, drain_factors, true_ponding
 from twin.scenario import DesignStormConfig
 from twin.scenario.hydro import TruthConfig
+from twin.seeds import STREAMS, stream_rng
 
 __all__ = [
     "DESIGN_DURATIONS_S",
@@ -117,8 +118,6 @@ DESIGN_PEAK_POSITIONS = (0.3, 0.4, 0.5)
 DESIGN_STORM_ID = "design-P{period:g}-D{minutes:g}-r{peak_pct}"
 _PAD_BEFORE_S = ENCODER_STEPS * STEP_S
 _PAD_AFTER_S = 3 * 3600.0
-#: Stream of the hidden drains' draws (as ``hydro_truth`` in :mod:`twin.seeds`).
-_DRAINS_STREAM = 0x7207
 
 
 def design_storm_set(*, pad: float = 0.0, tail: float = 0.0, split: str = "train") -> StormSet:
@@ -285,9 +284,10 @@ def _with_hidden_drains(
 ) -> Iterator[FloatArray]:
     """The water of every storm with one city's real drains (module docstring)."""
     n = len(points)
-    city = drain_factors(drains, n, np.random.default_rng([seed, _DRAINS_STREAM]))
+    city = drain_factors(drains, n, stream_rng(seed, "hydro_truth"))
+    stream = STREAMS["hydro_truth"]
     for storm_id, rain, factor in zip(storms.ids, storms.rain, rain_factors, strict=True):
-        rng = np.random.default_rng([seed, _DRAINS_STREAM, zlib.crc32(str(storm_id).encode())])
+        rng = np.random.default_rng([seed, stream, zlib.crc32(str(storm_id).encode())])
         rain2d = rain[:, None] * factor[None, :]
         yield true_ponding(
             points.params, rain2d, storms.step, drains, rng, rain_start=_PAD_BEFORE_S,
